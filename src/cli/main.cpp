@@ -1,0 +1,3 @@
+#include "cli/commands.h"
+
+int main(int argc, char** argv) { return dsinfer::cli::run_main(argc, argv); }

@@ -1,0 +1,2 @@
+// Placeholder until the engine layer lands (issue "Serving").
+namespace dsinfer::engine {}

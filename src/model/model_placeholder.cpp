@@ -1,0 +1,1 @@
+namespace dsinfer::model {}
