@@ -1,2 +1,0 @@
-// Placeholder until the engine layer lands (issue "Serving").
-namespace dsinfer::engine {}

@@ -1,0 +1,190 @@
+// The backend interface: device memory, the ops the models need, and a
+// capability query. A backend is chosen once at start-up (make_backend); the
+// model layer calls only these methods, so a CUDA or Ascend backend fits in by
+// implementing this class. Activations are float32; weights stay in their
+// stored dtype and are dequantized inside the kernels.
+//
+// All pointers passed to ops point into memory from this backend's alloc()
+// (or weights from import_weight()). Strides are in elements.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/weight.h"
+
+namespace dsinfer::kernels {
+
+struct Capabilities {
+  std::string name;        // "reference", "cpu"
+  std::string isa;         // SIMD level in use, e.g. "avx512", "scalar"
+  int threads = 1;
+  bool unified_memory = true;  // host pointers are valid device pointers (CPU)
+};
+
+// Owning handle to backend memory.
+class Buffer {
+ public:
+  Buffer() = default;
+  Buffer(std::shared_ptr<void> mem, size_t bytes) : mem_(std::move(mem)), bytes_(bytes) {}
+  void* data() const { return mem_.get(); }
+  float* f32() const { return static_cast<float*>(mem_.get()); }
+  int32_t* i32() const { return static_cast<int32_t*>(mem_.get()); }
+  int64_t* i64() const { return static_cast<int64_t*>(mem_.get()); }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  std::shared_ptr<void> mem_;
+  size_t bytes_ = 0;
+};
+
+struct MatmulArgs {
+  const float* x = nullptr;  // [n, x_stride], uses the first `in` columns
+  int64_t x_stride = 0;
+  int64_t n = 0;
+  const Weight* w = nullptr;  // [rows, cols]
+  bool transpose_w = false;   // false: y = x W^T (in = cols, out = rows); true: y = x W (in = rows, out = cols)
+  const float* bias = nullptr;  // [out] or null
+  float* y = nullptr;  // [n, y_stride], writes the first `out` columns
+  int64_t y_stride = 0;
+};
+
+struct NormArgs {
+  const float* x = nullptr;  // [n, x_stride]
+  int64_t x_stride = 0;
+  const float* weight = nullptr;  // [dim]
+  float* y = nullptr;  // [n, y_stride]; may equal x
+  int64_t y_stride = 0;
+  int64_t n = 0;
+  int64_t dim = 0;
+  float eps = 1e-6f;
+};
+
+enum class RopeStyle { NeoX /* rotate halves (Qwen2, Llama) */, Interleaved /* adjacent pairs (DeepSeek) */ };
+
+struct RopeArgs {
+  float* x = nullptr;  // token t, head h starts at x + t * token_stride + h * head_stride + offset
+  int64_t n_tokens = 0;
+  int64_t n_heads = 0;
+  int64_t token_stride = 0;
+  int64_t head_stride = 0;
+  int64_t offset = 0;
+  int64_t rot_dim = 0;
+  const int32_t* positions = nullptr;  // [n_tokens]
+  const float* inv_freq = nullptr;     // [rot_dim / 2]
+  float mscale = 1.0f;  // multiplies cos and sin (YaRN)
+  RopeStyle style = RopeStyle::NeoX;
+};
+
+// Causal attention of new tokens over a paged cache. Query token t (of
+// sequence tok_seq[t], at position positions[t]) attends to that sequence's
+// keys at positions 0..positions[t]. The key of position p of sequence s is
+// at slot = block_tables[s * max_blocks + p / block_size] * block_size + p % block_size,
+// k_cache + slot * k_token_stride + g * k_head_stride (likewise V).
+// MLA's absorbed decode is the case n_kv_heads = 1, k_cache == v_cache.
+struct AttentionArgs {
+  const float* q = nullptr;
+  int64_t q_token_stride = 0;
+  int64_t q_head_stride = 0;
+  int64_t n_tokens = 0;
+  int64_t n_heads = 0;
+  int64_t n_kv_heads = 0;
+  int64_t qk_dim = 0;
+  int64_t v_dim = 0;
+  const float* k_cache = nullptr;
+  const float* v_cache = nullptr;
+  int64_t k_token_stride = 0;
+  int64_t v_token_stride = 0;
+  int64_t k_head_stride = 0;
+  int64_t v_head_stride = 0;
+  int64_t block_size = 0;
+  const int32_t* positions = nullptr;     // [n_tokens]
+  const int32_t* tok_seq = nullptr;       // [n_tokens]
+  const int32_t* block_tables = nullptr;  // [n_seqs, max_blocks]
+  int64_t max_blocks = 0;
+  float scale = 1.0f;
+  float* out = nullptr;  // token t, head h at out + t * out_token_stride + h * v_dim
+  int64_t out_token_stride = 0;
+};
+
+// Row copies: dst[dst_idx[i]] (or dst[i]) = src[src_idx[i]] (or src[i]), `dim` values each.
+struct RowCopyArgs {
+  const float* src = nullptr;
+  int64_t src_stride = 0;
+  float* dst = nullptr;
+  int64_t dst_stride = 0;
+  int64_t n = 0;
+  int64_t dim = 0;
+  const int64_t* src_idx = nullptr;  // null: identity
+  const int64_t* dst_idx = nullptr;  // null: identity
+};
+
+// dst[idx[i]] += weights[i] * src[i] for i in [0, n); idx may repeat.
+struct ScatterAddArgs {
+  const float* src = nullptr;  // [n, src_stride]
+  int64_t src_stride = 0;
+  const int64_t* idx = nullptr;
+  const float* weights = nullptr;  // [n]
+  float* dst = nullptr;
+  int64_t dst_stride = 0;
+  int64_t n = 0;
+  int64_t dim = 0;
+};
+
+enum class TopkMethod { Greedy, GroupLimitedGreedy, NoauxTc };
+enum class ScoringFunc { Softmax, Sigmoid };
+
+// The MoE gate after its matrix product: scores, group-limited top-k, weights.
+struct MoeRouteArgs {
+  const float* logits = nullptr;  // [n, n_experts]
+  const float* bias = nullptr;    // e_score_correction_bias [n_experts] or null (selection only)
+  int64_t n = 0;
+  int64_t n_experts = 0;
+  int64_t top_k = 0;
+  int64_t n_group = 1;
+  int64_t topk_group = 1;
+  TopkMethod method = TopkMethod::Greedy;
+  ScoringFunc scoring = ScoringFunc::Softmax;
+  bool norm_topk_prob = false;
+  float routed_scaling_factor = 1.0f;
+  bool always_scale = false;  // deepseek_v3: scale even when normalising
+  int32_t* out_ids = nullptr;   // [n, top_k], descending by selection score
+  float* out_weights = nullptr;  // [n, top_k]
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual Capabilities capabilities() const = 0;
+
+  // Memory. Zero-initialised.
+  virtual Buffer alloc(size_t bytes) = 0;
+  virtual void upload(const Buffer& dst, const void* src, size_t bytes, size_t offset = 0) = 0;
+  virtual void download(void* dst, const Buffer& src, size_t bytes, size_t offset = 0) = 0;
+  // Makes a checkpoint weight usable by this backend (CPU: the mmap'd view itself).
+  virtual Weight import_weight(const Weight& w) = 0;
+
+  // Ops.
+  virtual void embed(const Weight& table, const int32_t* ids, int64_t n, float* out) = 0;  // out [n, cols]
+  virtual void matmul(const MatmulArgs& a) = 0;
+  virtual void rms_norm(const NormArgs& a) = 0;
+  virtual void rope(const RopeArgs& a) = 0;
+  virtual void silu_mul(const float* gate, const float* up, float* out, int64_t n) = 0;  // out = silu(gate) * up
+  virtual void add(float* y, const float* x, int64_t n) = 0;                             // y += x
+  virtual void attention(const AttentionArgs& a) = 0;
+  virtual void copy_rows(const RowCopyArgs& a) = 0;
+  virtual void scatter_add(const ScatterAddArgs& a) = 0;
+  virtual void moe_route(const MoeRouteArgs& a) = 0;
+};
+
+struct BackendOptions {
+  std::string name = "cpu";  // "cpu" or "reference"
+  int threads = 0;           // 0: all hardware threads
+};
+
+// Throws naming the supported backends when `name` is unknown.
+std::unique_ptr<Backend> make_backend(const BackendOptions& opts);
+
+}  // namespace dsinfer::kernels

@@ -1,0 +1,71 @@
+#include "kernels/cpu/cpu_backend.h"
+
+#include <cstring>
+
+#include "core/thread_pool.h"
+#include "kernels/cpu/matmul.h"
+#include "kernels/host_memory.h"
+#include "kernels/reference/ops.h"
+
+namespace dsinfer::kernels {
+
+namespace {
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(int threads) : pool_(threads) {}
+
+  Capabilities capabilities() const override { return {"cpu", "auto-vectorized", pool_.size(), true}; }
+  Buffer alloc(size_t bytes) override { return host_alloc(bytes); }
+  void upload(const Buffer& dst, const void* src, size_t bytes, size_t offset) override {
+    std::memcpy(static_cast<char*>(dst.data()) + offset, src, bytes);
+  }
+  void download(void* dst, const Buffer& src, size_t bytes, size_t offset) override {
+    std::memcpy(dst, static_cast<const char*>(src.data()) + offset, bytes);
+  }
+  Weight import_weight(const Weight& w) override { return w; }
+
+  void embed(const Weight& t, const int32_t* ids, int64_t n, float* out) override {
+    run(n, 1, [&](int64_t b, int64_t e) { ref::embed(t, ids, out, b, e); });
+  }
+  void matmul(const MatmulArgs& a) override {
+    run(ref::matmul_out_dim(a), 16, [&](int64_t b, int64_t e) { cpu::matmul(a, b, e); });
+  }
+  void rms_norm(const NormArgs& a) override {
+    run(a.n, 1, [&](int64_t b, int64_t e) { ref::rms_norm(a, b, e); });
+  }
+  void rope(const RopeArgs& a) override {
+    run(a.n_tokens, 1, [&](int64_t b, int64_t e) { ref::rope(a, b, e); });
+  }
+  void silu_mul(const float* g, const float* u, float* o, int64_t n) override {
+    run(n, 4096, [&](int64_t b, int64_t e) { ref::silu_mul(g, u, o, b, e); });
+  }
+  void add(float* y, const float* x, int64_t n) override {
+    run(n, 4096, [&](int64_t b, int64_t e) { ref::add(y, x, b, e); });
+  }
+  void attention(const AttentionArgs& a) override {
+    run(a.n_tokens * a.n_heads, 1, [&](int64_t b, int64_t e) { ref::attention(a, b, e); });
+  }
+  void copy_rows(const RowCopyArgs& a) override {
+    run(a.n, 8, [&](int64_t b, int64_t e) { ref::copy_rows(a, b, e); });
+  }
+  void scatter_add(const ScatterAddArgs& a) override {
+    run(a.dim, 64, [&](int64_t b, int64_t e) { ref::scatter_add(a, b, e); });
+  }
+  void moe_route(const MoeRouteArgs& a) override {
+    run(a.n, 1, [&](int64_t b, int64_t e) { ref::moe_route(a, b, e); });
+  }
+
+ private:
+  template <typename F>
+  void run(int64_t n, int64_t grain, const F& f) {
+    pool_.parallel_for(n, f, grain);
+  }
+  ThreadPool pool_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend(int threads) { return std::make_unique<CpuBackend>(threads); }
+
+}  // namespace dsinfer::kernels

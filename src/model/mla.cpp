@@ -1,0 +1,190 @@
+#include "model/mla.h"
+
+#include <cmath>
+#include <vector>
+
+#include "model/mlp.h"
+
+namespace dsinfer::model {
+
+MlaAttention::MlaAttention(const WeightLoader& w, const io::ModelConfig& cfg, const std::string& prefix,
+                           const RopeTable& rope)
+    : hidden_(cfg.hidden_size),
+      n_heads_(cfg.num_attention_heads),
+      q_lora_rank_(cfg.q_lora_rank),
+      kv_lora_rank_(cfg.kv_lora_rank),
+      nope_(cfg.qk_nope_head_dim),
+      rope_dim_(cfg.qk_rope_head_dim),
+      v_dim_(cfg.v_head_dim),
+      rope_(rope) {
+  const int64_t qk = nope_ + rope_dim_;
+  double scale = 1.0 / std::sqrt(static_cast<double>(qk));
+  const auto& rs = cfg.rope_scaling;
+  if (rs.type == "yarn" && rs.mscale_all_dim != 0.0) {
+    const double m = yarn_get_mscale(rs.factor, rs.mscale_all_dim);
+    scale *= m * m;
+  }
+  softmax_scale_ = static_cast<float>(scale);
+  if (q_lora_rank_ > 0) {
+    q_a_proj_ = w.matrix(prefix + ".q_a_proj.weight", q_lora_rank_, hidden_);
+    q_a_layernorm_ = w.vector(prefix + ".q_a_layernorm.weight", q_lora_rank_);
+    q_b_proj_ = w.matrix(prefix + ".q_b_proj.weight", n_heads_ * qk, q_lora_rank_);
+  } else {
+    q_proj_ = w.matrix(prefix + ".q_proj.weight", n_heads_ * qk, hidden_);
+  }
+  kv_a_proj_with_mqa_ = w.matrix(prefix + ".kv_a_proj_with_mqa.weight", kv_lora_rank_ + rope_dim_, hidden_);
+  kv_a_layernorm_ = w.vector(prefix + ".kv_a_layernorm.weight", kv_lora_rank_);
+  kv_b_proj_ = w.matrix(prefix + ".kv_b_proj.weight", n_heads_ * (nope_ + v_dim_), kv_lora_rank_);
+  o_proj_ = w.matrix(prefix + ".o_proj.weight", hidden_, n_heads_ * v_dim_);
+}
+
+size_t MlaAttention::weight_bytes() const {
+  return q_proj_.bytes() + q_a_proj_.bytes() + q_b_proj_.bytes() + kv_a_proj_with_mqa_.bytes() + kv_b_proj_.bytes() +
+         o_proj_.bytes();
+}
+
+void MlaAttention::project_query(ForwardContext& ctx, const float* x, float* q) {
+  kernels::Backend& b = ctx.backend;
+  const int64_t n = ctx.n_tokens;
+  if (q_lora_rank_ == 0) {
+    linear(b, x, n, q_proj_, q);
+    return;
+  }
+  kernels::Buffer qa = ctx.scratch(n * q_lora_rank_);  // [n, q_lora_rank]
+  linear(b, x, n, q_a_proj_, qa.f32());
+  b.rms_norm({qa.f32(), q_lora_rank_, q_a_layernorm_.f32(), qa.f32(), q_lora_rank_, n, q_lora_rank_, norm_eps_});
+  linear(b, qa.f32(), n, q_b_proj_, q);
+}
+
+void MlaAttention::forward(ForwardContext& ctx, KVCache& cache, int64_t layer, const float* x, float* out) {
+  kernels::Backend& b = ctx.backend;
+  const int64_t n = ctx.n_tokens;
+  const int64_t qk = nope_ + rope_dim_;
+  const int64_t row = kv_lora_rank_ + rope_dim_;
+  kernels::Buffer q = ctx.scratch(n * n_heads_ * qk);  // [n, n_heads, nope + rope]
+  project_query(ctx, x, q.f32());
+  kernels::Buffer kv = ctx.scratch(n * row);  // [n, kv_lora_rank + rope]
+  linear(b, x, n, kv_a_proj_with_mqa_, kv.f32());
+  b.rms_norm({kv.f32(), row, kv_a_layernorm_.f32(), kv.f32(), row, n, kv_lora_rank_, norm_eps_});
+
+  kernels::RopeArgs r{q.f32(), n, n_heads_, n_heads_ * qk, qk, nope_, rope_dim_, ctx.positions.i32(),
+                      rope_.inv_freq.data(), rope_.mscale, kernels::RopeStyle::Interleaved};
+  b.rope(r);
+  r.x = kv.f32();
+  r.n_heads = 1;
+  r.token_stride = row;
+  r.head_stride = row;
+  r.offset = kv_lora_rank_;
+  b.rope(r);
+  b.copy_rows({kv.f32(), row, cache.k(layer), row, n, row, nullptr, ctx.slots.i64()});
+
+  kernels::Buffer attn = ctx.scratch(n * n_heads_ * v_dim_);  // [n, n_heads, v_head_dim]
+  const bool absorbed = ctx.options.mla_mode == MlaMode::Absorbed ||
+                        (ctx.options.mla_mode == MlaMode::Auto && ctx.all_decode());
+  if (absorbed)
+    attend_absorbed(ctx, cache.k(layer), q.f32(), attn.f32());
+  else
+    attend_plain(ctx, cache.k(layer), q.f32(), attn.f32());
+  linear(b, attn.f32(), n, o_proj_, out);
+}
+
+void MlaAttention::attend_plain(ForwardContext& ctx, const float* latent_cache, const float* q, float* attn) {
+  for (size_t s = 0; s < ctx.batch.seqs.size(); ++s) attend_plain_seq(ctx, latent_cache, static_cast<int64_t>(s), q, attn);
+}
+
+// One sequence: gather its whole context from the cache, up-project to
+// per-head K/V laid out as a single contiguous "block", attend causally.
+void MlaAttention::attend_plain_seq(ForwardContext& ctx, const float* latent_cache, int64_t s, const float* q,
+                                    float* attn) {
+  kernels::Backend& b = ctx.backend;
+  const SeqSpan& sp = ctx.batch.seqs[static_cast<size_t>(s)];
+  const int64_t n_ctx = sp.n_past + sp.n_tokens;
+  const int64_t row = kv_lora_rank_ + rope_dim_;
+  const int64_t qk = nope_ + rope_dim_;
+  const int64_t kvb = nope_ + v_dim_;
+  std::vector<int64_t> ctx_slots(static_cast<size_t>(n_ctx));
+  for (int64_t p = 0; p < n_ctx; ++p) ctx_slots[static_cast<size_t>(p)] = ctx.slot_of(s, p);
+  kernels::Buffer slot_buf = ctx.upload_i64(ctx_slots);
+  kernels::Buffer lat = ctx.scratch(n_ctx * row);  // [n_ctx, kv_lora_rank + rope]
+  b.copy_rows({latent_cache, row, lat.f32(), row, n_ctx, row, slot_buf.i64(), nullptr});
+  kernels::Buffer up = ctx.scratch(n_ctx * n_heads_ * kvb);  // [n_ctx, n_heads, nope + v]
+  kernels::MatmulArgs m{lat.f32(), row, n_ctx, &kv_b_proj_, false, nullptr, up.f32(), n_heads_ * kvb};
+  b.matmul(m);
+  kernels::Buffer k = ctx.scratch(n_ctx * n_heads_ * qk);      // [n_ctx, n_heads, nope + rope]
+  kernels::Buffer v = ctx.scratch(n_ctx * n_heads_ * v_dim_);  // [n_ctx, n_heads, v_head_dim]
+  for (int64_t h = 0; h < n_heads_; ++h) {
+    b.copy_rows({up.f32() + h * kvb, n_heads_ * kvb, k.f32() + h * qk, n_heads_ * qk, n_ctx, nope_, nullptr, nullptr});
+    b.copy_rows({lat.f32() + kv_lora_rank_, row, k.f32() + h * qk + nope_, n_heads_ * qk, n_ctx, rope_dim_, nullptr,
+                 nullptr});
+    b.copy_rows({up.f32() + h * kvb + nope_, n_heads_ * kvb, v.f32() + h * v_dim_, n_heads_ * v_dim_, n_ctx, v_dim_,
+                 nullptr, nullptr});
+  }
+  const int64_t first = ctx.seq_first[static_cast<size_t>(s)];
+  std::vector<int32_t> zero(static_cast<size_t>(sp.n_tokens), 0);
+  kernels::Buffer seq0 = ctx.scratch(sp.n_tokens);
+  b.upload(seq0, zero.data(), zero.size() * 4);
+  kernels::Buffer table = ctx.scratch(1);  // one block: id 0
+  kernels::AttentionArgs a;
+  a.q = q + first * n_heads_ * qk;
+  a.q_token_stride = n_heads_ * qk;
+  a.q_head_stride = qk;
+  a.n_tokens = sp.n_tokens;
+  a.n_heads = a.n_kv_heads = n_heads_;
+  a.qk_dim = qk;
+  a.v_dim = v_dim_;
+  a.k_cache = k.f32();
+  a.v_cache = v.f32();
+  a.k_token_stride = n_heads_ * qk;
+  a.v_token_stride = n_heads_ * v_dim_;
+  a.k_head_stride = qk;
+  a.v_head_stride = v_dim_;
+  a.block_size = n_ctx;
+  a.positions = ctx.positions.i32() + first;
+  a.tok_seq = seq0.i32();
+  a.block_tables = table.i32();
+  a.max_blocks = 1;
+  a.scale = softmax_scale_;
+  a.out = attn + first * n_heads_ * v_dim_;
+  a.out_token_stride = n_heads_ * v_dim_;
+  b.attention(a);
+}
+
+void MlaAttention::attend_absorbed(ForwardContext& ctx, const float* latent_cache, const float* q, float* attn) {
+  kernels::Backend& b = ctx.backend;
+  const int64_t n = ctx.n_tokens;
+  const int64_t row = kv_lora_rank_ + rope_dim_;
+  const int64_t qk = nope_ + rope_dim_;
+  const int64_t kvb = nope_ + v_dim_;
+  kernels::Buffer ql = ctx.scratch(n * n_heads_ * row);  // [n, n_heads, kv_lora_rank + rope]
+  for (int64_t h = 0; h < n_heads_; ++h) {
+    const kernels::Weight w_uk = kv_b_proj_.slice_rows(h * kvb, nope_);  // [nope, kv_lora_rank]
+    kernels::MatmulArgs m{q + h * qk, n_heads_ * qk, n, &w_uk, true, nullptr, ql.f32() + h * row, n_heads_ * row};
+    b.matmul(m);
+    b.copy_rows({q + h * qk + nope_, n_heads_ * qk, ql.f32() + h * row + kv_lora_rank_, n_heads_ * row, n, rope_dim_,
+                 nullptr, nullptr});
+  }
+  kernels::Buffer ol = ctx.scratch(n * n_heads_ * kv_lora_rank_);  // [n, n_heads, kv_lora_rank]
+  kernels::AttentionArgs a = ctx.paged_attention();
+  a.q = ql.f32();
+  a.q_token_stride = n_heads_ * row;
+  a.q_head_stride = row;
+  a.n_heads = n_heads_;
+  a.n_kv_heads = 1;
+  a.qk_dim = row;
+  a.v_dim = kv_lora_rank_;
+  a.k_cache = a.v_cache = latent_cache;
+  a.k_token_stride = row;
+  a.v_token_stride = row;
+  a.scale = softmax_scale_;
+  a.out = ol.f32();
+  a.out_token_stride = n_heads_ * kv_lora_rank_;
+  b.attention(a);
+  for (int64_t h = 0; h < n_heads_; ++h) {
+    const kernels::Weight w_uv = kv_b_proj_.slice_rows(h * kvb + nope_, v_dim_);  // [v_head_dim, kv_lora_rank]
+    kernels::MatmulArgs m{ol.f32() + h * kv_lora_rank_, n_heads_ * kv_lora_rank_, n, &w_uv, false, nullptr,
+                          attn + h * v_dim_, n_heads_ * v_dim_};
+    b.matmul(m);
+  }
+}
+
+}  // namespace dsinfer::model

@@ -1,0 +1,34 @@
+#include "model/mlp.h"
+
+namespace dsinfer::model {
+
+void linear(kernels::Backend& b, const float* x, int64_t n, const kernels::Weight& w, float* y, const float* bias) {
+  kernels::MatmulArgs a;
+  a.x = x;
+  a.x_stride = w.cols;
+  a.n = n;
+  a.w = &w;
+  a.bias = bias;
+  a.y = y;
+  a.y_stride = w.rows;
+  b.matmul(a);
+}
+
+Mlp::Mlp(const WeightLoader& w, const std::string& prefix, int64_t hidden, int64_t intermediate)
+    : hidden_(hidden),
+      intermediate_(intermediate),
+      gate_proj_(w.matrix(prefix + ".gate_proj.weight", intermediate, hidden)),
+      up_proj_(w.matrix(prefix + ".up_proj.weight", intermediate, hidden)),
+      down_proj_(w.matrix(prefix + ".down_proj.weight", hidden, intermediate)) {}
+
+void Mlp::forward(ForwardContext& ctx, const float* x, int64_t n, float* out) {
+  kernels::Backend& b = ctx.backend;
+  kernels::Buffer gate = ctx.scratch(n * intermediate_);  // [n, intermediate]
+  kernels::Buffer up = ctx.scratch(n * intermediate_);    // [n, intermediate]
+  linear(b, x, n, gate_proj_, gate.f32());
+  linear(b, x, n, up_proj_, up.f32());
+  b.silu_mul(gate.f32(), up.f32(), gate.f32(), n * intermediate_);
+  linear(b, gate.f32(), n, down_proj_, out);
+}
+
+}  // namespace dsinfer::model

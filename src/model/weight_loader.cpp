@@ -1,0 +1,64 @@
+#include "model/weight_loader.h"
+
+#include <vector>
+
+#include "core/error.h"
+
+namespace dsinfer::model {
+
+kernels::Weight WeightLoader::matrix(const std::string& name, int64_t rows, int64_t cols) const {
+  const io::TensorInfo& t = ckpt_.get(name, {rows, cols});
+  kernels::Weight w;
+  w.dtype = t.dtype;
+  w.rows = rows;
+  w.cols = cols;
+  w.data = t.data;
+  switch (t.dtype) {
+    case DType::F32:
+    case DType::BF16:
+    case DType::F16:
+      break;
+    case DType::F8_E4M3:
+      w = fp8_scales(name, w);
+      break;
+    default:
+      fail("tensor ", name, " in ", t.file, " has dtype ", dtype_name(t.dtype),
+           ", which is not supported for weights (supported: F32, BF16, F16, F8_E4M3)");
+  }
+  return backend_.import_weight(w);
+}
+
+kernels::Weight WeightLoader::fp8_scales(const std::string& name, kernels::Weight w) const {
+  const auto& q = cfg_.quantization_config;
+  if (q.quant_method != "fp8")
+    fail("tensor ", name, " is F8_E4M3 but config.json has no fp8 quantization_config (weight_block_size unknown)");
+  w.block_rows = q.weight_block_size[0];
+  w.block_cols = q.weight_block_size[1];
+  const std::string sname = name + "_scale_inv";
+  const io::TensorInfo* s = ckpt_.find(sname);
+  if (!s) fail("tensor ", name, " is F8_E4M3 but its block scales ", sname, " are missing from ", ckpt_.dir());
+  if (s->dtype != DType::F32) fail("tensor ", sname, " in ", s->file, " must be F32, found ", dtype_name(s->dtype));
+  const int64_t sr = (w.rows + w.block_rows - 1) / w.block_rows;
+  const int64_t sc = (w.cols + w.block_cols - 1) / w.block_cols;
+  ckpt_.get(sname, {sr, sc});
+  w.scale_inv = static_cast<const float*>(s->data);
+  return w;
+}
+
+kernels::Buffer WeightLoader::vector(const std::string& name, int64_t n) const {
+  const io::TensorInfo& t = ckpt_.get(name, {n});
+  kernels::Weight view;
+  view.dtype = t.dtype;
+  view.rows = 1;
+  view.cols = n;
+  view.data = t.data;
+  if (t.dtype != DType::F32 && t.dtype != DType::BF16 && t.dtype != DType::F16)
+    fail("tensor ", name, " in ", t.file, " has dtype ", dtype_name(t.dtype), " (expected F32, BF16 or F16)");
+  std::vector<float> host(static_cast<size_t>(n));
+  kernels::dequant_row(view, 0, host.data());
+  kernels::Buffer b = backend_.alloc(host.size() * 4);
+  backend_.upload(b, host.data(), host.size() * 4);
+  return b;
+}
+
+}  // namespace dsinfer::model

@@ -1,0 +1,33 @@
+// Turns checkpoint tensors into backend weights, checking each against the
+// shape the config implies so that a config contradicting the tensors fails
+// with the tensor's name instead of reading garbage.
+#pragma once
+
+#include <string>
+
+#include "io/hf_config.h"
+#include "io/safetensors.h"
+#include "kernels/backend.h"
+
+namespace dsinfer::model {
+
+class WeightLoader {
+ public:
+  WeightLoader(const io::Checkpoint& ckpt, const io::ModelConfig& cfg, kernels::Backend& backend)
+      : ckpt_(ckpt), cfg_(cfg), backend_(backend) {}
+
+  bool has(const std::string& name) const { return ckpt_.find(name) != nullptr; }
+  // A [rows, cols] matrix in F32/BF16/F16, or F8_E4M3 with its `<name>_scale_inv` block scales.
+  kernels::Weight matrix(const std::string& name, int64_t rows, int64_t cols) const;
+  // A [n] vector (norm weight, bias) converted to float32 backend memory.
+  kernels::Buffer vector(const std::string& name, int64_t n) const;
+
+ private:
+  kernels::Weight fp8_scales(const std::string& name, kernels::Weight w) const;
+
+  const io::Checkpoint& ckpt_;
+  const io::ModelConfig& cfg_;
+  kernels::Backend& backend_;
+};
+
+}  // namespace dsinfer::model
