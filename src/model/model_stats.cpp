@@ -1,0 +1,54 @@
+// Model::weight_stats: sizes derived from the checkpoint's tensors and the
+// config, for `dsinfer inspect` and the decode roofline of `dsinfer bench`.
+#include <map>
+#include <string>
+
+#include "model/model.h"
+
+namespace dsinfer::model {
+
+namespace {
+
+// Layer index of "model.layers.N.…", or -1.
+int64_t layer_of(const std::string& name) {
+  const std::string p = "model.layers.";
+  if (name.rfind(p, 0) != 0) return -1;
+  return std::stoll(name.substr(p.size(), name.find('.', p.size()) - p.size()));
+}
+
+}  // namespace
+
+WeightStats Model::weight_stats() const {
+  WeightStats s;
+  std::map<std::string, size_t> by_dtype;
+  size_t expert_bytes = 0, embed_bytes = 0;
+  int64_t expert_params = 0;
+  for (const std::string& name : ckpt_.names()) {
+    const io::TensorInfo* t = ckpt_.find(name);
+    if (layer_of(name) >= cfg_.num_hidden_layers) {
+      ++s.mtp_tensors;  // the MTP layer: kept on disk for speculative decoding, not read by ordinary decoding
+      continue;
+    }
+    by_dtype[std::string(dtype_name(t->dtype))] += t->nbytes;
+    const bool scale = name.size() > 10 && name.compare(name.size() - 10, 10, "_scale_inv") == 0;
+    if (!scale) s.params_total += t->numel();
+    if (name.find(".mlp.experts.") != std::string::npos) {
+      expert_bytes += t->nbytes;
+      if (!scale) expert_params += t->numel();
+    }
+    if (name == "model.embed_tokens.weight") embed_bytes = t->nbytes;
+    s.decode_bytes_per_token += t->nbytes;
+  }
+  // One token reads top_k of n_routed_experts experts in every MoE layer and one embedding row.
+  const double unused = cfg_.n_routed_experts > 0
+                            ? 1.0 - static_cast<double>(cfg_.num_experts_per_tok) / static_cast<double>(cfg_.n_routed_experts)
+                            : 0.0;
+  s.params_active = s.params_total - static_cast<int64_t>(static_cast<double>(expert_params) * unused);
+  const bool tied = lm_head_.data == embed_tokens_.data;
+  s.decode_bytes_per_token -= static_cast<size_t>(static_cast<double>(expert_bytes) * unused);
+  if (!tied) s.decode_bytes_per_token -= embed_bytes - embed_bytes / static_cast<size_t>(cfg_.vocab_size);
+  for (const auto& [k, v] : by_dtype) s.bytes_by_dtype.emplace_back(k, v);
+  return s;
+}
+
+}  // namespace dsinfer::model
