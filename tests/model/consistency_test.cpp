@@ -9,7 +9,7 @@
 
 #include "common/testdata.h"
 #include "model/model_test_util.h"
-#include "model/synth_checkpoint.h"
+#include "common/synth_checkpoint.h"
 
 namespace dsinfer::test {
 namespace {

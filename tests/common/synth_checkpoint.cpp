@@ -1,4 +1,4 @@
-#include "model/synth_checkpoint.h"
+#include "common/synth_checkpoint.h"
 
 #include <algorithm>
 #include <cmath>
