@@ -17,6 +17,7 @@
 
 #include "core/dtype.h"
 #include "io/mapped_file.h"
+#include "io/safetensors_writer.h"
 
 namespace dsinfer::io {
 
@@ -51,6 +52,8 @@ class Checkpoint {
   // (an index naming a shard that does not exist is an error naming both).
   // A dir with neither but exactly one or more *.safetensors files loads them all.
   static Checkpoint open(const std::string& dir);
+  // A checkpoint whose tensors live in memory (synthetic models): takes ownership.
+  static Checkpoint from_memory(const std::string& name, std::vector<TensorData> tensors);
 
   // nullptr when absent.
   const TensorInfo* find(const std::string& name) const;
@@ -68,6 +71,8 @@ class Checkpoint {
   std::string dir_;
   std::vector<std::unique_ptr<SafetensorsFile>> files_;
   std::map<std::string, const TensorInfo*> index_;
+  std::vector<std::unique_ptr<TensorInfo>> owned_info_;       // from_memory only
+  std::vector<std::unique_ptr<std::vector<uint8_t>>> owned_;  // from_memory only
 };
 
 }  // namespace dsinfer::io

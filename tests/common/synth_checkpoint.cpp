@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "io/hf_config.h"
 #include "io/safetensors_writer.h"
+#include "model/checkpoint_layout.h"
 
 namespace dsinfer::test {
 
@@ -24,83 +26,41 @@ struct Shape2 {
   float init;          // 0: norm weight around 1
 };
 
-void add_mlp(std::vector<Shape2>& s, const std::string& p, int64_t h, int64_t i) {
-  s.push_back({p + ".gate_proj.weight", i, h, true, 0.08f});
-  s.push_back({p + ".up_proj.weight", i, h, true, 0.08f});
-  s.push_back({p + ".down_proj.weight", h, i, true, 0.08f});
-}
-
-void add_mla(std::vector<Shape2>& s, const std::string& p, const nlohmann::json& c) {
-  const int64_t h = c["hidden_size"], heads = c["num_attention_heads"], nope = c["qk_nope_head_dim"],
-                rope = c["qk_rope_head_dim"], v = c["v_head_dim"], kvr = c["kv_lora_rank"];
-  const int64_t qr = c["q_lora_rank"].is_null() ? 0 : c["q_lora_rank"].get<int64_t>();
-  if (qr > 0) {
-    s.push_back({p + ".q_a_proj.weight", qr, h, true, 0.08f});
-    s.push_back({p + ".q_a_layernorm.weight", qr, 0, false, 0});
-    s.push_back({p + ".q_b_proj.weight", heads * (nope + rope), qr, true, 0.08f});
-  } else {
-    s.push_back({p + ".q_proj.weight", heads * (nope + rope), h, true, 0.08f});
+Shape2 to_shape(const model::TensorSpec& t) {
+  const int64_t rows = t.shape[0], cols = t.shape.size() > 1 ? t.shape[1] : 0;
+  switch (t.role) {
+    case model::TensorRole::Embedding:
+      return {t.name, rows, cols, false, 0.5f};
+    case model::TensorRole::Projection:
+      return {t.name, rows, cols, true, 0.08f};
+    case model::TensorRole::LmHead:
+      return {t.name, rows, cols, false, 0.08f};
+    case model::TensorRole::Router:
+      return {t.name, rows, cols, false, 0.3f};
+    case model::TensorRole::Norm:
+      return {t.name, rows, cols, false, 0.0f};
+    case model::TensorRole::Bias:
+      break;
   }
-  s.push_back({p + ".kv_a_proj_with_mqa.weight", kvr + rope, h, true, 0.08f});
-  s.push_back({p + ".kv_a_layernorm.weight", kvr, 0, false, 0});
-  s.push_back({p + ".kv_b_proj.weight", heads * (nope + v), kvr, true, 0.08f});
-  s.push_back({p + ".o_proj.weight", h, heads * v, true, 0.08f});
-}
-
-void add_deepseek_ffn(std::vector<Shape2>& s, const std::string& p, const nlohmann::json& c, int64_t l) {
-  const int64_t h = c["hidden_size"];
-  const int64_t first_dense = c.value("first_k_dense_replace", 0);
-  const int64_t freq = c.value("moe_layer_freq", 1);
-  const int64_t experts = c.value("n_routed_experts", 0);
-  if (experts == 0 || l < first_dense || l % freq != 0) {
-    add_mlp(s, p + ".mlp", h, c["intermediate_size"]);
-    return;
-  }
-  const int64_t mi = c["moe_intermediate_size"];
-  s.push_back({p + ".mlp.gate.weight", experts, h, false, 0.3f});
-  if (c.value("topk_method", "") == "noaux_tc") s.push_back({p + ".mlp.gate.e_score_correction_bias", experts, 0, false, 0.05f});
-  for (int64_t e = 0; e < experts; ++e) add_mlp(s, p + ".mlp.experts." + std::to_string(e), h, mi);
-  const int64_t shared = c.value("n_shared_experts", 0);
-  if (shared > 0) add_mlp(s, p + ".mlp.shared_experts", h, mi * shared);
-}
-
-void add_layer(std::vector<Shape2>& s, const nlohmann::json& c, int64_t l) {
-  const bool ds = c["model_type"].get<std::string>().rfind("deepseek", 0) == 0;
-  const int64_t h = c["hidden_size"];
-  const std::string p = "model.layers." + std::to_string(l);
-  s.push_back({p + ".input_layernorm.weight", h, 0, false, 0});
-  s.push_back({p + ".post_attention_layernorm.weight", h, 0, false, 0});
-  if (ds) {
-    add_mla(s, p + ".self_attn", c);
-    add_deepseek_ffn(s, p, c, l);
-    return;
-  }
-  const int64_t heads = c["num_attention_heads"], kv = c["num_key_value_heads"];
-  const int64_t hd = c.value("head_dim", h / heads);
-  const bool bias = c["model_type"] == "qwen2" || c.value("attention_bias", false);
-  for (auto [n, rows] : {std::pair{"q", heads * hd}, {"k", kv * hd}, {"v", kv * hd}}) {
-    s.push_back({p + ".self_attn." + n + "_proj.weight", rows, h, true, 0.08f});
-    if (bias) s.push_back({p + ".self_attn." + n + "_proj.bias", rows, 0, false, 0.1f});
-  }
-  s.push_back({p + ".self_attn.o_proj.weight", h, heads * hd, true, 0.08f});
-  add_mlp(s, p + ".mlp", h, c["intermediate_size"]);
+  return {t.name, rows, cols, false, 0.1f};
 }
 
 // The MTP layer's tensors come last, so adding it leaves every other tensor's random draw unchanged.
-std::vector<Shape2> tensor_list(const nlohmann::json& c, bool mtp) {
-  const int64_t h = c["hidden_size"], vocab = c["vocab_size"], layers = c["num_hidden_layers"];
-  std::vector<Shape2> s{{"model.embed_tokens.weight", vocab, h, false, 0.5f}};
-  for (int64_t l = 0; l < layers; ++l) add_layer(s, c, l);
-  s.push_back({"model.norm.weight", h, 0, false, 0});
-  if (!c.value("tie_word_embeddings", false)) s.push_back({"lm_head.weight", vocab, h, false, 0.08f});
+std::vector<Shape2> tensor_list(const nlohmann::json& json_cfg, bool mtp) {
+  const io::ModelConfig c = io::parse_config(json_cfg, "synthetic config");
+  std::vector<model::TensorSpec> specs = model::checkpoint_layout(c);
   if (mtp) {
-    add_layer(s, c, layers);
-    const std::string p = "model.layers." + std::to_string(layers);
-    for (const char* n : {".enorm.weight", ".hnorm.weight", ".shared_head.norm.weight"}) s.push_back({p + n, h, 0, false, 0});
-    s.push_back({p + ".eh_proj.weight", h, 2 * h, true, 0.08f});
-    s.push_back({p + ".shared_head.head.weight", vocab, h, false, 0.08f});
+    const int64_t l = c.num_hidden_layers, h = c.hidden_size;
+    const std::string p = "model.layers." + std::to_string(l);
+    model::append_layer_layout(c, l, specs);
+    for (const char* n : {".enorm.weight", ".hnorm.weight", ".shared_head.norm.weight"})
+      specs.push_back({p + n, {h}, model::TensorRole::Norm});
+    specs.push_back({p + ".eh_proj.weight", {h, 2 * h}, model::TensorRole::Projection});
+    specs.push_back({p + ".shared_head.head.weight", {c.vocab_size, h}, model::TensorRole::LmHead});
   }
-  return s;
+  std::vector<Shape2> out;
+  for (const auto& t : specs) out.push_back(to_shape(t));
+  return out;
 }
 
 template <typename T>
