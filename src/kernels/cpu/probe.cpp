@@ -1,0 +1,163 @@
+#include "kernels/cpu/probe.h"
+
+#include <immintrin.h>
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+namespace dsinfer::kernels::cpu {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// Sum of 64-bit words over [p, p + n) with four interleaved streams.
+__attribute__((target("avx2"))) uint64_t read_streams_avx2(const uint8_t* p, size_t n) {
+  const size_t quarter = n / 4 / 64 * 64;
+  __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
+  for (size_t i = 0; i < quarter; i += 64) {
+    for (size_t j = 0; j < 64; j += 32) {
+      a0 = _mm256_add_epi64(a0, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + j)));
+      a1 = _mm256_add_epi64(a1, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + quarter + i + j)));
+      a2 = _mm256_add_epi64(a2, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + 2 * quarter + i + j)));
+      a3 = _mm256_add_epi64(a3, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + 3 * quarter + i + j)));
+    }
+  }
+  const __m256i s = _mm256_add_epi64(_mm256_add_epi64(a0, a1), _mm256_add_epi64(a2, a3));
+  uint64_t out[4];
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), s);
+  return out[0] + out[1] + out[2] + out[3];
+}
+
+uint64_t read_streams_scalar(const uint8_t* p, size_t n) {
+  const uint64_t* w = reinterpret_cast<const uint64_t*>(p);
+  const size_t q = n / 32;
+  uint64_t a = 0, b = 0, c = 0, d = 0;
+  for (size_t i = 0; i < q; ++i) {
+    a += w[i];
+    b += w[q + i];
+    c += w[2 * q + i];
+    d += w[3 * q + i];
+  }
+  return a + b + c + d;
+}
+
+}  // namespace
+
+double measure_read_bandwidth(ThreadPool& pool, size_t bytes) {
+  bytes = bytes / 4096 * 4096;
+  bytes = bytes / (size_t{2} << 20) * (size_t{2} << 20);
+  auto* buf = static_cast<uint8_t*>(std::aligned_alloc(size_t{2} << 20, bytes));
+  madvise(buf, bytes, MADV_HUGEPAGE);  // TLB misses would otherwise cap the stream rate (in VMs especially)
+  pool.parallel_for(static_cast<int64_t>(bytes / 4096), [&](int64_t b, int64_t e) {
+    std::memset(buf + b * 4096, 1, static_cast<size_t>(e - b) * 4096);
+  });
+  const bool avx2 = __builtin_cpu_supports("avx2");
+  std::atomic<uint64_t> sink{0};
+  double best = 0;
+  for (int rep = 0; rep < 5; ++rep) {
+    const auto t0 = Clock::now();
+    pool.parallel_for(pool.size(), [&](int64_t b, int64_t e) {
+      for (int64_t t = b; t < e; ++t) {
+        const size_t share = bytes / static_cast<size_t>(pool.size());
+        const uint8_t* p = buf + static_cast<size_t>(t) * share;
+        sink += avx2 ? read_streams_avx2(p, share) : read_streams_scalar(p, share);
+      }
+    });
+    best = std::max(best, static_cast<double>(bytes) / seconds_since(t0) / 1e9);
+  }
+  std::free(buf);
+  return sink.load() == 42 ? best + 1e-12 : best;  // keep the reads observable
+}
+
+namespace {
+
+// 12 independent accumulator chains per thread keep the dot-product ports busy.
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) double vnni_loop(int64_t iters) {
+  __m512i acc[12];
+  for (auto& a : acc) a = _mm512_setzero_si512();
+  const __m512i x = _mm512_set1_epi8(3), y = _mm512_set1_epi8(5);
+  for (int64_t i = 0; i < iters; ++i)
+    for (auto& a : acc) a = _mm512_dpbusd_epi32(a, x, y);
+  __m512i s = acc[0];
+  for (int k = 1; k < 12; ++k) s = _mm512_add_epi32(s, acc[k]);
+  return static_cast<double>(_mm512_reduce_add_epi32(s));
+}
+
+__attribute__((target("avx2"))) double avx2_int8_loop(int64_t iters) {
+  __m256i acc[12];
+  for (auto& a : acc) a = _mm256_setzero_si256();
+  const __m256i x = _mm256_set1_epi8(3), y = _mm256_set1_epi8(5), ones = _mm256_set1_epi16(1);
+  for (int64_t i = 0; i < iters; ++i)
+    for (auto& a : acc) a = _mm256_add_epi32(a, _mm256_madd_epi16(_mm256_maddubs_epi16(x, y), ones));
+  __m256i s = acc[0];
+  for (int k = 1; k < 12; ++k) s = _mm256_add_epi32(s, acc[k]);
+  return static_cast<double>(_mm256_extract_epi32(s, 0));
+}
+
+__attribute__((target("avx512f,avx512bf16"))) double bf16_loop(int64_t iters) {
+  __m512 acc[12];
+  for (auto& a : acc) a = _mm512_setzero_ps();
+  const __m512bh x = (__m512bh)_mm512_set1_epi16(0x3f80), y = (__m512bh)_mm512_set1_epi16(0x3f80);
+  for (int64_t i = 0; i < iters; ++i)
+    for (auto& a : acc) a = _mm512_dpbf16_ps(a, x, y);
+  __m512 s = acc[0];
+  for (int k = 1; k < 12; ++k) s = _mm512_add_ps(s, acc[k]);
+  return static_cast<double>(_mm512_reduce_add_ps(s));
+}
+
+__attribute__((target("avx2,fma"))) double fma_loop(int64_t iters) {
+  __m256 acc[12];
+  for (auto& a : acc) a = _mm256_setzero_ps();
+  const __m256 x = _mm256_set1_ps(1.0f), y = _mm256_set1_ps(1e-9f);
+  for (int64_t i = 0; i < iters; ++i)
+    for (auto& a : acc) a = _mm256_fmadd_ps(x, y, a);
+  __m256 s = acc[0];
+  for (int k = 1; k < 12; ++k) s = _mm256_add_ps(s, acc[k]);
+  return static_cast<double>(_mm256_cvtss_f32(s));
+}
+
+// Runs loop(iters) on every thread; returns ops/s given ops per inner-loop iteration.
+double run_peak(ThreadPool& pool, double (*loop)(int64_t), double ops_per_iter) {
+  const int64_t iters = 2'000'000;
+  std::atomic<double> sink{0};
+  double best = 0;
+  for (int rep = 0; rep < 3; ++rep) {
+    const auto t0 = Clock::now();
+    pool.parallel_for(pool.size(), [&](int64_t b, int64_t e) {
+      for (int64_t t = b; t < e; ++t) sink = sink + loop(iters);
+    });
+    best = std::max(best, ops_per_iter * static_cast<double>(iters) * pool.size() / seconds_since(t0) / 1e9);
+  }
+  return sink.load() == 0.5 ? best + 1e-12 : best;
+}
+
+}  // namespace
+
+double measure_int8_peak(ThreadPool& pool, const char** instruction) {
+  if (__builtin_cpu_supports("avx512vnni")) {
+    *instruction = "avx512-vnni vpdpbusd";
+    return run_peak(pool, vnni_loop, 12.0 * 64 * 2);
+  }
+  *instruction = "avx2 vpmaddubsw";
+  return run_peak(pool, avx2_int8_loop, 12.0 * 32 * 2);
+}
+
+double measure_bf16_peak(ThreadPool& pool, const char** instruction) {
+  if (__builtin_cpu_supports("avx512bf16")) {
+    *instruction = "avx512-bf16 vdpbf16ps";
+    return run_peak(pool, bf16_loop, 12.0 * 32 * 2);
+  }
+  *instruction = "avx2 fma (f32)";
+  return run_peak(pool, fma_loop, 12.0 * 8 * 2);
+}
+
+}  // namespace dsinfer::kernels::cpu

@@ -1,0 +1,21 @@
+// Measurements of the machine itself, taken in the same run as a benchmark so
+// results are reported as fractions of what this machine can do right now.
+#pragma once
+
+#include <cstddef>
+
+#include "core/thread_pool.h"
+
+namespace dsinfer::kernels::cpu {
+
+// Read bandwidth in GB/s: every thread streams its share of a buffer much
+// larger than the caches with several independent streams (one stream per
+// thread underestimates the memory system).
+double measure_read_bandwidth(ThreadPool& pool, size_t bytes);
+// Peak int8 multiply-accumulate throughput in GOP/s (2 ops per MAC) with the
+// best dot-product instruction available (VNNI vpdpbusd, AVX2 vpmaddubsw), all threads.
+double measure_int8_peak(ThreadPool& pool, const char** instruction);
+// Peak bf16 dot-product throughput in GFLOP/s (vdpbf16ps; FMA on f32 when absent).
+double measure_bf16_peak(ThreadPool& pool, const char** instruction);
+
+}  // namespace dsinfer::kernels::cpu
