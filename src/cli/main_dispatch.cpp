@@ -14,7 +14,7 @@ int run_main(int argc, char** argv) {
   app.require_subcommand(1);
   std::vector<Command> commands{
       add_logits_command(app),   add_generate_command(app),      add_inspect_command(app),
-      add_tokenize_command(app), add_chat_template_command(app),
+      add_tokenize_command(app), add_chat_template_command(app), add_bench_command(app),
   };
   try {
     app.parse(argc, argv);

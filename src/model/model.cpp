@@ -13,8 +13,10 @@ Model::Model(io::ModelConfig cfg, io::Checkpoint ckpt, kernels::Backend& backend
     : cfg_(std::move(cfg)), ckpt_(std::move(ckpt)), backend_(backend) {}
 
 std::unique_ptr<Model> Model::load(const std::string& dir, kernels::Backend& backend) {
-  io::ModelConfig cfg = io::load_config(dir);
-  io::Checkpoint ckpt = io::Checkpoint::open(dir);
+  return create(io::load_config(dir), io::Checkpoint::open(dir), backend);
+}
+
+std::unique_ptr<Model> Model::create(io::ModelConfig cfg, io::Checkpoint ckpt, kernels::Backend& backend) {
   std::unique_ptr<Model> m(new Model(std::move(cfg), std::move(ckpt), backend));
   m->build_layers();
   return m;

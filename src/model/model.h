@@ -39,6 +39,8 @@ class Model {
   // Loads config.json + safetensors from dir. Throws dsinfer::Error naming the
   // file/tensor/key on any inconsistency.
   static std::unique_ptr<Model> load(const std::string& dir, kernels::Backend& backend);
+  // From a parsed config and an opened (or in-memory) checkpoint.
+  static std::unique_ptr<Model> create(io::ModelConfig cfg, io::Checkpoint ckpt, kernels::Backend& backend);
 
   const io::ModelConfig& config() const { return cfg_; }
   KVCacheSpec kv_spec() const;

@@ -17,13 +17,16 @@ kernels::Weight WeightLoader::matrix(const std::string& name, int64_t rows, int6
     case DType::F32:
     case DType::BF16:
     case DType::F16:
+    case DType::Q8_0:
+    case DType::Q4_0:
+    case DType::Q4_K:
       break;
     case DType::F8_E4M3:
       w = fp8_scales(name, w);
       break;
     default:
       fail("tensor ", name, " in ", t.file, " has dtype ", dtype_name(t.dtype),
-           ", which is not supported for weights (supported: F32, BF16, F16, F8_E4M3)");
+           ", which is not supported for weights (supported: F32, BF16, F16, F8_E4M3, Q8_0, Q4_0, Q4_K)");
   }
   return backend_.import_weight(w);
 }

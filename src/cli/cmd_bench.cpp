@@ -1,0 +1,122 @@
+// dsinfer bench: prefill and decode speed, reported against this machine's
+// limits measured in the same run (read bandwidth -> decode roofline,
+// dot-product peak -> prefill fraction).
+#include <CLI/CLI.hpp>
+#include <sys/resource.h>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "engine/bench.h"
+#include "kernels/machine.h"
+#include "model/synthetic.h"
+
+namespace dsinfer::cli {
+
+namespace {
+
+struct BenchCliOptions {
+  std::string model;
+  std::string type = "bf16";
+  kernels::BackendOptions backend;
+  engine::BenchOptions bench;
+  bool json = false;
+};
+
+DType parse_type(const std::string& t) {
+  if (t == "bf16") return DType::BF16;
+  if (t == "f32") return DType::F32;
+  if (t == "fp8") return DType::F8_E4M3;
+  if (t == "q8_0") return DType::Q8_0;
+  if (t == "q4_0") return DType::Q4_0;
+  return DType::Q4_K;
+}
+
+std::unique_ptr<model::Model> load(const BenchCliOptions& o, kernels::Backend& b) {
+  const std::string prefix = "synthetic:";
+  if (o.model.rfind(prefix, 0) == 0) {
+    model::SyntheticOptions s;
+    s.preset = o.model.substr(prefix.size());
+    s.weight_dtype = parse_type(o.type);
+    return model::make_synthetic_model(s, b);
+  }
+  return model::Model::load(o.model, b);
+}
+
+double peak_rss_gib() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_maxrss) / (1024.0 * 1024.0);
+}
+
+nlohmann::ordered_json report(const BenchCliOptions& o, model::Model& m, const engine::BenchResult& r,
+                              const kernels::MachinePeaks& p) {
+  const auto st = m.weight_stats();
+  const bool integer = o.type == "q8_0" || o.type == "q4_0" || o.type == "q4_k";
+  const double bytes = static_cast<double>(st.decode_bytes_per_token);
+  const double achieved = bytes * o.bench.batch / (r.decode_step_ms * 1e-3) / 1e9 / static_cast<double>(o.bench.batch);
+  const double prefill_ops = 2.0 * static_cast<double>(st.params_active) * r.prefill_tokens_per_s / 1e9;
+  const double peak = integer ? p.int8_gops : p.bf16_gflops;
+  nlohmann::ordered_json j;
+  j["model"] = o.model;
+  j["type"] = o.type;
+  j["threads"] = o.backend.threads;
+  j["prompt"] = o.bench.prompt;
+  j["gen"] = o.bench.gen;
+  j["batch"] = o.bench.batch;
+  j["prefill_tokens_per_s"] = r.prefill_tokens_per_s;
+  j["decode_tokens_per_s"] = r.decode_tokens_per_s;
+  j["decode_step_ms"] = r.decode_step_ms;
+  j["time_to_first_token_s"] = r.first_token_seconds;
+  j["decode_bytes_per_token"] = st.decode_bytes_per_token;
+  j["achieved_read_gbps"] = achieved;
+  j["machine_read_gbps"] = p.read_gbps;
+  j["decode_roofline_tokens_per_s"] = p.read_gbps * 1e9 / bytes;
+  j["decode_fraction_of_roofline"] = achieved / p.read_gbps;
+  j["prefill_gops"] = prefill_ops;
+  j["dot_peak_gops"] = peak;
+  j["dot_instruction"] = integer ? p.int8_instruction : p.bf16_instruction;
+  j["prefill_fraction_of_peak"] = prefill_ops / peak;
+  j["peak_rss_gib"] = peak_rss_gib();
+  return j;
+}
+
+int run(const BenchCliOptions& o) {
+  auto backend = kernels::make_backend(o.backend);
+  auto m = load(o, *backend);
+  const kernels::MachinePeaks peaks = kernels::measure_machine(o.backend.threads);
+  const engine::BenchResult r = engine::run_bench(*m, o.bench);
+  const auto j = report(o, *m, r, peaks);
+  if (o.json) {
+    std::cout << j.dump() << "\n";
+    return kExitOk;
+  }
+  for (auto it = j.begin(); it != j.end(); ++it)
+    std::cout << it.key() << ": " << (it->is_string() ? it->get<std::string>() : it->dump()) << "\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+Command add_bench_command(CLI::App& app) {
+  auto o = std::make_shared<BenchCliOptions>();
+  Command c;
+  c.sub = app.add_subcommand("bench", "Prefill/decode speed against this machine's measured limits");
+  c.sub->add_option("--model", o->model, "model directory or synthetic:PRESET (random weights, real shapes)")->required();
+  c.sub->add_option("--type", o->type, "weight type of synthetic models")
+      ->check(CLI::IsMember({"bf16", "f32", "fp8", "q8_0", "q4_0", "q4_k"}))
+      ->capture_default_str();
+  c.sub->add_option("--prompt", o->bench.prompt, "prompt tokens")->check(CLI::Range(1, 1 << 20))->capture_default_str();
+  c.sub->add_option("--gen", o->bench.gen, "decode steps")->check(CLI::Range(1, 1 << 20))->capture_default_str();
+  c.sub->add_option("--batch", o->bench.batch, "sequences decoding together")->check(CLI::Range(1, 4096))->capture_default_str();
+  c.sub->add_option("--threads", o->backend.threads, "threads (0: all)")->check(CLI::Range(0, 1024))->capture_default_str();
+  c.sub->add_flag("--json", o->json, "print one JSON object");
+  c.run = [o] { return run(*o); };
+  return c;
+}
+
+}  // namespace dsinfer::cli

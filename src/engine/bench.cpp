@@ -1,0 +1,66 @@
+#include "engine/bench.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "core/error.h"
+#include "engine/block_allocator.h"
+
+namespace dsinfer::engine {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+int32_t argmax(const float* v, int64_t n) { return static_cast<int32_t>(std::max_element(v, v + n) - v); }
+
+}  // namespace
+
+BenchResult run_bench(model::Model& m, const BenchOptions& o) {
+  if (o.prompt < 1 || o.gen < 1 || o.batch < 1) fail("bench: prompt, gen and batch must be positive");
+  const int64_t block = 16;
+  const int64_t per_seq = (o.prompt + o.gen + block - 1) / block;
+  model::KVCache cache(m.backend(), m.kv_spec(), per_seq * o.batch, block);
+  BlockAllocator blocks(cache.num_blocks());
+  const int64_t vocab = m.config().vocab_size;
+  std::vector<std::vector<int32_t>> tables(static_cast<size_t>(o.batch));
+  std::vector<int32_t> last(static_cast<size_t>(o.batch));
+  BenchResult r;
+  uint64_t x = o.seed;
+  for (int64_t s = 0; s < o.batch; ++s) {
+    blocks.allocate(per_seq, tables[static_cast<size_t>(s)]);
+    model::Batch b;
+    for (int64_t i = 0; i < o.prompt; ++i) {
+      x = x * 6364136223846793005ull + 1442695040888963407ull;
+      b.tokens.push_back(static_cast<int32_t>((x >> 33) % static_cast<uint64_t>(vocab)));
+    }
+    b.seqs.push_back({static_cast<int32_t>(o.prompt), 0, tables[static_cast<size_t>(s)]});
+    b.logit_rows = {static_cast<int32_t>(o.prompt - 1)};
+    const auto t0 = Clock::now();
+    const auto logits = m.forward(b, cache);
+    last[static_cast<size_t>(s)] = argmax(logits.data(), vocab);
+    if (s == 0) {
+      r.prefill_seconds = r.first_token_seconds = since(t0);
+      r.prefill_tokens_per_s = static_cast<double>(o.prompt) / r.prefill_seconds;
+    }
+  }
+  const auto t0 = Clock::now();
+  for (int64_t step = 0; step < o.gen; ++step) {
+    model::Batch b;
+    for (int64_t s = 0; s < o.batch; ++s) {
+      b.tokens.push_back(last[static_cast<size_t>(s)]);
+      b.seqs.push_back({1, static_cast<int32_t>(o.prompt + step), tables[static_cast<size_t>(s)]});
+      b.logit_rows.push_back(static_cast<int32_t>(s));
+    }
+    const auto logits = m.forward(b, cache);
+    for (int64_t s = 0; s < o.batch; ++s) last[static_cast<size_t>(s)] = argmax(&logits[static_cast<size_t>(s * vocab)], vocab);
+  }
+  r.decode_seconds = since(t0);
+  r.decode_step_ms = r.decode_seconds * 1e3 / static_cast<double>(o.gen);
+  r.decode_tokens_per_s = static_cast<double>(o.gen * o.batch) / r.decode_seconds;
+  return r;
+}
+
+}  // namespace dsinfer::engine

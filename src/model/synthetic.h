@@ -1,0 +1,32 @@
+// Random-weight models with the real shapes of released checkpoints, built in
+// memory (no files) for benchmarks and server tests: `synthetic:PRESET`.
+// Random router weights spread tokens over all experts.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/dtype.h"
+#include "io/hf_config.h"
+#include "kernels/backend.h"
+#include "model/model.h"
+
+namespace dsinfer::model {
+
+struct SyntheticOptions {
+  std::string preset;                 // see synthetic_presets()
+  DType weight_dtype = DType::BF16;   // projections and lm_head: BF16, F32, F8_E4M3, Q8_0, Q4_0, Q4_K
+  int64_t vocab_size = 0;             // > 0: override (pairing with a real tokenizer)
+  uint64_t seed = 1;
+};
+
+std::vector<std::string> synthetic_presets();
+// Throws listing the presets when `preset` is unknown.
+io::ModelConfig synthetic_config(const std::string& preset, int64_t vocab_size = 0);
+// Bytes the weights will take (to refuse what cannot fit before allocating).
+size_t synthetic_weight_bytes(const io::ModelConfig& cfg, DType weight_dtype);
+std::unique_ptr<Model> make_synthetic_model(const SyntheticOptions& opts, kernels::Backend& backend);
+
+}  // namespace dsinfer::model
