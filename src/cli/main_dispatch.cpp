@@ -16,6 +16,12 @@ int run_main(int argc, char** argv) {
       add_logits_command(app),   add_generate_command(app),      add_inspect_command(app),
       add_tokenize_command(app), add_chat_template_command(app), add_bench_command(app),
   };
+  bool known = argc < 2 || argv[1][0] == '-';
+  for (const auto& c : commands) known = known || c.sub->get_name() == argv[1];
+  if (!known) {
+    std::cerr << "error: unknown command '" << argv[1] << "' (see dsinfer --help)\n";
+    return kExitUsage;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

@@ -13,7 +13,8 @@ Model::Model(io::ModelConfig cfg, io::Checkpoint ckpt, kernels::Backend& backend
     : cfg_(std::move(cfg)), ckpt_(std::move(ckpt)), backend_(backend) {}
 
 std::unique_ptr<Model> Model::load(const std::string& dir, kernels::Backend& backend) {
-  return create(io::load_config(dir), io::Checkpoint::open(dir), backend);
+  io::ModelConfig cfg = io::load_config(dir);  // config errors first: they explain more than tensor errors
+  return create(std::move(cfg), io::Checkpoint::open(dir), backend);
 }
 
 std::unique_ptr<Model> Model::create(io::ModelConfig cfg, io::Checkpoint ckpt, kernels::Backend& backend) {
