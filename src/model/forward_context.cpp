@@ -56,10 +56,6 @@ kernels::Buffer ForwardContext::upload_i64(const std::vector<int64_t>& v) const 
   return upload_vec(backend, v.data(), v.size() * 8);
 }
 
-bool ForwardContext::all_decode() const {
-  return std::all_of(batch.seqs.begin(), batch.seqs.end(), [](const SeqSpan& s) { return s.n_tokens == 1; });
-}
-
 int64_t ForwardContext::slot_of(int64_t s, int64_t p) const {
   const auto& table = batch.seqs[static_cast<size_t>(s)].block_table;
   return static_cast<int64_t>(table[static_cast<size_t>(p / block_size)]) * block_size + p % block_size;

@@ -12,8 +12,8 @@
 namespace dsinfer::model {
 
 // How MLA attends: Plain materialises per-head K/V for the context; Absorbed
-// folds kv_b_proj into the query and output (no per-head K/V). Auto: absorbed
-// when every sequence in the batch decodes one token, plain otherwise.
+// folds kv_b_proj into the query and output (no per-head K/V). Auto: per
+// sequence, absorbed for one decoded token, plain for a prefill chunk.
 enum class MlaMode { Auto, Plain, Absorbed };
 
 struct ForwardOptions {
@@ -41,7 +41,6 @@ class ForwardContext {
 
   kernels::Buffer scratch(int64_t n_floats) const { return backend.alloc(static_cast<size_t>(n_floats) * 4); }
   kernels::Buffer upload_i64(const std::vector<int64_t>& v) const;
-  bool all_decode() const;
   // Slot of position p of sequence s.
   int64_t slot_of(int64_t s, int64_t p) const;
   // Attention over the paged cache: positions, sequences and block tables filled in.

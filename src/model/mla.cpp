@@ -79,17 +79,21 @@ void MlaAttention::forward(ForwardContext& ctx, KVCache& cache, int64_t layer, c
   b.copy_rows({kv.f32(), row, cache.k(layer), row, n, row, nullptr, ctx.slots.i64()});
 
   kernels::Buffer attn = ctx.scratch(n * n_heads_ * v_dim_);  // [n, n_heads, v_head_dim]
-  const bool absorbed = ctx.options.mla_mode == MlaMode::Absorbed ||
-                        (ctx.options.mla_mode == MlaMode::Auto && ctx.all_decode());
-  if (absorbed)
-    attend_absorbed(ctx, cache.k(layer), q.f32(), attn.f32());
-  else
-    attend_plain(ctx, cache.k(layer), q.f32(), attn.f32());
+  // The form is chosen per sequence (decoding ones absorbed), never per batch,
+  // so a sequence's numbers do not depend on what else shares its batch.
+  std::vector<int64_t> absorbed_rows;
+  for (size_t s = 0; s < ctx.batch.seqs.size(); ++s) {
+    const SeqSpan& sp = ctx.batch.seqs[s];
+    const bool absorbed = ctx.options.mla_mode == MlaMode::Absorbed ||
+                          (ctx.options.mla_mode == MlaMode::Auto && sp.n_tokens == 1);
+    if (!absorbed) {
+      attend_plain_seq(ctx, cache.k(layer), static_cast<int64_t>(s), q.f32(), attn.f32());
+      continue;
+    }
+    for (int64_t i = 0; i < sp.n_tokens; ++i) absorbed_rows.push_back(ctx.seq_first[s] + i);
+  }
+  if (!absorbed_rows.empty()) attend_absorbed(ctx, cache.k(layer), q.f32(), attn.f32(), absorbed_rows);
   linear(b, attn.f32(), n, o_proj_, out);
-}
-
-void MlaAttention::attend_plain(ForwardContext& ctx, const float* latent_cache, const float* q, float* attn) {
-  for (size_t s = 0; s < ctx.batch.seqs.size(); ++s) attend_plain_seq(ctx, latent_cache, static_cast<int64_t>(s), q, attn);
 }
 
 // One sequence: gather its whole context from the cache, up-project to
@@ -149,42 +153,67 @@ void MlaAttention::attend_plain_seq(ForwardContext& ctx, const float* latent_cac
   b.attention(a);
 }
 
-void MlaAttention::attend_absorbed(ForwardContext& ctx, const float* latent_cache, const float* q, float* attn) {
+// Tokens `rows` of the batch attend over the latent cache directly: the key
+// up-projection is folded into the query (q_nope W_uk per head) and the value
+// up-projection applied to the attention output.
+void MlaAttention::attend_absorbed(ForwardContext& ctx, const float* latent_cache, const float* q, float* attn,
+                                   const std::vector<int64_t>& rows) {
   kernels::Backend& b = ctx.backend;
-  const int64_t n = ctx.n_tokens;
+  const int64_t n = static_cast<int64_t>(rows.size());
   const int64_t row = kv_lora_rank_ + rope_dim_;
   const int64_t qk = nope_ + rope_dim_;
   const int64_t kvb = nope_ + v_dim_;
+  const bool all = n == ctx.n_tokens;
+  kernels::Buffer row_idx = ctx.upload_i64(rows);
+  kernels::Buffer qs = ctx.scratch(all ? 1 : n * n_heads_ * qk);  // [n, n_heads, nope + rope] (subset)
+  if (!all) b.copy_rows({q, n_heads_ * qk, qs.f32(), n_heads_ * qk, n, n_heads_ * qk, row_idx.i64(), nullptr});
+  const float* qsub = all ? q : qs.f32();
   kernels::Buffer ql = ctx.scratch(n * n_heads_ * row);  // [n, n_heads, kv_lora_rank + rope]
   for (int64_t h = 0; h < n_heads_; ++h) {
     const kernels::Weight w_uk = kv_b_proj_.slice_rows(h * kvb, nope_);  // [nope, kv_lora_rank]
-    kernels::MatmulArgs m{q + h * qk, n_heads_ * qk, n, &w_uk, true, nullptr, ql.f32() + h * row, n_heads_ * row};
+    kernels::MatmulArgs m{qsub + h * qk, n_heads_ * qk, n, &w_uk, true, nullptr, ql.f32() + h * row, n_heads_ * row};
     b.matmul(m);
-    b.copy_rows({q + h * qk + nope_, n_heads_ * qk, ql.f32() + h * row + kv_lora_rank_, n_heads_ * row, n, rope_dim_,
-                 nullptr, nullptr});
+    b.copy_rows({qsub + h * qk + nope_, n_heads_ * qk, ql.f32() + h * row + kv_lora_rank_, n_heads_ * row, n,
+                 rope_dim_, nullptr, nullptr});
   }
+  std::vector<int32_t> pos(rows.size()), seq(rows.size());
+  std::vector<int32_t> seq_of(static_cast<size_t>(ctx.n_tokens));
+  for (size_t s = 0; s < ctx.batch.seqs.size(); ++s)
+    for (int32_t i = 0; i < ctx.batch.seqs[s].n_tokens; ++i) seq_of[static_cast<size_t>(ctx.seq_first[s] + i)] = static_cast<int32_t>(s);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    pos[i] = ctx.host_positions[static_cast<size_t>(rows[i])];
+    seq[i] = seq_of[static_cast<size_t>(rows[i])];
+  }
+  kernels::Buffer pos_buf = ctx.scratch(n), seq_buf = ctx.scratch(n);
+  b.upload(pos_buf, pos.data(), pos.size() * 4);
+  b.upload(seq_buf, seq.data(), seq.size() * 4);
   kernels::Buffer ol = ctx.scratch(n * n_heads_ * kv_lora_rank_);  // [n, n_heads, kv_lora_rank]
   kernels::AttentionArgs a = ctx.paged_attention();
   a.q = ql.f32();
   a.q_token_stride = n_heads_ * row;
   a.q_head_stride = row;
+  a.n_tokens = n;
   a.n_heads = n_heads_;
   a.n_kv_heads = 1;
   a.qk_dim = row;
   a.v_dim = kv_lora_rank_;
   a.k_cache = a.v_cache = latent_cache;
-  a.k_token_stride = row;
-  a.v_token_stride = row;
+  a.k_token_stride = a.v_token_stride = row;
+  a.positions = pos_buf.i32();
+  a.tok_seq = seq_buf.i32();
   a.scale = softmax_scale_;
   a.out = ol.f32();
   a.out_token_stride = n_heads_ * kv_lora_rank_;
   b.attention(a);
+  kernels::Buffer os = ctx.scratch(all ? 1 : n * n_heads_ * v_dim_);  // [n, n_heads, v_head_dim] (subset)
+  float* out = all ? attn : os.f32();
   for (int64_t h = 0; h < n_heads_; ++h) {
     const kernels::Weight w_uv = kv_b_proj_.slice_rows(h * kvb + nope_, v_dim_);  // [v_head_dim, kv_lora_rank]
     kernels::MatmulArgs m{ol.f32() + h * kv_lora_rank_, n_heads_ * kv_lora_rank_, n, &w_uv, false, nullptr,
-                          attn + h * v_dim_, n_heads_ * v_dim_};
+                          out + h * v_dim_, n_heads_ * v_dim_};
     b.matmul(m);
   }
+  if (!all) b.copy_rows({os.f32(), n_heads_ * v_dim_, attn, n_heads_ * v_dim_, n, n_heads_ * v_dim_, nullptr, row_idx.i64()});
 }
 
 }  // namespace dsinfer::model

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "io/hf_config.h"
 #include "model/layer.h"
@@ -26,9 +27,9 @@ class MlaAttention final : public AttentionLayer {
 
  private:
   void project_query(ForwardContext& ctx, const float* x, float* q);
-  void attend_plain(ForwardContext& ctx, const float* latent_cache, const float* q, float* attn);
   void attend_plain_seq(ForwardContext& ctx, const float* latent_cache, int64_t s, const float* q, float* attn);
-  void attend_absorbed(ForwardContext& ctx, const float* latent_cache, const float* q, float* attn);
+  void attend_absorbed(ForwardContext& ctx, const float* latent_cache, const float* q, float* attn,
+                       const std::vector<int64_t>& rows);
 
   int64_t hidden_, n_heads_, q_lora_rank_, kv_lora_rank_, nope_, rope_dim_, v_dim_;
   float softmax_scale_;
