@@ -1,6 +1,8 @@
 #include "core/thread_pool.h"
 
 #include <algorithm>
+#include <exception>
+#include <utility>
 
 namespace dsinfer {
 
@@ -41,10 +43,22 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
     ++generation_;
   }
   start_cv_.notify_all();
-  fn(ranges[0].first, ranges[0].second);
-  std::unique_lock<std::mutex> lock(mu_);
-  done_cv_.wait(lock, [this] { return pending_ == 0; });
-  job_ = nullptr;
+  std::exception_ptr mine;
+  try {
+    fn(ranges[0].first, ranges[0].second);
+  } catch (...) {
+    mine = std::current_exception();
+  }
+  std::exception_ptr theirs;
+  {
+    // Every range finishes before we return (or throw): fn and its captures must outlive the workers' use.
+    std::unique_lock<std::mutex> lock(mu_);
+    done_cv_.wait(lock, [this] { return pending_ == 0; });
+    job_ = nullptr;
+    theirs = std::exchange(error_, nullptr);
+  }
+  if (mine) std::rethrow_exception(mine);
+  if (theirs) std::rethrow_exception(theirs);
 }
 
 void ThreadPool::worker_loop(int index) {
@@ -60,9 +74,17 @@ void ThreadPool::worker_loop(int index) {
       job = job_;
       range = ranges_[static_cast<size_t>(index)];
     }
-    if (range.second > range.first) (*job)(range.first, range.second);
+    std::exception_ptr err;
+    if (range.second > range.first) {
+      try {
+        (*job)(range.first, range.second);
+      } catch (...) {
+        err = std::current_exception();  // handed to the caller, which rethrows it
+      }
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
+      if (err && !error_) error_ = err;
       if (--pending_ == 0) done_cv_.notify_one();
     }
   }

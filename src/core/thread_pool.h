@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <exception>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -24,7 +25,8 @@ class ThreadPool {
 
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
-  // fn(begin, end) over contiguous sub-ranges of [0, n). Blocks until all are done.
+  // fn(begin, end) over contiguous sub-ranges of [0, n). Blocks until all are done;
+  // then rethrows the first exception any range threw.
   // Ranges are multiples of `grain` except the last.
   void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn, int64_t grain = 1);
 
@@ -39,6 +41,7 @@ class ThreadPool {
   std::vector<std::pair<int64_t, int64_t>> ranges_;
   uint64_t generation_ = 0;
   int pending_ = 0;
+  std::exception_ptr error_;  // first exception from a worker in the current job
   bool stop_ = false;
 };
 

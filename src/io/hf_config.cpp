@@ -1,5 +1,6 @@
 #include "io/hf_config.h"
 
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -28,9 +29,11 @@ struct Reader {
       if (required) bad(key, "is required but missing");
       return def;
     }
-    if (!v->is_number_integer() && !(v->is_number_float() && v->get<double>() == static_cast<int64_t>(v->get<double>())))
-      bad(key, "must be an integer");
-    return v->get<int64_t>();
+    if (v->is_number_integer()) return v->get<int64_t>();
+    // 4096.0 is accepted as 4096; anything fractional or beyond int64 is not (and is never cast: UB).
+    const double d = v->is_number_float() ? v->get<double>() : 0.5;
+    if (!(std::fabs(d) < 9.0e18) || d != std::floor(d)) bad(key, "must be an integer");
+    return static_cast<int64_t>(d);
   }
   int64_t positive(const char* key, bool required, int64_t def = 0) const {
     const int64_t v = integer(key, required, def);

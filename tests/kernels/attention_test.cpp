@@ -1,0 +1,302 @@
+// Paged causal attention on every backend against the reference backend, and
+// the reference against a naive softmax(q k^T * scale) v computed here from the
+// documented cache addressing.
+//
+// The caches are paged with block sizes 3 and 5, block tables are shuffled
+// (a sequence's blocks are scattered and out of order in the pool), several
+// sequences of different lengths are served in one call with their query
+// tokens interleaved, and every cache slot a query may not see (other
+// sequences, later positions, unused blocks) holds random data, so attending
+// to the wrong slot changes the output. Head layouts: GQA 8:2 (4 query heads
+// per KV head), plain MHA, and MLA's absorbed form (n_kv_heads = 1, one cache
+// serving as K and V, v_dim < qk_dim).
+//
+// Tolerances: the reference computes in double, so against the naive double
+// computation only the final cast to float differs (2^-24 |o|): we allow
+// 2e-7 (1 + |o|). A float kernel's scores carry an error of about
+// sqrt(qk_dim) 2^-24 |q||k| scale, which moves the softmax weights by the same
+// relative amount; outputs are convex combinations of V values in [-1, 1], so
+// we allow 1e-6 sqrt(qk_dim) (1 + |o|) against the reference.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <numeric>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "kernels/backend.h"
+#include "kernels/kernel_test_util.h"
+
+namespace dsinfer::test {
+namespace {
+
+using kernels::AttentionArgs;
+using kernels::Backend;
+
+constexpr float kSentinel = 4242.0f;
+
+struct AttnCase {
+  std::string name;
+  int64_t n_heads, n_kv_heads, qk_dim, v_dim, block_size;
+  bool mla;  // one cache for K and V (n_kv_heads = 1)
+  float scale;
+  std::vector<int32_t> seq_lens;                     // context length of each sequence
+  std::vector<std::pair<int32_t, int32_t>> queries;  // (sequence, position) of each new token
+};
+
+// All host-side data of one attention call, with strides and block tables.
+struct AttnData {
+  AttnCase c;
+  int64_t q_head_stride, q_token_stride;
+  int64_t k_head_stride, k_token_stride, v_head_stride, v_token_stride;
+  int64_t out_token_stride;
+  int64_t n_slots, max_blocks;
+  std::vector<float> q, k, v;  // v empty for MLA (v_cache == k_cache)
+  std::vector<int32_t> positions, tok_seq, block_tables;
+
+  int64_t n_tokens() const { return static_cast<int64_t>(c.queries.size()); }
+  int64_t slot(int64_t seq, int64_t pos) const {
+    return static_cast<int64_t>(block_tables[static_cast<size_t>(seq * max_blocks + pos / c.block_size)]) *
+               c.block_size +
+           pos % c.block_size;
+  }
+  const std::vector<float>& vcache() const { return c.mla ? k : v; }
+};
+
+AttnData make_data(const AttnCase& c, uint32_t seed) {
+  std::mt19937 rng(seed);
+  AttnData d;
+  d.c = c;
+  d.q_head_stride = c.mla ? c.qk_dim : c.qk_dim + 2;
+  d.q_token_stride = c.n_heads * d.q_head_stride + 1;
+  if (c.mla) {
+    d.k_head_stride = d.v_head_stride = 0;
+    d.k_token_stride = d.v_token_stride = c.qk_dim + 2;
+  } else {
+    d.k_head_stride = c.qk_dim + 1;
+    d.k_token_stride = c.n_kv_heads * d.k_head_stride + 3;
+    d.v_head_stride = c.v_dim + 2;
+    d.v_token_stride = c.n_kv_heads * d.v_head_stride + 1;
+  }
+  d.out_token_stride = c.n_heads * c.v_dim + 3;
+
+  // Block pool: every sequence's blocks plus spares, handed out in a shuffled order.
+  const int64_t n_seqs = static_cast<int64_t>(c.seq_lens.size());
+  int64_t needed = 0;
+  d.max_blocks = 0;
+  for (int32_t len : c.seq_lens) {
+    const int64_t nb = (len + c.block_size - 1) / c.block_size;
+    needed += nb;
+    d.max_blocks = std::max(d.max_blocks, nb);
+  }
+  d.max_blocks += 1;  // an unused trailing entry in every row
+  const int64_t pool = needed + 3;
+  std::vector<int32_t> perm(static_cast<size_t>(pool));
+  std::iota(perm.begin(), perm.end(), 0);
+  std::shuffle(perm.begin(), perm.end(), rng);
+  d.block_tables.assign(static_cast<size_t>(n_seqs * d.max_blocks), 0);
+  size_t next = 0;
+  for (int64_t s = 0; s < n_seqs; ++s) {
+    const int64_t nb = (c.seq_lens[static_cast<size_t>(s)] + c.block_size - 1) / c.block_size;
+    for (int64_t b = 0; b < nb; ++b) d.block_tables[static_cast<size_t>(s * d.max_blocks + b)] = perm[next++];
+  }
+  d.n_slots = pool * c.block_size;
+
+  // Caches: random everywhere, including slots no query may read.
+  d.k = random_floats(rng, static_cast<size_t>(d.n_slots * d.k_token_stride));
+  if (!c.mla) d.v = random_floats(rng, static_cast<size_t>(d.n_slots * d.v_token_stride));
+  d.q = random_floats(rng, static_cast<size_t>(d.n_tokens() * d.q_token_stride), -2.0f, 2.0f);
+  for (const auto& [s, p] : c.queries) {
+    d.tok_seq.push_back(s);
+    d.positions.push_back(p);
+  }
+  return d;
+}
+
+// Runs attention on `be`; returns the whole out buffer [n_tokens, out_token_stride].
+std::vector<float> run_attention(Backend& be, const AttnData& d) {
+  const auto q = to_device(be, d.q);
+  const auto k = to_device(be, d.k);
+  kernels::Buffer v;
+  if (!d.c.mla) v = to_device(be, d.v);
+  const auto pos = to_device(be, d.positions);
+  const auto seq = to_device(be, d.tok_seq);
+  const auto bt = to_device(be, d.block_tables);
+  const size_t out_n = static_cast<size_t>(d.n_tokens() * d.out_token_stride);
+  const auto out = to_device(be, std::vector<float>(out_n, kSentinel));
+  AttentionArgs a;
+  a.q = q.f32();
+  a.q_token_stride = d.q_token_stride;
+  a.q_head_stride = d.q_head_stride;
+  a.n_tokens = d.n_tokens();
+  a.n_heads = d.c.n_heads;
+  a.n_kv_heads = d.c.n_kv_heads;
+  a.qk_dim = d.c.qk_dim;
+  a.v_dim = d.c.v_dim;
+  a.k_cache = k.f32();
+  a.v_cache = d.c.mla ? k.f32() : v.f32();
+  a.k_token_stride = d.k_token_stride;
+  a.v_token_stride = d.v_token_stride;
+  a.k_head_stride = d.k_head_stride;
+  a.v_head_stride = d.v_head_stride;
+  a.block_size = d.c.block_size;
+  a.positions = pos.i32();
+  a.tok_seq = seq.i32();
+  a.block_tables = bt.i32();
+  a.max_blocks = d.max_blocks;
+  a.scale = d.c.scale;
+  a.out = out.f32();
+  a.out_token_stride = d.out_token_stride;
+  be.attention(a);
+  return from_device<float>(be, out, out_n);
+}
+
+// Naive attention of one (token, head): scores over keys 0..pos, softmax, weighted V.
+std::vector<double> naive_head(const AttnData& d, int64_t t, int64_t h) {
+  const auto& c = d.c;
+  const int64_t g = h / (c.n_heads / c.n_kv_heads);
+  const int64_t s = d.tok_seq[static_cast<size_t>(t)];
+  const int64_t n_ctx = d.positions[static_cast<size_t>(t)] + 1;
+  const float* q = d.q.data() + t * d.q_token_stride + h * d.q_head_stride;
+  std::vector<double> score(static_cast<size_t>(n_ctx));
+  for (int64_t p = 0; p < n_ctx; ++p) {
+    const float* k = d.k.data() + d.slot(s, p) * d.k_token_stride + g * d.k_head_stride;
+    double dot = 0;
+    for (int64_t i = 0; i < c.qk_dim; ++i) dot += static_cast<double>(q[i]) * k[i];
+    score[static_cast<size_t>(p)] = dot * c.scale;
+  }
+  const double mx = *std::max_element(score.begin(), score.end());
+  double z = 0;
+  for (double sc : score) z += std::exp(sc - mx);
+  std::vector<double> o(static_cast<size_t>(c.v_dim), 0.0);
+  for (int64_t p = 0; p < n_ctx; ++p) {
+    const double w = std::exp(score[static_cast<size_t>(p)] - mx) / z;
+    const float* v = d.vcache().data() + d.slot(s, p) * d.v_token_stride + g * d.v_head_stride;
+    for (int64_t i = 0; i < c.v_dim; ++i) o[static_cast<size_t>(i)] += w * v[i];
+  }
+  return o;
+}
+
+// The outputs [n_tokens, n_heads * v_dim] of a whole out buffer; the padding must hold the sentinel.
+std::vector<float> outputs(const AttnData& d, const std::vector<float>& out) {
+  std::vector<float> o;
+  const int64_t width = d.c.n_heads * d.c.v_dim;
+  for (int64_t t = 0; t < d.n_tokens(); ++t) {
+    for (int64_t i = 0; i < width; ++i) o.push_back(out[static_cast<size_t>(t * d.out_token_stride + i)]);
+    for (int64_t i = width; i < d.out_token_stride; ++i)
+      EXPECT_EQ(out[static_cast<size_t>(t * d.out_token_stride + i)], kSentinel) << "padding of token " << t;
+  }
+  return o;
+}
+
+std::vector<AttnCase> attn_cases() {
+  // Queries interleave sequences: a prefill chunk, a first token, a decode step and a full prefill.
+  const std::vector<int32_t> lens = {11, 1, 17, 6};
+  std::vector<std::pair<int32_t, int32_t>> qs = {{0, 8}, {2, 16}, {3, 0}, {0, 9}, {1, 0}, {3, 1}, {3, 2},
+                                                 {0, 10}, {3, 3}, {3, 4}, {3, 5}};
+  return {
+      {"gqa4to1_bs3", 8, 2, 20, 20, 3, false, 1.0f / std::sqrt(20.0f), lens, qs},
+      {"gqa4to1_bs5_vdim_differs", 8, 2, 13, 7, 5, false, 0.3f, lens, qs},
+      {"mha_bs3", 3, 3, 33, 33, 3, false, 1.0f / std::sqrt(33.0f), lens, qs},
+      {"mla_bs5", 5, 1, 24, 16, 5, true, 0.37f, lens, qs},
+      {"mla_bs3_one_seq", 7, 1, 67, 13, 3, true, 0.15f, {29}, {{0, 28}, {0, 0}, {0, 14}}},
+  };
+}
+
+TEST(AttentionReferenceTest, MatchesNaiveSoftmax) {
+  auto ref = make_reference();
+  uint32_t seed = 1;
+  for (const AttnCase& c : attn_cases()) {
+    SCOPED_TRACE(c.name);
+    const AttnData d = make_data(c, seed++);
+    const auto got = outputs(d, run_attention(*ref, d));
+    std::vector<double> want, tol;
+    for (int64_t t = 0; t < d.n_tokens(); ++t)
+      for (int64_t h = 0; h < c.n_heads; ++h)
+        for (double v : naive_head(d, t, h)) {
+          want.push_back(v);
+          tol.push_back(2e-7 * (1 + std::fabs(v)));
+        }
+    EXPECT_TRUE(all_close(got, want, tol));
+  }
+}
+
+// Two keys whose scaled scores are 0 and ln 3: weights 1/4 and 3/4, by hand.
+TEST(AttentionReferenceTest, TwoKeysByHand) {
+  for (const BackendCase& bc : all_backends()) {
+    auto be = make_or_null(bc);
+    if (!be) continue;  // SIMD level not available here
+    SCOPED_TRACE(bc.name + " " + bc.isa + " threads " + std::to_string(bc.threads));
+    // One head, qk_dim 2, v_dim 2, block size 1, blocks in reverse order.
+    const std::vector<float> q = {1.0f, 0.0f};
+    const std::vector<float> k = {/*slot 0 = pos 1*/ std::log(3.0f) / 0.5f, 7.0f, /*slot 1 = pos 0*/ 0.0f, -5.0f};
+    const std::vector<float> v = {/*pos 1*/ 4.0f, -8.0f, /*pos 0*/ 100.0f, 20.0f};
+    const std::vector<int32_t> pos = {1}, seq = {0}, bt = {1, 0};
+    const auto qd = to_device(*be, q), kd = to_device(*be, k), vd = to_device(*be, v);
+    const auto pd = to_device(*be, pos), sd = to_device(*be, seq), btd = to_device(*be, bt);
+    const auto od = be->alloc(2 * sizeof(float));
+    AttentionArgs a;
+    a.q = qd.f32();
+    a.q_token_stride = 2;
+    a.q_head_stride = 2;
+    a.n_tokens = 1;
+    a.n_heads = 1;
+    a.n_kv_heads = 1;
+    a.qk_dim = 2;
+    a.v_dim = 2;
+    a.k_cache = kd.f32();
+    a.v_cache = vd.f32();
+    a.k_token_stride = 2;
+    a.v_token_stride = 2;
+    a.block_size = 1;
+    a.positions = pd.i32();
+    a.tok_seq = sd.i32();
+    a.block_tables = btd.i32();
+    a.max_blocks = 2;
+    a.scale = 0.5f;
+    a.out = od.f32();
+    a.out_token_stride = 2;
+    be->attention(a);
+    const auto o = from_device<float>(*be, od, 2);
+    EXPECT_NEAR(o[0], 0.25 * 100 + 0.75 * 4, 1e-5);
+    EXPECT_NEAR(o[1], 0.25 * 20 + 0.75 * -8, 1e-5);
+  }
+}
+
+class AttentionBackendTest : public ::testing::TestWithParam<BackendCase> {};
+
+TEST_P(AttentionBackendTest, MatchesReference) {
+  auto ref = make_reference();
+  DSINFER_BACKEND_OR_SKIP(be, GetParam());
+  uint32_t seed = 100;
+  for (const AttnCase& c : attn_cases()) {
+    SCOPED_TRACE(c.name);
+    const AttnData d = make_data(c, seed++);
+    const auto want = outputs(d, run_attention(*ref, d));
+    const auto got = outputs(d, run_attention(*be, d));
+    EXPECT_TRUE(all_close(got, want, 1e-6 * std::sqrt(static_cast<double>(c.qk_dim)),
+                          1e-6 * std::sqrt(static_cast<double>(c.qk_dim))));
+    // A query at position 0 sees exactly one key: its output is that V row, exactly.
+    for (int64_t t = 0; t < d.n_tokens(); ++t) {
+      if (d.positions[static_cast<size_t>(t)] != 0) continue;
+      const int64_t s = d.tok_seq[static_cast<size_t>(t)];
+      for (int64_t h = 0; h < c.n_heads; ++h) {
+        const int64_t g = h / (c.n_heads / c.n_kv_heads);
+        const float* v = d.vcache().data() + d.slot(s, 0) * d.v_token_stride + g * d.v_head_stride;
+        for (int64_t i = 0; i < c.v_dim; ++i)
+          ASSERT_EQ(got[static_cast<size_t>(t * c.n_heads * c.v_dim + h * c.v_dim + i)], v[i])
+              << "token " << t << " head " << h << " dim " << i;
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, AttentionBackendTest, ::testing::ValuesIn(backends_under_test()),
+                         backend_case_name);
+
+}  // namespace
+}  // namespace dsinfer::test
