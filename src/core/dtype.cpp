@@ -12,7 +12,7 @@ struct DTypeInfo {
   std::string_view name;
   size_t size;
 };
-constexpr std::array<DTypeInfo, 10> kInfo{{
+constexpr std::array<DTypeInfo, 13> kInfo{{
     {DType::F32, "F32", 4},
     {DType::F16, "F16", 2},
     {DType::BF16, "BF16", 2},
@@ -23,6 +23,9 @@ constexpr std::array<DTypeInfo, 10> kInfo{{
     {DType::I64, "I64", 8},
     {DType::F64, "F64", 8},
     {DType::BOOL, "BOOL", 1},
+    {DType::Q8_0, "Q8_0", 0},
+    {DType::Q4_0, "Q4_0", 0},
+    {DType::Q4_K, "Q4_K", 0},
 }};
 }  // namespace
 

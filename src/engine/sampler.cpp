@@ -54,7 +54,9 @@ std::vector<float> penalized(const float* logits, int32_t vocab, const SamplingP
   if (vocab <= 0) fail("sampler: vocabulary size must be positive, got ", vocab);
   std::vector<float> l(logits, logits + vocab);
   for (int32_t i = 0; i < vocab; ++i) {
-    if (std::isnan(l[i])) fail("sampler: logit of token ", i, " is NaN");
+    if (std::isnan(l[i]) || l[i] == std::numeric_limits<float>::infinity()) {
+      fail("sampler: logit of token ", i, " is ", l[i]);  // -inf (a masked token) is fine
+    }
   }
   if (p.repetition_penalty != 1.0f) apply_repetition(l, p.repetition_penalty, prompt, output);
   if (p.frequency_penalty != 0.0f || p.presence_penalty != 0.0f) {

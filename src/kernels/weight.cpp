@@ -1,10 +1,11 @@
 #include "kernels/weight.h"
 
 #include "core/error.h"
+#include "core/quant.h"
 
 namespace dsinfer::kernels {
 
-size_t Weight::bytes() const { return static_cast<size_t>(rows * cols) * dtype_size(dtype); }
+size_t Weight::bytes() const { return static_cast<size_t>(rows) * row_bytes(dtype, cols); }
 
 void dequant_row(const Weight& w, int64_t r, float* out) {
   const int64_t row = w.row0 + r;
@@ -30,6 +31,13 @@ void dequant_row(const Weight& w, int64_t r, float* out) {
       const int64_t scale_cols = (n + w.block_cols - 1) / w.block_cols;
       const float* s = w.scale_inv + (row / w.block_rows) * scale_cols;
       for (int64_t c = 0; c < n; ++c) out[c] = fp8_e4m3_to_f32(p[c]) * s[c / w.block_cols];
+      return;
+    }
+    case DType::Q8_0:
+    case DType::Q4_0:
+    case DType::Q4_K: {
+      const size_t rb = row_bytes(w.dtype, n);
+      dequantize_row(w.dtype, static_cast<const uint8_t*>(w.data) + rb * static_cast<size_t>(row), n, out);
       return;
     }
     default:

@@ -13,9 +13,9 @@ namespace {
 
 class CpuBackend final : public Backend {
  public:
-  explicit CpuBackend(int threads) : pool_(threads) {}
+  CpuBackend(int threads, cpu::Isa isa) : isa_(isa), pool_(threads) {}
 
-  Capabilities capabilities() const override { return {"cpu", "auto-vectorized", pool_.size(), true}; }
+  Capabilities capabilities() const override { return {"cpu", std::string(cpu::isa_name(isa_)), pool_.size(), true}; }
   Buffer alloc(size_t bytes) override { return host_alloc(bytes); }
   void upload(const Buffer& dst, const void* src, size_t bytes, size_t offset) override {
     std::memcpy(static_cast<char*>(dst.data()) + offset, src, bytes);
@@ -28,9 +28,7 @@ class CpuBackend final : public Backend {
   void embed(const Weight& t, const int32_t* ids, int64_t n, float* out) override {
     run(n, 1, [&](int64_t b, int64_t e) { ref::embed(t, ids, out, b, e); });
   }
-  void matmul(const MatmulArgs& a) override {
-    run(ref::matmul_out_dim(a), 16, [&](int64_t b, int64_t e) { cpu::matmul(a, b, e); });
-  }
+  void matmul(const MatmulArgs& a) override { cpu::matmul(a, isa_, pool_, act_); }
   void rms_norm(const NormArgs& a) override {
     run(a.n, 1, [&](int64_t b, int64_t e) { ref::rms_norm(a, b, e); });
   }
@@ -61,11 +59,15 @@ class CpuBackend final : public Backend {
   void run(int64_t n, int64_t grain, const F& f) {
     pool_.parallel_for(n, f, grain);
   }
+  cpu::Isa isa_;
   ThreadPool pool_;
+  cpu::QuantAct act_;  // matmul scratch: quantized activations
 };
 
 }  // namespace
 
-std::unique_ptr<Backend> make_cpu_backend(int threads) { return std::make_unique<CpuBackend>(threads); }
+std::unique_ptr<Backend> make_cpu_backend(int threads, const std::string& isa) {
+  return std::make_unique<CpuBackend>(threads, cpu::resolve_isa(isa));
+}
 
 }  // namespace dsinfer::kernels

@@ -1,12 +1,14 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "kernels/backend.h"
 
 namespace dsinfer::kernels {
 
-// Multi-threaded CPU backend (all cores through one ThreadPool it owns).
-std::unique_ptr<Backend> make_cpu_backend(int threads);
+// Multi-threaded CPU backend (all cores through one ThreadPool it owns). `isa`:
+// "auto", "avx512", "avx2" or "scalar"; throws when the CPU lacks the level.
+std::unique_ptr<Backend> make_cpu_backend(int threads, const std::string& isa = "auto");
 
 }  // namespace dsinfer::kernels

@@ -1,7 +1,6 @@
 #include "kernels/cpu/matmul.h"
 
-#include <vector>
-
+#include "core/quant.h"
 #include "kernels/reference/ops.h"
 
 namespace dsinfer::kernels::cpu {
@@ -16,31 +15,41 @@ float dot(const float* a, const float* b, int64_t n) {
   return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail;
 }
 
-namespace {
-
-void matmul_nt(const MatmulArgs& a, int64_t begin, int64_t end) {
-  const Weight& w = *a.w;
-  thread_local std::vector<float> row;
-  row.resize(static_cast<size_t>(w.cols));
-  const bool direct = w.dtype == DType::F32 && w.row0 == 0;
-  for (int64_t r = begin; r < end; ++r) {
-    const float* wr = row.data();
-    if (direct)
-      wr = static_cast<const float*>(w.data) + r * w.cols;
-    else
-      dequant_row(w, r, row.data());
-    const float b = a.bias ? a.bias[r] : 0.0f;
-    for (int64_t t = 0; t < a.n; ++t) a.y[t * a.y_stride + r] = dot(a.x + t * a.x_stride, wr, w.cols) + b;
-  }
+RowsFn select_rows_fn(Isa isa, const Weight& w) {
+  RowsFn f = nullptr;
+  if (isa == Isa::Avx512) f = avx512_rows_fn(w);
+  if (!f && (isa == Isa::Avx512 || isa == Isa::Avx2)) f = avx2_rows_fn(w);
+  return f ? f : scalar_rows_fn(w);
 }
 
-}  // namespace
+void matmul(const MatmulArgs& a, Isa isa, ThreadPool& pool, QuantAct& act) {
+  if (a.transpose_w) {  // only MLA's absorbed query uses it; small
+    pool.parallel_for(ref::matmul_out_dim(a), [&](int64_t b, int64_t e) { ref::matmul(a, b, e); }, 16);
+    return;
+  }
+  const Weight& w = *a.w;
+  MatmulJob job{&a, nullptr};
+  if (is_block_quant(w.dtype) && a.n > 0) {
+    act.resize(a.n, w.cols);
+    pool.parallel_for(a.n, [&](int64_t b, int64_t e) { quantize_act(isa, a.x, a.x_stride, b, e, act); }, 4);
+    job.act = &act;
+  }
+  const RowsFn f = select_rows_fn(isa, w);
+  pool.parallel_for(w.rows, [&](int64_t b, int64_t e) { f(job, b, e); }, 16);
+}
 
 void matmul(const MatmulArgs& a, int64_t begin, int64_t end) {
-  if (a.transpose_w)
-    ref::matmul(a, begin, end);  // only MLA's absorbed query uses it; small
-  else
-    matmul_nt(a, begin, end);
+  if (a.transpose_w) return ref::matmul(a, begin, end);
+  static const Isa isa = best_isa();
+  const Weight& w = *a.w;
+  thread_local QuantAct act;
+  MatmulJob job{&a, nullptr};
+  if (is_block_quant(w.dtype) && a.n > 0) {
+    act.resize(a.n, w.cols);
+    quantize_act(isa, a.x, a.x_stride, 0, a.n, act);
+    job.act = &act;
+  }
+  select_rows_fn(isa, w)(job, begin, end);
 }
 
 }  // namespace dsinfer::kernels::cpu

@@ -1,12 +1,24 @@
 // CPU matrix products: float32 activations against weights in their stored
-// dtype, dequantized a row at a time into a thread-local buffer.
+// dtype. y = x W^T runs SIMD kernels chosen by ISA (see matmul_kernels.h):
+// float weights are converted in registers and use f32 FMA; block-quantized
+// weights (Q8_0, Q4_0, Q4_K) use integer dot products against activations
+// quantized on the fly to int8 blocks of 32. y = x W (transposed) stays on the
+// reference kernel.
 #pragma once
 
+#include "core/thread_pool.h"
 #include "kernels/backend.h"
+#include "kernels/cpu/isa.h"
+#include "kernels/cpu/matmul_kernels.h"
 
 namespace dsinfer::kernels::cpu {
 
-// Output columns [begin, end) (rows of W when not transposed).
+// The whole product on `pool`, at SIMD level `isa`. `act` is scratch for the
+// quantized activations, reused across calls.
+void matmul(const MatmulArgs& a, Isa isa, ThreadPool& pool, QuantAct& act);
+
+// Output columns [begin, end) (rows of W when not transposed) on the calling
+// thread, at the best ISA available.
 void matmul(const MatmulArgs& a, int64_t begin, int64_t end);
 
 // Dot product with 8 independent float accumulators (vectorizes without -ffast-math).

@@ -1,0 +1,273 @@
+#include "core/quant.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+
+namespace dsinfer {
+
+bool is_block_quant(DType t) { return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q4_K; }
+
+int64_t block_elems(DType t) {
+  switch (t) {
+    case DType::Q8_0:
+      return kQ8_0Elems;
+    case DType::Q4_0:
+      return kQ4_0Elems;
+    case DType::Q4_K:
+      return kQ4_KElems;
+    default:
+      return 1;
+  }
+}
+
+size_t block_bytes(DType t) {
+  switch (t) {
+    case DType::Q8_0:
+      return sizeof(BlockQ8_0);
+    case DType::Q4_0:
+      return sizeof(BlockQ4_0);
+    case DType::Q4_K:
+      return sizeof(BlockQ4_K);
+    default:
+      return dtype_size(t);
+  }
+}
+
+size_t row_bytes(DType t, int64_t cols) {
+  const int64_t be = block_elems(t);
+  if (cols < 0 || cols % be != 0)
+    fail("a row of ", cols, " values cannot be stored as ", dtype_name(t), " (needs a multiple of ", be, ")");
+  return static_cast<size_t>(cols / be) * block_bytes(t);
+}
+
+void q4k_pack_scales(const uint8_t* sc, const uint8_t* m, uint8_t* out) {
+  for (int j = 0; j < 4; ++j) {
+    out[j] = static_cast<uint8_t>((sc[j] & 63) | ((sc[j + 4] >> 4) << 6));
+    out[j + 4] = static_cast<uint8_t>((m[j] & 63) | ((m[j + 4] >> 4) << 6));
+    out[j + 8] = static_cast<uint8_t>((sc[j + 4] & 0xf) | ((m[j + 4] & 0xf) << 4));
+  }
+}
+
+namespace {
+
+float inverse(float d) { return d != 0.0f ? 1.0f / d : 0.0f; }
+
+void quantize_q8_0(const float* x, int64_t n, BlockQ8_0* out) {
+  for (int64_t b = 0; b < n / kQ8_0Elems; ++b) {
+    const float* v = x + b * kQ8_0Elems;
+    float amax = 0;
+    for (int i = 0; i < kQ8_0Elems; ++i) amax = std::max(amax, std::fabs(v[i]));
+    out[b].d = f32_to_f16(amax / 127.0f);
+    const float id = inverse(half_to_float(out[b].d));  // quantize with the stored scale
+    for (int i = 0; i < kQ8_0Elems; ++i)
+      out[b].qs[i] = static_cast<int8_t>(std::clamp(std::nearbyint(v[i] * id), -127.0f, 127.0f));
+  }
+}
+
+void quantize_q4_0(const float* x, int64_t n, BlockQ4_0* out) {
+  for (int64_t b = 0; b < n / kQ4_0Elems; ++b) {
+    const float* v = x + b * kQ4_0Elems;
+    float amax = 0, max = 0;  // max: the value of largest magnitude, sign kept
+    for (int i = 0; i < kQ4_0Elems; ++i)
+      if (std::fabs(v[i]) > amax) {
+        amax = std::fabs(v[i]);
+        max = v[i];
+      }
+    out[b].d = f32_to_f16(max / -8.0f);
+    const float id = inverse(half_to_float(out[b].d));
+    uint8_t q[kQ4_0Elems];
+    for (int i = 0; i < kQ4_0Elems; ++i)
+      q[i] = static_cast<uint8_t>(std::clamp(std::nearbyint(v[i] * id) + 8.0f, 0.0f, 15.0f));
+    for (int i = 0; i < 16; ++i) out[b].qs[i] = static_cast<uint8_t>(q[i] | (q[i + 16] << 4));
+  }
+}
+
+// Least-squares fit of x ~ scale * q - off over one sub-block of 32, with
+// q in [0, 15], scale >= 0 and off >= 0 (ranges always include 0 from below).
+struct Fit {
+  float scale = 0, off = 0;
+};
+
+float fit_error(const float* x, Fit f) {
+  const float id = inverse(f.scale);
+  float err = 0;
+  for (int i = 0; i < 32; ++i) {
+    const float q = std::clamp(std::nearbyint((x[i] + f.off) * id), 0.0f, 15.0f);
+    const float e = f.scale * q - f.off - x[i];
+    err += e * e;
+  }
+  return err;
+}
+
+Fit refit(const float* x, Fit f) {
+  const float id = inverse(f.scale);
+  double sq = 0, sqq = 0, sx = 0, sqx = 0;
+  for (int i = 0; i < 32; ++i) {
+    const double q = std::clamp(std::nearbyint((x[i] + f.off) * id), 0.0f, 15.0f);
+    sq += q;
+    sqq += q * q;
+    sx += x[i];
+    sqx += q * x[i];
+  }
+  const double det = 32 * sqq - sq * sq;
+  if (det <= 0) return f;
+  Fit g;
+  double scale = (32 * sqx - sq * sx) / det;
+  double off = -(sx - scale * sq) / 32;
+  if (off < 0) {  // the fit wants a positive offset: pin it to zero
+    off = 0;
+    scale = sqq > 0 ? sqx / sqq : 0;
+  }
+  if (scale <= 0) return f;
+  g.scale = static_cast<float>(scale);
+  g.off = static_cast<float>(off);
+  return g;
+}
+
+Fit fit_sub_block(const float* x) {
+  float mn = 0, mx = x[0];
+  for (int i = 0; i < 32; ++i) {
+    mn = std::min(mn, x[i]);
+    mx = std::max(mx, x[i]);
+  }
+  Fit best{(mx - mn) / 15.0f, -mn};
+  if (best.scale <= 0) return {0.0f, -mn};
+  float best_err = fit_error(x, best);
+  Fit f = best;
+  for (int it = 0; it < 6; ++it) {
+    f = refit(x, f);
+    const float err = fit_error(x, f);
+    if (err < best_err) {
+      best_err = err;
+      best = f;
+    }
+  }
+  return best;
+}
+
+uint8_t to_6bit(float v, float unit) { return static_cast<uint8_t>(std::clamp(std::nearbyint(v * inverse(unit)), 0.0f, 63.0f)); }
+
+void quantize_q4_k_block(const float* x, BlockQ4_K* out) {
+  Fit fits[8];
+  float max_scale = 0, max_off = 0;
+  for (int j = 0; j < 8; ++j) {
+    fits[j] = fit_sub_block(x + 32 * j);
+    max_scale = std::max(max_scale, fits[j].scale);
+    max_off = std::max(max_off, fits[j].off);
+  }
+  out->d = f32_to_f16(max_scale / 63.0f);
+  out->dmin = f32_to_f16(max_off / 63.0f);
+  const float d = half_to_float(out->d), dmin = half_to_float(out->dmin);
+  uint8_t sc[8], m[8];
+  for (int j = 0; j < 8; ++j) {
+    sc[j] = to_6bit(fits[j].scale, d);
+    m[j] = to_6bit(fits[j].off, dmin);
+  }
+  q4k_pack_scales(sc, m, out->scales);
+  uint8_t q[256];
+  for (int j = 0; j < 8; ++j) {
+    const float s = d * sc[j], off = dmin * m[j], id = inverse(s);
+    for (int i = 0; i < 32; ++i)
+      q[32 * j + i] = static_cast<uint8_t>(std::clamp(std::nearbyint((x[32 * j + i] + off) * id), 0.0f, 15.0f));
+  }
+  for (int c = 0; c < 4; ++c)
+    for (int i = 0; i < 32; ++i) out->qs[32 * c + i] = static_cast<uint8_t>(q[64 * c + i] | (q[64 * c + 32 + i] << 4));
+}
+
+void dequantize_q8_0(const BlockQ8_0* in, int64_t n, float* out) {
+  for (int64_t b = 0; b < n / kQ8_0Elems; ++b) {
+    const float d = half_to_float(in[b].d);
+    for (int i = 0; i < kQ8_0Elems; ++i) out[b * kQ8_0Elems + i] = d * static_cast<float>(in[b].qs[i]);
+  }
+}
+
+void dequantize_q4_0(const BlockQ4_0* in, int64_t n, float* out) {
+  for (int64_t b = 0; b < n / kQ4_0Elems; ++b) {
+    const float d = half_to_float(in[b].d);
+    float* o = out + b * kQ4_0Elems;
+    for (int i = 0; i < 16; ++i) {
+      o[i] = d * static_cast<float>((in[b].qs[i] & 0xf) - 8);
+      o[i + 16] = d * static_cast<float>((in[b].qs[i] >> 4) - 8);
+    }
+  }
+}
+
+void dequantize_q4_k(const BlockQ4_K* in, int64_t n, float* out) {
+  for (int64_t b = 0; b < n / kQ4_KElems; ++b) {
+    const BlockQ4_K& blk = in[b];
+    const float d = half_to_float(blk.d), dmin = half_to_float(blk.dmin);
+    float* o = out + b * kQ4_KElems;
+    for (int c = 0; c < 4; ++c) {
+      uint8_t sc0, m0, sc1, m1;
+      q4k_scale_min(2 * c, blk.scales, &sc0, &m0);
+      q4k_scale_min(2 * c + 1, blk.scales, &sc1, &m1);
+      const float s0 = d * sc0, o0 = dmin * m0, s1 = d * sc1, o1 = dmin * m1;
+      const uint8_t* q = blk.qs + 32 * c;
+      for (int i = 0; i < 32; ++i) {
+        o[64 * c + i] = s0 * static_cast<float>(q[i] & 0xf) - o0;
+        o[64 * c + 32 + i] = s1 * static_cast<float>(q[i] >> 4) - o1;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void quantize_row(DType t, const float* x, int64_t n, void* out) {
+  row_bytes(t, n);  // validates n
+  switch (t) {
+    case DType::Q8_0:
+      return quantize_q8_0(x, n, static_cast<BlockQ8_0*>(out));
+    case DType::Q4_0:
+      return quantize_q4_0(x, n, static_cast<BlockQ4_0*>(out));
+    case DType::Q4_K:
+      for (int64_t b = 0; b < n / kQ4_KElems; ++b)
+        quantize_q4_k_block(x + b * kQ4_KElems, static_cast<BlockQ4_K*>(out) + b);
+      return;
+    case DType::F32:
+      std::memcpy(out, x, static_cast<size_t>(n) * 4);
+      return;
+    case DType::F16:
+    case DType::BF16:
+      for (int64_t i = 0; i < n; ++i) {
+        const uint16_t h = t == DType::F16 ? f32_to_f16(x[i]) : f32_to_bf16(x[i]);
+        std::memcpy(static_cast<uint8_t*>(out) + 2 * i, &h, 2);
+      }
+      return;
+    default:
+      fail("quantize_row: dtype ", dtype_name(t), " is not supported");
+  }
+}
+
+void dequantize_row(DType t, const void* in, int64_t n, float* out) {
+  row_bytes(t, n);
+  const auto* p = static_cast<const uint8_t*>(in);
+  switch (t) {
+    case DType::Q8_0:
+      return dequantize_q8_0(static_cast<const BlockQ8_0*>(in), n, out);
+    case DType::Q4_0:
+      return dequantize_q4_0(static_cast<const BlockQ4_0*>(in), n, out);
+    case DType::Q4_K:
+      return dequantize_q4_k(static_cast<const BlockQ4_K*>(in), n, out);
+    case DType::F32:
+      std::memcpy(out, in, static_cast<size_t>(n) * 4);
+      return;
+    case DType::F16:
+    case DType::BF16:
+      for (int64_t i = 0; i < n; ++i) {
+        uint16_t h;
+        std::memcpy(&h, p + 2 * i, 2);
+        out[i] = t == DType::F16 ? half_to_float(h) : bf16_to_f32(h);
+      }
+      return;
+    case DType::F8_E4M3:
+      for (int64_t i = 0; i < n; ++i) out[i] = fp8_e4m3_to_f32(p[i]);
+      return;
+    default:
+      fail("dequantize_row: dtype ", dtype_name(t), " is not supported");
+  }
+}
+
+}  // namespace dsinfer

@@ -1,0 +1,94 @@
+// Block-quantized weight types, bit-compatible with GGUF's Q8_0, Q4_0 and
+// Q4_K, so GGUF tensors can be used in place. A row of `cols` values is
+// cols / block_elems consecutive blocks; blocks are packed (no padding) and
+// need not be aligned.
+//
+//   Q8_0: 32 values, f16 d, int8 q[32];                value = d * q
+//   Q4_0: 32 values, f16 d, 16 bytes of nibbles;       value = d * (q - 8)
+//         element i < 16 is the low nibble of qs[i], element i >= 16 the high nibble of qs[i - 16]
+//   Q4_K: 256 values in 8 sub-blocks of 32, f16 d, f16 dmin, 12 bytes holding a
+//         6-bit scale sc and 6-bit min m per sub-block, 128 bytes of nibbles;
+//         value = d * sc * q - dmin * m. Chunk j (0..3) of 64 values uses
+//         qs[32j .. 32j + 31]: low nibbles are sub-block 2j, high nibbles 2j + 1.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "core/dtype.h"
+
+namespace dsinfer {
+
+inline constexpr int kQ8_0Elems = 32;
+inline constexpr int kQ4_0Elems = 32;
+inline constexpr int kQ4_KElems = 256;
+
+struct BlockQ8_0 {
+  uint16_t d;  // f16
+  int8_t qs[32];
+};
+struct BlockQ4_0 {
+  uint16_t d;  // f16
+  uint8_t qs[16];
+};
+struct BlockQ4_K {
+  uint16_t d;     // f16, multiplies the 6-bit scales
+  uint16_t dmin;  // f16, multiplies the 6-bit mins
+  uint8_t scales[12];
+  uint8_t qs[128];
+};
+static_assert(sizeof(BlockQ8_0) == 34);
+static_assert(sizeof(BlockQ4_0) == 18);
+static_assert(sizeof(BlockQ4_K) == 144);
+
+// True for Q8_0, Q4_0, Q4_K.
+bool is_block_quant(DType t);
+// Values per block: 32 or 256 for block types, 1 for every other type.
+int64_t block_elems(DType t);
+// Bytes per block (the element size for non-block types; 0 for unknown).
+size_t block_bytes(DType t);
+// Bytes of one row of `cols` values. Throws when cols is not a multiple of the block.
+size_t row_bytes(DType t, int64_t cols);
+
+// Quantizes n values (n a multiple of the block) into `out`. Supports the block
+// types and F32, F16, BF16; throws for the others.
+void quantize_row(DType t, const float* x, int64_t n, void* out);
+// Inverse of quantize_row for the block types and F32, F16, BF16, F8_E4M3 (unscaled).
+void dequantize_row(DType t, const void* in, int64_t n, float* out);
+
+// Fast exact f16 -> f32 (bit manipulation; same values as f16_to_f32).
+inline float half_to_float(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  const uint32_t em = h & 0x7fffu;
+  uint32_t bits;
+  if (em >= 0x7c00u) {
+    bits = sign | 0x7f800000u | ((em & 0x3ffu) << 13) | ((em & 0x3ffu) ? 0x400000u : 0u);
+  } else if (em >= 0x0400u) {
+    bits = sign | ((em + ((127u - 15u) << 10)) << 13);
+  } else {
+    const float f = static_cast<float>(em) * 5.9604644775390625e-8f;  // em * 2^-24, exact
+    std::memcpy(&bits, &f, 4);
+    bits |= sign;
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+// Q4_K sub-block j's (scale, min) from the 12 packed bytes (GGUF's layout):
+// j < 4: low 6 bits of bytes j and j + 4; j >= 4: the nibbles of byte j + 4
+// plus the top two bits of bytes j - 4 (scale) and j (min).
+inline void q4k_scale_min(int j, const uint8_t* s, uint8_t* sc, uint8_t* m) {
+  if (j < 4) {
+    *sc = s[j] & 63;
+    *m = s[j + 4] & 63;
+  } else {
+    *sc = static_cast<uint8_t>((s[j + 4] & 0xf) | ((s[j - 4] >> 6) << 4));
+    *m = static_cast<uint8_t>((s[j + 4] >> 4) | ((s[j] >> 6) << 4));
+  }
+}
+// Packs 8 (scale, min) pairs, each < 64, into the 12 bytes.
+void q4k_pack_scales(const uint8_t* sc, const uint8_t* m, uint8_t* out);
+
+}  // namespace dsinfer

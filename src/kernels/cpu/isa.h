@@ -1,0 +1,19 @@
+// SIMD levels of the CPU kernels, detected at run time. The binary is built for
+// the baseline ISA; the AVX2 and AVX-512 kernels carry their own target
+// attributes and run only when the CPU supports them.
+#pragma once
+
+#include <string_view>
+
+namespace dsinfer::kernels::cpu {
+
+enum class Isa { Scalar, Avx2, Avx512 };
+
+// Avx512: AVX-512 F/BW/VL/VNNI (+ AVX2/FMA/F16C). Avx2: AVX2, FMA, F16C.
+bool isa_supported(Isa isa);
+Isa best_isa();
+std::string_view isa_name(Isa isa);  // "scalar", "avx2", "avx512"
+// "auto" picks best_isa(); throws for an unknown name or a level this CPU lacks.
+Isa resolve_isa(std::string_view name);
+
+}  // namespace dsinfer::kernels::cpu

@@ -1,0 +1,342 @@
+// AVX2 kernels (with FMA and F16C). Float weights: converted to f32 in
+// registers, f32 FMA against f32 activations. Integer weights: one 32-value
+// block per register, _mm256_maddubs_epi16 (u8 x s8 pairs, which cannot
+// saturate here: |w| <= 128 or 15 against |a| <= 127) then _mm256_madd_epi16
+// to int32, scaled by (weight scale * activation scale) into f32 accumulators.
+#include "kernels/cpu/intrin.h"  // first: see intrin.h
+#include <cmath>
+#include <cstring>
+
+#include "kernels/cpu/simd_common.h"
+
+#define DSI_TARGET __attribute__((target("avx2,fma,f16c")))
+#define DSI_INLINE DSI_TARGET inline __attribute__((always_inline))
+
+namespace dsinfer::kernels::cpu {
+
+namespace {
+
+using simd::RowsCtx;
+
+DSI_INLINE float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+template <int R, int T>
+DSI_INLINE void zero_acc(__m256 (&acc)[R][T]) {
+  for (int i = 0; i < R; ++i)
+    for (int j = 0; j < T; ++j) acc[i][j] = _mm256_setzero_ps();
+}
+
+template <int R, int T>
+DSI_INLINE void store_acc(const RowsCtx& c, int64_t r, int64_t t, __m256 (&acc)[R][T], const float (&tail)[R][T]) {
+  const MatmulArgs& a = *c.a;
+  for (int i = 0; i < R; ++i)
+    for (int j = 0; j < T; ++j) {
+      float v = hsum(acc[i][j]) + tail[i][j];
+      if (a.bias) v += a.bias[r + i];
+      a.y[(t + j) * a.y_stride + r + i] = v;
+    }
+}
+
+// ---- float weights -------------------------------------------------------
+
+// Loaders: 8 weights from column c of a row as f32; `one` is the scalar tail.
+struct LoadF32 {
+  static constexpr bool kScaled = false;
+  DSI_INLINE static __m256 load(const uint8_t* p, int64_t c) {
+    return _mm256_loadu_ps(reinterpret_cast<const float*>(p) + c);
+  }
+  static float one(const uint8_t* p, int64_t c) {
+    float v;
+    std::memcpy(&v, p + 4 * c, 4);
+    return v;
+  }
+};
+
+struct LoadBF16 {
+  static constexpr bool kScaled = false;
+  DSI_INLINE static __m256 load(const uint8_t* p, int64_t c) {
+    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2 * c));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+  }
+  static float one(const uint8_t* p, int64_t c) {
+    uint16_t h;
+    std::memcpy(&h, p + 2 * c, 2);
+    return bf16_to_f32(h);
+  }
+};
+
+struct LoadF16 {
+  static constexpr bool kScaled = false;
+  DSI_INLINE static __m256 load(const uint8_t* p, int64_t c) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2 * c)));
+  }
+  static float one(const uint8_t* p, int64_t c) {
+    uint16_t h;
+    std::memcpy(&h, p + 2 * c, 2);
+    return half_to_float(h);
+  }
+};
+
+// E4M3 -> f16 by moving the bits; the value is 2^-8 too small (the scale carries 256).
+struct LoadF8 {
+  static constexpr bool kScaled = true;
+  DSI_INLINE static __m256 load(const uint8_t* p, int64_t c) {
+    long long bits;
+    std::memcpy(&bits, p + c, 8);
+    const __m128i h = _mm_cvtepu8_epi16(_mm_cvtsi64_si128(bits));
+    const __m128i mag = _mm_and_si128(h, _mm_set1_epi16(0x7f));
+    const __m128i sign = _mm_slli_epi16(_mm_and_si128(h, _mm_set1_epi16(0x80)), 8);
+    const __m256 f = _mm256_cvtph_ps(_mm_or_si128(sign, _mm_slli_epi16(mag, 7)));
+    const __m256i nan = _mm256_cvtepi16_epi32(_mm_cmpeq_epi16(mag, _mm_set1_epi16(0x7f)));
+    return _mm256_blendv_ps(f, _mm256_set1_ps(NAN), _mm256_castsi256_ps(nan));
+  }
+  static float one(const uint8_t* p, int64_t c) { return fp8_e4m3_to_f32(p[c]) * (1.0f / 256.0f); }
+};
+
+template <class L, int R, int T>
+DSI_INLINE void float_step(const uint8_t* const* wp, const float* const* xp, const float* sv, int64_t c,
+                           __m256 (&acc)[R][T]) {
+  __m256 w[R];
+  for (int i = 0; i < R; ++i) {
+    w[i] = L::load(wp[i], c);
+    if constexpr (L::kScaled) w[i] = _mm256_mul_ps(w[i], _mm256_set1_ps(sv[i]));
+  }
+  for (int j = 0; j < T; ++j) {
+    const __m256 x = _mm256_loadu_ps(xp[j] + c);
+    for (int i = 0; i < R; ++i) acc[i][j] = _mm256_fmadd_ps(w[i], x, acc[i][j]);
+  }
+}
+
+template <class L>
+struct FloatKernel {
+  static constexpr int kR = 4, kT = 2;
+
+  // Columns in segments sharing one FP8 block scale (the whole row otherwise);
+  // the last < 8 columns of a segment go through the scalar tail.
+  template <int R, int T>
+  DSI_TARGET static void tile(const RowsCtx& c, int64_t r, int64_t t) {
+    const MatmulArgs& a = *c.a;
+    __m256 acc[R][T];
+    zero_acc(acc);
+    float tail[R][T] = {};
+    const uint8_t* wp[R];
+    for (int i = 0; i < R; ++i) wp[i] = c.row(r + i);
+    const float* xp[T];
+    for (int j = 0; j < T; ++j) xp[j] = a.x + (t + j) * a.x_stride;
+    const int64_t seg = L::kScaled ? c.block_cols : c.k;
+    for (int64_t s0 = 0; s0 < c.k; s0 += seg) {
+      const int64_t s1 = std::min(c.k, s0 + seg);
+      float sv[R] = {};
+      if constexpr (L::kScaled)
+        for (int i = 0; i < R; ++i) sv[i] = c.scale_row(r + i)[s0 / seg] * 256.0f;
+      int64_t col = s0;
+      for (; col + 8 <= s1; col += 8) float_step<L, R, T>(wp, xp, sv, col, acc);
+      for (; col < s1; ++col)
+        for (int i = 0; i < R; ++i) {
+          const float w = L::kScaled ? L::one(wp[i], col) * sv[i] : L::one(wp[i], col);
+          for (int j = 0; j < T; ++j) tail[i][j] += w * xp[j][col];
+        }
+    }
+    store_acc(c, r, t, acc, tail);
+  }
+};
+
+// ---- integer weights -----------------------------------------------------
+
+DSI_INLINE float half_at(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return _cvtsh_ss(h);
+}
+
+// int32 lanes of sum(u * s) over byte pairs then quads.
+DSI_INLINE __m256i dot_u8s8(__m256i u, __m256i s) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+}
+
+template <int T>
+struct ActRows {
+  const int8_t* q[T];
+  const float* d[T];
+  const int32_t* s[T];
+  const float* fs[T];
+  DSI_INLINE ActRows(const QuantAct& act, int64_t t) {
+    for (int j = 0; j < T; ++j) {
+      q[j] = act.q_row(t + j);
+      d[j] = act.d_row(t + j);
+      s[j] = act.s_row(t + j);
+      fs[j] = act.fs_row(t + j);
+    }
+  }
+};
+
+// Q8_0: sum(w * a) = sum(|w| * sign(a, w)).
+struct Q8_0Kernel {
+  static constexpr int kR = 4, kT = 2;
+  static constexpr int64_t kBytes = sizeof(BlockQ8_0);
+
+  template <int R, int T>
+  DSI_TARGET static void tile(const RowsCtx& c, int64_t r, int64_t t) {
+    __m256 acc[R][T];
+    zero_acc(acc);
+    const float tail[R][T] = {};
+    const uint8_t* wp[R];
+    for (int i = 0; i < R; ++i) wp[i] = c.row(r + i);
+    const ActRows<T> ar(*c.act, t);
+    for (int64_t b = 0; b < c.blocks; ++b) {
+      __m256i w[R], wabs[R];
+      float wd[R];
+      for (int i = 0; i < R; ++i) {
+        const uint8_t* p = wp[i] + b * kBytes;
+        w[i] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2));
+        wabs[i] = _mm256_abs_epi8(w[i]);
+        wd[i] = half_at(p);
+      }
+      for (int j = 0; j < T; ++j) {
+        const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ar.q[j] + b * kActBlock));
+        const float da = ar.d[j][b];
+        for (int i = 0; i < R; ++i) {
+          const __m256i dot = dot_u8s8(wabs[i], _mm256_sign_epi8(av, w[i]));
+          acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(wd[i] * da), acc[i][j]);
+        }
+      }
+    }
+    store_acc(c, r, t, acc, tail);
+  }
+};
+
+// Q4_0: nibbles q in [0, 15] unsigned; the -8 offset is -sum(a) added to each
+// of the block's 8 int32 lanes.
+struct Q4_0Kernel {
+  static constexpr int kR = 4, kT = 2;
+  static constexpr int64_t kBytes = sizeof(BlockQ4_0);
+
+  template <int R, int T>
+  DSI_TARGET static void tile(const RowsCtx& c, int64_t r, int64_t t) {
+    __m256 acc[R][T];
+    zero_acc(acc);
+    const float tail[R][T] = {};
+    const uint8_t* wp[R];
+    for (int i = 0; i < R; ++i) wp[i] = c.row(r + i);
+    const ActRows<T> ar(*c.act, t);
+    const __m256i low4 = _mm256_set1_epi8(0x0f);
+    for (int64_t b = 0; b < c.blocks; ++b) {
+      __m256i w[R];
+      float wd[R];
+      for (int i = 0; i < R; ++i) {
+        const uint8_t* p = wp[i] + b * kBytes;
+        const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2));
+        w[i] = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(x, 4), x), low4);
+        wd[i] = half_at(p);
+      }
+      for (int j = 0; j < T; ++j) {
+        const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ar.q[j] + b * kActBlock));
+        const __m256i off = _mm256_set1_epi32(-ar.s[j][b]);
+        const float da = ar.d[j][b];
+        for (int i = 0; i < R; ++i) {
+          const __m256i dot = _mm256_add_epi32(dot_u8s8(w[i], av), off);
+          acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(wd[i] * da), acc[i][j]);
+        }
+      }
+    }
+    store_acc(c, r, t, acc, tail);
+  }
+};
+
+// Q4_K: chunk j's 32 bytes hold sub-blocks 2j (low nibbles) and 2j + 1 (high).
+struct Q4_KKernel {
+  static constexpr int kR = 4, kT = 2;
+  static constexpr int64_t kBytes = sizeof(BlockQ4_K);
+
+  // d * sc_j into dsc[0..8); dmin * m_j as a vector.
+  DSI_INLINE static __m256 scales(const uint8_t* blk, float* dsc) {
+    uint8_t sc[8], m[8];
+    for (int j = 0; j < 8; ++j) q4k_scale_min(j, blk + 4, &sc[j], &m[j]);
+    long long sc8, m8;
+    std::memcpy(&sc8, sc, 8);
+    std::memcpy(&m8, m, 8);
+    const __m256 scf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(sc8)));
+    const __m256 mf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(m8)));
+    _mm256_storeu_ps(dsc, _mm256_mul_ps(_mm256_set1_ps(half_at(blk)), scf));
+    return _mm256_mul_ps(_mm256_set1_ps(half_at(blk + 2)), mf);
+  }
+
+  template <int R, int T>
+  DSI_INLINE static void chunk(const uint8_t* const* blk, const float (*dsc)[8], const ActRows<T>& ar, int64_t sb,
+                               int cj, __m256 (&acc)[R][T]) {
+    const __m256i low4 = _mm256_set1_epi8(0x0f);
+    __m256i lo[R], hi[R];
+    for (int i = 0; i < R; ++i) {
+      const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[i] + 16 + 32 * cj));
+      lo[i] = _mm256_and_si256(q, low4);
+      hi[i] = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+    }
+    const int64_t ab = sb * 8 + 2 * cj;
+    for (int j = 0; j < T; ++j) {
+      const __m256i a0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ar.q[j] + ab * kActBlock));
+      const __m256i a1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ar.q[j] + (ab + 1) * kActBlock));
+      const float d0 = ar.d[j][ab], d1 = ar.d[j][ab + 1];
+      for (int i = 0; i < R; ++i) {
+        const __m256 s0 = _mm256_set1_ps(dsc[i][2 * cj] * d0), s1 = _mm256_set1_ps(dsc[i][2 * cj + 1] * d1);
+        acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot_u8s8(lo[i], a0)), s0, acc[i][j]);
+        acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot_u8s8(hi[i], a1)), s1, acc[i][j]);
+      }
+    }
+  }
+
+  template <int R, int T>
+  DSI_TARGET static void tile(const RowsCtx& c, int64_t r, int64_t t) {
+    __m256 acc[R][T];
+    zero_acc(acc);
+    const float tail[R][T] = {};
+    const uint8_t* wp[R];
+    for (int i = 0; i < R; ++i) wp[i] = c.row(r + i);
+    const ActRows<T> ar(*c.act, t);
+    for (int64_t sb = 0; sb < c.blocks; ++sb) {
+      const uint8_t* blk[R];
+      float dsc[R][8];
+      __m256 dm[R];
+      for (int i = 0; i < R; ++i) {
+        blk[i] = wp[i] + sb * kBytes;
+        dm[i] = scales(blk[i], dsc[i]);
+      }
+      for (int cj = 0; cj < 4; ++cj) chunk<R, T>(blk, dsc, ar, sb, cj, acc);
+      for (int j = 0; j < T; ++j) {
+        const __m256 fs = _mm256_loadu_ps(ar.fs[j] + sb * 8);
+        for (int i = 0; i < R; ++i) acc[i][j] = _mm256_fnmadd_ps(dm[i], fs, acc[i][j]);
+      }
+    }
+    store_acc(c, r, t, acc, tail);
+  }
+};
+
+}  // namespace
+
+RowsFn avx2_rows_fn(const Weight& w) {
+  switch (w.dtype) {
+    case DType::F32:
+      return simd::run_rows<FloatKernel<LoadF32>>;
+    case DType::BF16:
+      return simd::run_rows<FloatKernel<LoadBF16>>;
+    case DType::F16:
+      return simd::run_rows<FloatKernel<LoadF16>>;
+    case DType::F8_E4M3:
+      if (!w.scale_inv || w.block_rows <= 0 || w.block_cols <= 0) return nullptr;
+      return simd::run_rows<FloatKernel<LoadF8>>;
+    case DType::Q8_0:
+      return simd::run_rows<Q8_0Kernel>;
+    case DType::Q4_0:
+      return simd::run_rows<Q4_0Kernel>;
+    case DType::Q4_K:
+      return simd::run_rows<Q4_KKernel>;
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace dsinfer::kernels::cpu

@@ -1,0 +1,342 @@
+// AVX-512 kernels (F/BW/VL/VNNI). Float weights: converted to f32 in
+// registers, f32 FMA against f32 activations. Integer weights: VNNI dot
+// products (u8 x s8) against activations quantized to int8 blocks of 32; a
+// 512-bit register holds two 32-value blocks, each block's 8 int32 lanes are
+// scaled by (weight scale * activation scale) and accumulated in f32.
+#include "kernels/cpu/intrin.h"  // first: see intrin.h
+#include <cmath>
+#include <cstring>
+
+#include "kernels/cpu/simd_common.h"
+
+#define DSI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
+#define DSI_INLINE DSI_TARGET inline __attribute__((always_inline))
+
+namespace dsinfer::kernels::cpu {
+
+namespace {
+
+using simd::RowsCtx;
+
+template <int R, int T>
+DSI_INLINE void zero_acc(__m512 (&acc)[R][T]) {
+  for (int i = 0; i < R; ++i)
+    for (int j = 0; j < T; ++j) acc[i][j] = _mm512_setzero_ps();
+}
+
+template <int R, int T>
+DSI_INLINE void store_acc(const RowsCtx& c, int64_t r, int64_t t, __m512 (&acc)[R][T]) {
+  const MatmulArgs& a = *c.a;
+  for (int i = 0; i < R; ++i)
+    for (int j = 0; j < T; ++j) {
+      float v = _mm512_reduce_add_ps(acc[i][j]);
+      if (a.bias) v += a.bias[r + i];
+      a.y[(t + j) * a.y_stride + r + i] = v;
+    }
+}
+
+// ---- float weights -------------------------------------------------------
+
+// Loaders: 16 weights from column c of a row (all 16, or those in `m`) as f32.
+struct LoadF32 {
+  static constexpr bool kScaled = false;
+  DSI_INLINE static __m512 load(const uint8_t* p, int64_t c, __mmask16 m) {
+    return _mm512_maskz_loadu_ps(m, reinterpret_cast<const float*>(p) + c);
+  }
+};
+
+struct LoadBF16 {
+  static constexpr bool kScaled = false;
+  DSI_INLINE static __m512 load(const uint8_t* p, int64_t c, __mmask16 m) {
+    const __m256i h = _mm256_maskz_loadu_epi16(m, p + 2 * c);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+  }
+};
+
+struct LoadF16 {
+  static constexpr bool kScaled = false;
+  DSI_INLINE static __m512 load(const uint8_t* p, int64_t c, __mmask16 m) {
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p + 2 * c));
+  }
+};
+
+// E4M3 -> f16 by moving the bits (exponent bias 15 instead of 7, so the value
+// comes out 2^-8 times too small: the block scale carries the 256); 0x7f/0xff are NaN.
+struct LoadF8 {
+  static constexpr bool kScaled = true;
+  DSI_INLINE static __m512 load(const uint8_t* p, int64_t c, __mmask16 m) {
+    const __m256i h = _mm256_cvtepu8_epi16(_mm_maskz_loadu_epi8(m, p + c));
+    const __m256i mag = _mm256_and_si256(h, _mm256_set1_epi16(0x7f));
+    const __m256i sign = _mm256_slli_epi16(_mm256_and_si256(h, _mm256_set1_epi16(0x80)), 8);
+    const __m512 f = _mm512_cvtph_ps(_mm256_or_si256(sign, _mm256_slli_epi16(mag, 7)));
+    const __mmask16 nan = _mm256_cmpeq_epi16_mask(mag, _mm256_set1_epi16(0x7f));
+    return _mm512_mask_mov_ps(f, nan, _mm512_set1_ps(NAN));
+  }
+};
+
+template <class L, int R, int T>
+DSI_INLINE void float_step(const uint8_t* const* wp, const float* const* xp, const __m512* sv, int64_t c,
+                           __mmask16 m, __m512 (&acc)[R][T]) {
+  __m512 w[R];
+  for (int i = 0; i < R; ++i) {
+    w[i] = L::load(wp[i], c, m);
+    if constexpr (L::kScaled) w[i] = _mm512_mul_ps(w[i], sv[i]);
+  }
+  for (int j = 0; j < T; ++j) {
+    const __m512 x = _mm512_maskz_loadu_ps(m, xp[j] + c);
+    for (int i = 0; i < R; ++i) acc[i][j] = _mm512_fmadd_ps(w[i], x, acc[i][j]);
+  }
+}
+
+template <class L>
+struct FloatKernel {
+  static constexpr int kR = 4, kT = 4;
+
+  // Columns are walked in segments sharing one FP8 block scale (the whole row otherwise).
+  template <int R, int T>
+  DSI_TARGET static void tile(const RowsCtx& c, int64_t r, int64_t t) {
+    const MatmulArgs& a = *c.a;
+    __m512 acc[R][T];
+    zero_acc(acc);
+    const uint8_t* wp[R];
+    for (int i = 0; i < R; ++i) wp[i] = c.row(r + i);
+    const float* xp[T];
+    for (int j = 0; j < T; ++j) xp[j] = a.x + (t + j) * a.x_stride;
+    const int64_t seg = L::kScaled ? c.block_cols : c.k;
+    for (int64_t s0 = 0; s0 < c.k; s0 += seg) {
+      const int64_t s1 = std::min(c.k, s0 + seg);
+      __m512 sv[R];
+      if constexpr (L::kScaled)
+        for (int i = 0; i < R; ++i) sv[i] = _mm512_set1_ps(c.scale_row(r + i)[s0 / seg] * 256.0f);
+      int64_t col = s0;
+      for (; col + 16 <= s1; col += 16) float_step<L, R, T>(wp, xp, sv, col, 0xffff, acc);
+      if (col < s1) float_step<L, R, T>(wp, xp, sv, col, static_cast<__mmask16>((1u << (s1 - col)) - 1), acc);
+    }
+    store_acc(c, r, t, acc);
+  }
+};
+
+// ---- integer weights -----------------------------------------------------
+
+DSI_INLINE float half_at(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return _cvtsh_ss(h);
+}
+
+// [d0 x 8, d1 x 8]: the scales of the two blocks a register holds.
+DSI_INLINE __m512 pair_scale(float d0, float d1) {
+  return _mm512_mask_mov_ps(_mm512_set1_ps(d0), 0xff00, _mm512_set1_ps(d1));
+}
+
+// Per-tile pointers into the quantized activations of tokens t .. t + T - 1.
+template <int T>
+struct ActRows {
+  const int8_t* q[T];
+  const float* dx[T];
+  const int32_t* nsx[T];
+  const float* fs[T];
+  DSI_INLINE ActRows(const QuantAct& act, int64_t t) {
+    for (int j = 0; j < T; ++j) {
+      q[j] = act.q_row(t + j);
+      dx[j] = act.dx_row(t + j);
+      nsx[j] = act.nsx_row(t + j);
+      fs[j] = act.fs_row(t + j);
+    }
+  }
+};
+
+// Q8_0: sum(w * a) = sum(|w| * (a with w's sign)), u8 x s8 for VNNI.
+struct Q8_0Kernel {
+  static constexpr int kR = 4, kT = 4;
+  static constexpr int64_t kBytes = sizeof(BlockQ8_0);
+
+  template <int R, int T, bool Two>
+  DSI_INLINE static void pair(const uint8_t* const* wp, const ActRows<T>& ar, int64_t b, __m512 (&acc)[R][T]) {
+    __m512i wabs[R];
+    __mmask64 neg[R];
+    __m512 wd[R];
+    for (int i = 0; i < R; ++i) {
+      const uint8_t* p = wp[i] + b * kBytes;
+      const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2));
+      const __m512i w = Two ? _mm512_inserti64x4(_mm512_castsi256_si512(w0),
+                                                 _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + kBytes + 2)), 1)
+                            : _mm512_zextsi256_si512(w0);
+      neg[i] = _mm512_movepi8_mask(w);
+      wabs[i] = _mm512_abs_epi8(w);
+      wd[i] = pair_scale(half_at(p), Two ? half_at(p + kBytes) : 0.0f);
+    }
+    for (int j = 0; j < T; ++j) {
+      const __m512i av = _mm512_loadu_si512(ar.q[j] + b * kActBlock);
+      const __m512 da = _mm512_loadu_ps(ar.dx[j] + b * 8);
+      for (int i = 0; i < R; ++i) {
+        const __m512i sa = _mm512_mask_sub_epi8(av, neg[i], _mm512_setzero_si512(), av);
+        const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wabs[i], sa);
+        acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(wd[i], da), acc[i][j]);
+      }
+    }
+  }
+
+  template <int R, int T>
+  DSI_TARGET static void tile(const RowsCtx& c, int64_t r, int64_t t) {
+    __m512 acc[R][T];
+    zero_acc(acc);
+    const uint8_t* wp[R];
+    for (int i = 0; i < R; ++i) wp[i] = c.row(r + i);
+    const ActRows<T> ar(*c.act, t);
+    int64_t b = 0;
+    for (; b + 2 <= c.blocks; b += 2) pair<R, T, true>(wp, ar, b, acc);
+    if (b < c.blocks) pair<R, T, false>(wp, ar, b, acc);  // the activations' padding block is zero
+    store_acc(c, r, t, acc);
+  }
+};
+
+// Q4_0: nibbles q in [0, 15] are VNNI's unsigned operand; the -8 offset enters
+// as the accumulator's start value -sum(a) per lane (8 lanes per block).
+struct Q4_0Kernel {
+  static constexpr int kR = 4, kT = 4;
+  static constexpr int64_t kBytes = sizeof(BlockQ4_0);
+
+  template <bool Two>
+  DSI_INLINE static __m512i unpack(const uint8_t* p) {
+    const __m512i low4 = _mm512_set1_epi8(0x0f);
+    if constexpr (Two) {
+      const __m256i x = _mm256_set_m128i(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + kBytes + 2)),
+                                         _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2)));
+      const __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(x), _mm256_srli_epi16(x, 4), 1);
+      // 128-bit lanes [lo0, lo1, hi0, hi1] -> [lo0, hi0, lo1, hi1]: block order.
+      return _mm512_and_si512(_mm512_shuffle_i64x2(v, v, _MM_SHUFFLE(3, 1, 2, 0)), low4);
+    } else {
+      const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2));
+      const __m256i v = _mm256_set_m128i(_mm_srli_epi16(x, 4), x);
+      return _mm512_and_si512(_mm512_zextsi256_si512(v), low4);
+    }
+  }
+
+  template <int R, int T, bool Two>
+  DSI_INLINE static void pair(const uint8_t* const* wp, const ActRows<T>& ar, int64_t b, __m512 (&acc)[R][T]) {
+    __m512i w[R];
+    __m512 wd[R];
+    for (int i = 0; i < R; ++i) {
+      const uint8_t* p = wp[i] + b * kBytes;
+      w[i] = unpack<Two>(p);
+      wd[i] = pair_scale(half_at(p), Two ? half_at(p + kBytes) : 0.0f);
+    }
+    for (int j = 0; j < T; ++j) {
+      const __m512i av = _mm512_loadu_si512(ar.q[j] + b * kActBlock);
+      const __m512i start = _mm512_loadu_si512(ar.nsx[j] + b * 8);
+      const __m512 da = _mm512_loadu_ps(ar.dx[j] + b * 8);
+      for (int i = 0; i < R; ++i) {
+        const __m512i dot = _mm512_dpbusd_epi32(start, w[i], av);
+        acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(wd[i], da), acc[i][j]);
+      }
+    }
+  }
+
+  template <int R, int T>
+  DSI_TARGET static void tile(const RowsCtx& c, int64_t r, int64_t t) {
+    __m512 acc[R][T];
+    zero_acc(acc);
+    const uint8_t* wp[R];
+    for (int i = 0; i < R; ++i) wp[i] = c.row(r + i);
+    const ActRows<T> ar(*c.act, t);
+    int64_t b = 0;
+    for (; b + 2 <= c.blocks; b += 2) pair<R, T, true>(wp, ar, b, acc);
+    if (b < c.blocks) pair<R, T, false>(wp, ar, b, acc);
+    store_acc(c, r, t, acc);
+  }
+};
+
+// Q4_K: chunk j's 32 bytes give sub-blocks 2j (low nibbles) and 2j + 1 (high),
+// exactly the activations' blocks 2j and 2j + 1. The min term
+// -dmin * m_j * d_a * sum(a) goes in once per super-block as an 8-lane FMA.
+struct Q4_KKernel {
+  static constexpr int kR = 4, kT = 3;
+  static constexpr int64_t kBytes = sizeof(BlockQ4_K);
+
+  // d * sc_j and dmin * m_j for j = 0..7 in the low 8 lanes (upper lanes zero).
+  DSI_INLINE static void scales(const uint8_t* blk, __m512& dsc, __m512& dm) {
+    uint8_t sc[8], m[8];
+    for (int j = 0; j < 8; ++j) q4k_scale_min(j, blk + 4, &sc[j], &m[j]);
+    uint64_t sc8, m8;
+    std::memcpy(&sc8, sc, 8);
+    std::memcpy(&m8, m, 8);
+    const __m256 scf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(sc8))));
+    const __m256 mf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(m8))));
+    dsc = _mm512_zextps256_ps512(_mm256_mul_ps(_mm256_set1_ps(half_at(blk)), scf));
+    dm = _mm512_zextps256_ps512(_mm256_mul_ps(_mm256_set1_ps(half_at(blk + 2)), mf));
+  }
+
+  template <int R, int T>
+  DSI_INLINE static void chunk(const uint8_t* const* blk, const __m512* dsc, const ActRows<T>& ar, int64_t sb, int cj,
+                               __m512 (&acc)[R][T]) {
+    const __m512i low4 = _mm512_set1_epi8(0x0f);
+    const __m512i idx = _mm512_mask_mov_epi32(_mm512_set1_epi32(2 * cj), 0xff00, _mm512_set1_epi32(2 * cj + 1));
+    __m512i w[R];
+    __m512 ws[R];
+    for (int i = 0; i < R; ++i) {
+      const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[i] + 16 + 32 * cj));
+      const __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(q), _mm256_srli_epi16(q, 4), 1);
+      w[i] = _mm512_and_si512(v, low4);
+      ws[i] = _mm512_permutexvar_ps(idx, dsc[i]);
+    }
+    const int64_t ab = sb * 8 + 2 * cj;  // first activation block of the chunk
+    for (int j = 0; j < T; ++j) {
+      const __m512i av = _mm512_loadu_si512(ar.q[j] + ab * kActBlock);
+      const __m512 da = _mm512_loadu_ps(ar.dx[j] + ab * 8);
+      for (int i = 0; i < R; ++i) {
+        const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[i], av);
+        acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(ws[i], da), acc[i][j]);
+      }
+    }
+  }
+
+  template <int R, int T>
+  DSI_TARGET static void tile(const RowsCtx& c, int64_t r, int64_t t) {
+    __m512 acc[R][T];
+    zero_acc(acc);
+    const uint8_t* wp[R];
+    for (int i = 0; i < R; ++i) wp[i] = c.row(r + i);
+    const ActRows<T> ar(*c.act, t);
+    for (int64_t sb = 0; sb < c.blocks; ++sb) {
+      const uint8_t* blk[R];
+      __m512 dsc[R], dm[R];
+      for (int i = 0; i < R; ++i) {
+        blk[i] = wp[i] + sb * kBytes;
+        scales(blk[i], dsc[i], dm[i]);
+      }
+      for (int cj = 0; cj < 4; ++cj) chunk<R, T>(blk, dsc, ar, sb, cj, acc);
+      for (int j = 0; j < T; ++j) {
+        const __m512 fs = _mm512_maskz_loadu_ps(0xff, ar.fs[j] + sb * 8);
+        for (int i = 0; i < R; ++i) acc[i][j] = _mm512_fnmadd_ps(dm[i], fs, acc[i][j]);
+      }
+    }
+    store_acc(c, r, t, acc);
+  }
+};
+
+}  // namespace
+
+RowsFn avx512_rows_fn(const Weight& w) {
+  switch (w.dtype) {
+    case DType::F32:
+      return simd::run_rows<FloatKernel<LoadF32>>;
+    case DType::BF16:
+      return simd::run_rows<FloatKernel<LoadBF16>>;
+    case DType::F16:
+      return simd::run_rows<FloatKernel<LoadF16>>;
+    case DType::F8_E4M3:
+      if (!w.scale_inv || w.block_rows <= 0 || w.block_cols <= 0) return nullptr;
+      return simd::run_rows<FloatKernel<LoadF8>>;
+    case DType::Q8_0:
+      return simd::run_rows<Q8_0Kernel>;
+    case DType::Q4_0:
+      return simd::run_rows<Q4_0Kernel>;
+    case DType::Q4_K:
+      return simd::run_rows<Q4_KKernel>;
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace dsinfer::kernels::cpu

@@ -1,0 +1,71 @@
+// Internals of the CPU matrix product y = x W^T: the activation quantization
+// used by the integer kernels and the per-ISA row kernels. Every SIMD kernel
+// has a scalar twin with the same arithmetic (tests compare them).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "kernels/backend.h"
+#include "kernels/cpu/isa.h"
+
+namespace dsinfer::kernels::cpu {
+
+// Activations of the integer kernels: each token's k values in blocks of 32,
+// q = round(x / d) with d = max|x| / 127 (f32), so x ~ d * q. Blocks per token
+// are padded to an even count with zero blocks (q = d = s = 0).
+inline constexpr int kActBlock = 32;
+
+struct QuantAct {
+  int64_t n = 0;   // tokens
+  int64_t k = 0;   // values per token (a multiple of 32)
+  int64_t nb = 0;  // blocks per token including the padding
+  std::vector<int8_t> q;     // [n][nb * 32]
+  std::vector<float> d;      // [n][nb]      scale
+  std::vector<int32_t> s;    // [n][nb]      sum of the block's q
+  std::vector<float> fs;     // [n][nb]      d * s (the Q4_K min term)
+  std::vector<float> dx;     // [n][nb * 8]  d repeated 8 times (AVX-512 kernels)
+  std::vector<int32_t> nsx;  // [n][nb * 8]  -s repeated 8 times (AVX-512 kernels)
+
+  // Sizes the buffers for n tokens of k values; zeroes the padding blocks.
+  void resize(int64_t n_tokens, int64_t k_values);
+  const int8_t* q_row(int64_t t) const { return q.data() + t * nb * kActBlock; }
+  const float* d_row(int64_t t) const { return d.data() + t * nb; }
+  const int32_t* s_row(int64_t t) const { return s.data() + t * nb; }
+  const float* fs_row(int64_t t) const { return fs.data() + t * nb; }
+  const float* dx_row(int64_t t) const { return dx.data() + t * nb * 8; }
+  const int32_t* nsx_row(int64_t t) const { return nsx.data() + t * nb * 8; }
+};
+
+// Quantizes tokens [t0, t1) of x ([n, x_stride], first act.k columns) into act
+// (already resized). Every ISA produces bit-identical results.
+void quantize_act(Isa isa, const float* x, int64_t x_stride, int64_t t0, int64_t t1, QuantAct& act);
+void quantize_act_block_scalar(const float* x, int8_t* q, float* d, int32_t* s);
+void quantize_act_block_avx2(const float* x, int8_t* q, float* d, int32_t* s);
+void quantize_act_block_avx512(const float* x, int8_t* q, float* d, int32_t* s);
+
+// Everything a row kernel needs: the arguments and, for the integer types, the
+// quantized activations of all a.n tokens.
+struct MatmulJob {
+  const MatmulArgs* a = nullptr;
+  const QuantAct* act = nullptr;
+};
+
+// Computes y[:, r] for rows r in [begin, end) of the (non-transposed) weight.
+using RowsFn = void (*)(const MatmulJob& job, int64_t begin, int64_t end);
+
+// Kernels per ISA; null when that ISA has none for the weight (dtype, FP8 block shape).
+RowsFn scalar_rows_fn(const Weight& w);  // never null: falls back to dequantize-and-dot
+RowsFn avx2_rows_fn(const Weight& w);
+RowsFn avx512_rows_fn(const Weight& w);
+
+// The kernel matmul() uses for this ISA (falling back to a lower level when needed).
+RowsFn select_rows_fn(Isa isa, const Weight& w);
+
+// Tokens per pass over a tile of weight rows, so the pass's activations stay in L2.
+inline int64_t token_chunk(int64_t bytes_per_token) {
+  const int64_t c = (int64_t{384} << 10) / (bytes_per_token > 0 ? bytes_per_token : 1);
+  return c < 8 ? 8 : c;
+}
+
+}  // namespace dsinfer::kernels::cpu

@@ -1,0 +1,84 @@
+// Shared pieces of the SIMD row kernels (included by matmul_avx2.cpp and
+// matmul_avx512.cpp only): the weight-row contexts and the tile driver, which
+// walks rows in tiles of K::kR and tokens in tiles of K::kT, in token chunks
+// small enough that a chunk's activations stay in L2 while the rows stream.
+// A kernel K provides kR, kT and `template <int R, int T> static void
+// tile(const RowsCtx&, int64_t r, int64_t t)` for R in {1, kR}, T in 1..kT.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+#include "core/quant.h"
+#include "kernels/cpu/matmul_kernels.h"
+
+namespace dsinfer::kernels::cpu::simd {
+
+// Row r of the view (0-based) starts at base + (row0 + r) * row_bytes.
+struct RowsCtx {
+  const MatmulArgs* a = nullptr;
+  const QuantAct* act = nullptr;  // integer kernels only
+  const uint8_t* base = nullptr;
+  size_t row_bytes = 0;
+  int64_t row0 = 0;
+  int64_t k = 0;       // columns
+  int64_t blocks = 0;  // blocks per row (integer kernels)
+  // F8_E4M3 block scales.
+  const float* scale = nullptr;
+  int64_t block_rows = 0, block_cols = 0, scale_cols = 0;
+
+  const uint8_t* row(int64_t r) const { return base + row_bytes * static_cast<size_t>(row0 + r); }
+  const float* scale_row(int64_t r) const { return scale + ((row0 + r) / block_rows) * scale_cols; }
+};
+
+inline RowsCtx make_ctx(const MatmulJob& job) {
+  const Weight& w = *job.a->w;
+  RowsCtx c;
+  c.a = job.a;
+  c.act = job.act;
+  c.base = static_cast<const uint8_t*>(w.data);
+  c.row_bytes = row_bytes(w.dtype, w.cols);
+  c.row0 = w.row0;
+  c.k = w.cols;
+  c.blocks = w.cols / block_elems(w.dtype);
+  c.scale = w.scale_inv;
+  c.block_rows = w.block_rows;
+  c.block_cols = w.block_cols;
+  if (w.block_cols > 0) c.scale_cols = (w.cols + w.block_cols - 1) / w.block_cols;
+  return c;
+}
+
+// Bytes of activations a kernel touches per token (for token_chunk).
+inline int64_t act_bytes_per_token(const MatmulJob& job) {
+  const int64_t k = job.a->w->cols;
+  return job.act ? k * 3 : k * 4;
+}
+
+// The tile driver (baseline code; it only calls the target-specific tiles).
+template <class K, int R>
+void run_tokens(const RowsCtx& c, int64_t r, int64_t t0, int64_t t1) {
+  int64_t t = t0;
+  for (; t + K::kT <= t1; t += K::kT) K::template tile<R, K::kT>(c, r, t);
+  const int64_t rest = t1 - t;
+  if constexpr (K::kT > 3)
+    if (rest == 3) return K::template tile<R, 3>(c, r, t);
+  if constexpr (K::kT > 2)
+    if (rest == 2) return K::template tile<R, 2>(c, r, t);
+  if constexpr (K::kT > 1)
+    if (rest == 1) return K::template tile<R, 1>(c, r, t);
+}
+
+template <class K>
+void run_rows(const MatmulJob& job, int64_t begin, int64_t end) {
+  const RowsCtx c = make_ctx(job);
+  const int64_t n = job.a->n;
+  const int64_t chunk = token_chunk(act_bytes_per_token(job));
+  for (int64_t t0 = 0; t0 < n; t0 += chunk) {
+    const int64_t t1 = std::min(n, t0 + chunk);
+    int64_t r = begin;
+    for (; r + K::kR <= end; r += K::kR) run_tokens<K, K::kR>(c, r, t0, t1);
+    for (; r < end; ++r) run_tokens<K, 1>(c, r, t0, t1);
+  }
+}
+
+}  // namespace dsinfer::kernels::cpu::simd

@@ -1,0 +1,420 @@
+// The CPU matmul kernels at every SIMD level this machine has, for every
+// weight type, against the reference backend on awkward shapes (bias, strides
+// wider than the data, row-sliced weights). Integer types are checked twice:
+// tightly against the reference run on the activations quantized and
+// dequantized exactly as the kernels do, and against the unquantized reference
+// within the error bound activation quantization implies. The SIMD kernels are
+// also compared with their scalar twins, and the activation quantizers must
+// agree bit for bit.
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/quant.h"
+#include "core/thread_pool.h"
+#include "kernels/backend.h"
+#include "kernels/cpu/isa.h"
+#include "kernels/cpu/matmul.h"
+
+namespace dsinfer {
+namespace {
+
+using kernels::cpu::Isa;
+
+std::vector<Isa> available_isas() {
+  std::vector<Isa> v;
+  for (Isa i : {Isa::Scalar, Isa::Avx2, Isa::Avx512})
+    if (kernels::cpu::isa_supported(i)) v.push_back(i);
+  return v;
+}
+
+// A weight [stored_rows, cols] in dtype t, viewed as rows [first, first + rows).
+struct TestWeight {
+  std::vector<uint8_t> data;
+  std::vector<float> scales;  // F8_E4M3 block scales
+  kernels::Weight stored, view;
+};
+
+TestWeight make_weight(DType t, int64_t rows, int64_t cols, int64_t first, uint32_t seed) {
+  TestWeight tw;
+  const int64_t stored_rows = rows + first + 2;
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  const size_t rb = row_bytes(t, cols);
+  tw.data.resize(rb * static_cast<size_t>(stored_rows));
+  kernels::Weight& w = tw.stored;
+  w.dtype = t;
+  w.rows = stored_rows;
+  w.cols = cols;
+  if (t == DType::F8_E4M3) {
+    std::uniform_int_distribution<int> byte(0, 255);
+    for (auto& b : tw.data) {
+      do b = static_cast<uint8_t>(byte(rng));
+      while ((b & 0x7f) == 0x7f);  // no NaN
+    }
+    w.block_rows = 3;   // awkward blocks: a view's rows straddle them,
+    w.block_cols = 40;  // and column segments end mid-vector
+    const int64_t sr = (stored_rows + 2) / 3, sc = (cols + 39) / 40;
+    std::uniform_real_distribution<float> ud(0.001f, 0.01f);
+    tw.scales.resize(static_cast<size_t>(sr * sc));
+    for (auto& s : tw.scales) s = ud(rng);
+    w.scale_inv = tw.scales.data();
+  } else {
+    std::vector<float> row(static_cast<size_t>(cols));
+    for (int64_t r = 0; r < stored_rows; ++r) {
+      for (auto& v : row) v = nd(rng) * 0.1f;
+      quantize_row(t, row.data(), cols, tw.data.data() + rb * static_cast<size_t>(r));
+    }
+  }
+  w.data = tw.data.data();
+  tw.view = w.slice_rows(first, rows);
+  return tw;
+}
+
+struct Problem {
+  int64_t rows, n, cols;
+  int64_t x_stride, y_stride;
+  std::vector<float> x, bias;
+};
+
+Problem make_problem(int64_t rows, int64_t n, int64_t cols, uint32_t seed) {
+  Problem p{rows, n, cols, cols + 5, rows + 3, {}, {}};
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  p.x.resize(static_cast<size_t>(n * p.x_stride));
+  for (auto& v : p.x) v = nd(rng);
+  if (n > 1)  // an all-zero token: zero activation scales
+    for (int64_t c = 0; c < cols; ++c) p.x[static_cast<size_t>(p.x_stride + c)] = 0.0f;
+  p.bias.resize(static_cast<size_t>(rows));
+  for (auto& v : p.bias) v = nd(rng);
+  return p;
+}
+
+constexpr float kSentinel = 12345.0f;
+
+kernels::MatmulArgs args_for(const Problem& p, const std::vector<float>& x, const kernels::Weight& w,
+                             std::vector<float>& y) {
+  y.assign(static_cast<size_t>(p.n * p.y_stride), kSentinel);
+  kernels::MatmulArgs a;
+  a.x = x.data();
+  a.x_stride = p.x_stride;
+  a.n = p.n;
+  a.w = &w;
+  a.bias = p.bias.data();
+  a.y = y.data();
+  a.y_stride = p.y_stride;
+  return a;
+}
+
+std::vector<float> run_reference(const Problem& p, const std::vector<float>& x, const kernels::Weight& w) {
+  std::vector<float> y;
+  kernels::make_backend({"reference", 1})->matmul(args_for(p, x, w, y));
+  return y;
+}
+
+std::vector<float> run_cpu(const Problem& p, const kernels::Weight& w, Isa isa, int threads) {
+  std::vector<float> y;
+  auto be = kernels::make_backend({"cpu", threads, std::string(kernels::cpu::isa_name(isa))});
+  be->matmul(args_for(p, p.x, w, y));
+  return y;
+}
+
+// x as the integer kernels see it: blocks of 32 quantized then dequantized.
+std::vector<float> quantized_x(const Problem& p) {
+  kernels::cpu::QuantAct act;
+  act.resize(p.n, p.cols);
+  kernels::cpu::quantize_act(Isa::Scalar, p.x.data(), p.x_stride, 0, p.n, act);
+  std::vector<float> xq(p.x.size(), 0.0f);
+  for (int64_t t = 0; t < p.n; ++t)
+    for (int64_t c = 0; c < p.cols; ++c)
+      xq[static_cast<size_t>(t * p.x_stride + c)] =
+          act.d_row(t)[c / 32] * static_cast<float>(act.q_row(t)[c]);
+  return xq;
+}
+
+// Per output: sum |w| |x| (the scale of its rounding error) and sum |w| |x - xq|.
+struct Bounds {
+  std::vector<double> mag, quant;
+};
+
+Bounds bounds(const Problem& p, const kernels::Weight& w, const std::vector<float>& xq) {
+  Bounds b{std::vector<double>(static_cast<size_t>(p.n * p.rows)), std::vector<double>(static_cast<size_t>(p.n * p.rows))};
+  std::vector<float> row(static_cast<size_t>(p.cols));
+  for (int64_t r = 0; r < p.rows; ++r) {
+    kernels::dequant_row(w, r, row.data());
+    for (int64_t t = 0; t < p.n; ++t) {
+      double m = std::fabs(p.bias[static_cast<size_t>(r)]), q = 0;
+      for (int64_t c = 0; c < p.cols; ++c) {
+        const size_t i = static_cast<size_t>(t * p.x_stride + c);
+        const double wv = std::fabs(row[static_cast<size_t>(c)]);
+        m += wv * std::fabs(p.x[i]);
+        q += wv * std::fabs(p.x[i] - xq[i]);
+      }
+      b.mag[static_cast<size_t>(t * p.rows + r)] = m;
+      b.quant[static_cast<size_t>(t * p.rows + r)] = q;
+    }
+  }
+  return b;
+}
+
+// |got - want| <= rel * mag + extra for each output; padding columns untouched.
+void expect_close(const Problem& p, const std::vector<float>& got, const std::vector<float>& want, const Bounds& b,
+                  double rel, bool add_quant, const std::string& what) {
+  int bad = 0;
+  for (int64_t t = 0; t < p.n; ++t) {
+    for (int64_t r = 0; r < p.rows; ++r) {
+      const size_t i = static_cast<size_t>(t * p.y_stride + r), k = static_cast<size_t>(t * p.rows + r);
+      const double tol = rel * b.mag[k] + (add_quant ? b.quant[k] * 1.0001 : 0.0) + 1e-30;
+      if (!(std::fabs(static_cast<double>(got[i]) - want[i]) <= tol) && bad++ < 5)
+        ADD_FAILURE() << what << ": token " << t << " row " << r << " got " << got[i] << " want " << want[i]
+                      << " tol " << tol;
+    }
+    for (int64_t r = p.rows; r < p.y_stride; ++r)
+      if (got[static_cast<size_t>(t * p.y_stride + r)] != kSentinel && bad++ < 5)
+        ADD_FAILURE() << what << ": wrote padding column " << r << " of token " << t;
+  }
+}
+
+std::string describe(DType t, Isa isa, const Problem& p) {
+  return std::string(dtype_name(t)) + " " + std::string(kernels::cpu::isa_name(isa)) + " rows=" +
+         std::to_string(p.rows) + " n=" + std::to_string(p.n) + " cols=" + std::to_string(p.cols);
+}
+
+void check_type(DType t) {
+  const int64_t rows_list[] = {1, 5, 33, 129, 257};
+  const int64_t n_list[] = {1, 2, 3, 7, 17};
+  const std::vector<int64_t> cols_list = t == DType::Q4_K ? std::vector<int64_t>{256, 768, 2304, 512, 256}
+                                                          : std::vector<int64_t>{32, 96, 256, 768, 2304};
+  const bool integer = is_block_quant(t);
+  uint32_t seed = 100;
+  for (int ri = 0; ri < 5; ++ri)
+    for (int ni = 0; ni < 5; ++ni) {
+      const int64_t cols = cols_list[static_cast<size_t>((ri + ni) % 5)];
+      if (rows_list[ri] * cols * n_list[ni] > 6'000'000) continue;  // keep the double-precision oracle quick
+      const Problem p = make_problem(rows_list[ri], n_list[ni], cols, ++seed);
+      const TestWeight tw = make_weight(t, p.rows, cols, 1 + ri % 3, ++seed);
+      const std::vector<float> xq = integer ? quantized_x(p) : p.x;
+      const Bounds b = bounds(p, tw.view, xq);
+      const std::vector<float> want = run_reference(p, p.x, tw.view);
+      const std::vector<float> want_q = integer ? run_reference(p, xq, tw.view) : want;
+      std::vector<float> scalar;
+      for (Isa isa : available_isas()) {
+        const std::vector<float> got = run_cpu(p, tw.view, isa, 1 + (ri + ni) % 2);
+        const std::string what = describe(t, isa, p);
+        expect_close(p, got, want_q, b, 1e-5, false, what + " vs reference");
+        if (integer) expect_close(p, got, want, b, 1e-5, true, what + " vs unquantized reference");
+        if (isa == Isa::Scalar)
+          scalar = got;
+        else
+          expect_close(p, got, scalar, b, 1e-5, false, what + " vs scalar twin");
+      }
+    }
+}
+
+TEST(SimdMatmul, F32) { check_type(DType::F32); }
+TEST(SimdMatmul, BF16) { check_type(DType::BF16); }
+TEST(SimdMatmul, F16) { check_type(DType::F16); }
+TEST(SimdMatmul, F8_E4M3) { check_type(DType::F8_E4M3); }
+TEST(SimdMatmul, Q8_0) { check_type(DType::Q8_0); }
+TEST(SimdMatmul, Q4_0) { check_type(DType::Q4_0); }
+TEST(SimdMatmul, Q4_K) { check_type(DType::Q4_K); }
+
+// Extreme Q8_0 weights (-128 is legal in a GGUF file, and |w| = 127) against
+// extreme activations: the sign trick and maddubs must not saturate.
+TEST(SimdMatmul, Q8_0ExtremeValues) {
+  const int64_t cols = 96, rows = 6;
+  std::vector<uint8_t> data(row_bytes(DType::Q8_0, cols) * rows);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t b = 0; b < cols / 32; ++b) {
+      uint8_t* blk = data.data() + (r * cols / 32 + b) * 34;
+      const uint16_t one = 0x3C00;
+      std::memcpy(blk, &one, 2);
+      for (int i = 0; i < 32; ++i) blk[2 + i] = static_cast<uint8_t>(r % 2 ? 0x80 : (i % 2 ? 0x7f : 0x81));
+    }
+  kernels::Weight w;
+  w.dtype = DType::Q8_0;
+  w.rows = rows;
+  w.cols = cols;
+  w.data = data.data();
+  Problem p = make_problem(rows, 3, cols, 7);
+  for (size_t i = 0; i < p.x.size(); ++i) p.x[i] = (i % 3 == 0) ? 1.0f : -1.0f;
+  const std::vector<float> xq = quantized_x(p);
+  const Bounds b = bounds(p, w, xq);
+  const std::vector<float> want = run_reference(p, xq, w);
+  for (Isa isa : available_isas())
+    expect_close(p, run_cpu(p, w, isa, 1), want, b, 1e-6, false, "extreme " + std::string(kernels::cpu::isa_name(isa)));
+}
+
+TEST(SimdMatmul, Fp8NanPropagates) {
+  TestWeight tw = make_weight(DType::F8_E4M3, 4, 64, 0, 3);
+  tw.data[static_cast<size_t>(1 * 64 + 17)] = 0x7f;
+  tw.data[static_cast<size_t>(3 * 64 + 63)] = 0xff;
+  const Problem p = make_problem(4, 2, 64, 4);
+  for (Isa isa : available_isas()) {
+    const std::vector<float> y = run_cpu(p, tw.view, isa, 1);
+    for (int64_t t = 0; t < 2; ++t) {
+      EXPECT_FALSE(std::isnan(y[static_cast<size_t>(t * p.y_stride + 0)]));
+      EXPECT_TRUE(std::isnan(y[static_cast<size_t>(t * p.y_stride + 1)])) << kernels::cpu::isa_name(isa);
+      EXPECT_TRUE(std::isnan(y[static_cast<size_t>(t * p.y_stride + 3)])) << kernels::cpu::isa_name(isa);
+    }
+  }
+}
+
+// Transposed products still run (on the reference kernel) for every ISA.
+TEST(SimdMatmul, TransposedStillMatchesReference) {
+  const TestWeight tw = make_weight(DType::BF16, 40, 24, 1, 9);
+  Problem p = make_problem(24, 3, 40, 10);  // in = 40 rows of W, out = 24 columns
+  std::vector<float> want, got;
+  kernels::MatmulArgs a = args_for(p, p.x, tw.view, want);
+  a.transpose_w = true;
+  kernels::make_backend({"reference", 1})->matmul(a);
+  for (Isa isa : available_isas()) {
+    kernels::MatmulArgs g = args_for(p, p.x, tw.view, got);
+    g.transpose_w = true;
+    kernels::make_backend({"cpu", 2, std::string(kernels::cpu::isa_name(isa))})->matmul(g);
+    for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-5 * (std::fabs(want[i]) + 1)) << i;
+  }
+}
+
+TEST(SimdMatmul, DirectRangeEntryPoint) {
+  const TestWeight tw = make_weight(DType::Q4_0, 37, 96, 2, 11);
+  const Problem p = make_problem(37, 5, 96, 12);
+  const std::vector<float> xq = quantized_x(p);
+  const Bounds b = bounds(p, tw.view, xq);
+  std::vector<float> got;
+  const kernels::MatmulArgs a = args_for(p, p.x, tw.view, got);
+  kernels::cpu::matmul(a, 0, 20);
+  kernels::cpu::matmul(a, 20, 37);
+  expect_close(p, got, run_reference(p, xq, tw.view), b, 1e-5, false, "range entry point");
+}
+
+// A copy of `bytes` bytes that ends right before an inaccessible page, so any
+// read past the end faults.
+class GuardedCopy {
+ public:
+  GuardedCopy(const void* src, size_t bytes) {
+    const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    const size_t body = (bytes + page - 1) / page * page;
+    len_ = body + page;
+    base_ = mmap(nullptr, len_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base_ == MAP_FAILED) throw std::runtime_error("mmap failed");
+    mprotect(static_cast<uint8_t*>(base_) + body, page, PROT_NONE);
+    data_ = static_cast<uint8_t*>(base_) + body - bytes;
+    std::memcpy(data_, src, bytes);
+  }
+  ~GuardedCopy() { munmap(base_, len_); }
+  GuardedCopy(const GuardedCopy&) = delete;
+  GuardedCopy& operator=(const GuardedCopy&) = delete;
+  uint8_t* data() const { return data_; }
+
+ private:
+  void* base_ = nullptr;
+  size_t len_ = 0;
+  uint8_t* data_ = nullptr;
+};
+
+// Weights and activations that end at a guard page: the kernels (whose SIMD
+// loads ASan cannot see) must not read past either.
+TEST(SimdMatmul, NoReadsPastTheData) {
+  for (DType t : {DType::F32, DType::BF16, DType::F16, DType::F8_E4M3, DType::Q8_0, DType::Q4_0, DType::Q4_K}) {
+    const int64_t cols = t == DType::Q4_K ? 256 : is_block_quant(t) ? 96 : 90;
+    const int64_t rows = 9;
+    const TestWeight tw = make_weight(t, rows, cols, 0, 21);
+    const size_t wbytes = row_bytes(t, cols) * static_cast<size_t>(rows);  // the view's rows only
+    const GuardedCopy wcopy(tw.data.data(), wbytes);
+    kernels::Weight w = tw.view;
+    w.data = wcopy.data();
+    Problem p = make_problem(rows, 5, cols, 22);
+    p.x_stride = cols;
+    p.x.resize(static_cast<size_t>(p.n * cols));
+    const GuardedCopy xcopy(p.x.data(), p.x.size() * sizeof(float));
+    std::vector<float> x(p.x);
+    const std::vector<float> want = run_reference(p, x, w);
+    for (Isa isa : available_isas()) {
+      std::vector<float> y;
+      kernels::MatmulArgs a = args_for(p, x, w, y);
+      a.x = reinterpret_cast<const float*>(xcopy.data());
+      kernels::make_backend({"cpu", 1, std::string(kernels::cpu::isa_name(isa))})->matmul(a);
+      for (int64_t i = 0; i < p.n * rows; ++i) {
+        const size_t k = static_cast<size_t>(i / rows * p.y_stride + i % rows);
+        EXPECT_NEAR(y[k], want[k], 0.05 * (std::fabs(want[k]) + 1)) << dtype_name(t) << " " << kernels::cpu::isa_name(isa);
+      }
+    }
+  }
+}
+
+// ---- activation quantization and ISA selection ----------------------------
+
+TEST(SimdQuantAct, BitIdenticalAcrossIsas) {
+  const int64_t n = 3, k = 32 * 9, stride = k + 3;
+  std::mt19937 rng(5);
+  std::normal_distribution<float> nd(0.0f, 2.0f);
+  std::vector<float> x(static_cast<size_t>(n * stride));
+  for (auto& v : x) v = nd(rng);
+  for (int i = 0; i < 32; ++i) x[static_cast<size_t>(stride + 32 + i)] = 0.0f;  // a zero block
+  for (int i = 0; i < 32; ++i) x[static_cast<size_t>(2 * stride + 64 + i)] = (i % 4 - 1.5f) * 0.5f;  // exact .5 ties
+  kernels::cpu::QuantAct ref;
+  ref.resize(n, k);
+  kernels::cpu::quantize_act(Isa::Scalar, x.data(), stride, 0, n, ref);
+  EXPECT_EQ(ref.nb, 10);  // 9 blocks padded to even
+  for (Isa isa : available_isas()) {
+    kernels::cpu::QuantAct got;
+    got.resize(n, k);
+    kernels::cpu::quantize_act(isa, x.data(), stride, 0, n, got);
+    const std::string name(kernels::cpu::isa_name(isa));
+    EXPECT_EQ(got.q, ref.q) << name;
+    EXPECT_EQ(got.d, ref.d) << name;
+    EXPECT_EQ(got.s, ref.s) << name;
+    EXPECT_EQ(got.fs, ref.fs) << name;
+    EXPECT_EQ(got.dx, ref.dx) << name;
+    EXPECT_EQ(got.nsx, ref.nsx) << name;
+  }
+  for (int64_t t = 0; t < n; ++t) {
+    EXPECT_EQ(ref.d_row(t)[9], 0.0f);  // padding block
+    for (int i = 0; i < 32; ++i) EXPECT_EQ(ref.q_row(t)[9 * 32 + i], 0);
+  }
+  for (int i = 0; i < 32; ++i) {
+    EXPECT_LE(std::abs(static_cast<int>(ref.q[static_cast<size_t>(i)])), 127);
+    const float x0 = x[static_cast<size_t>(i)];
+    EXPECT_LE(std::fabs(ref.d[0] * ref.q[static_cast<size_t>(i)] - x0), ref.d[0] * 0.5f * 1.0001f);
+  }
+}
+
+TEST(SimdIsa, SelectionAndErrors) {
+  EXPECT_TRUE(kernels::cpu::isa_supported(Isa::Scalar));
+  EXPECT_EQ(kernels::cpu::resolve_isa("auto"), kernels::cpu::best_isa());
+  EXPECT_EQ(kernels::cpu::resolve_isa("scalar"), Isa::Scalar);
+  try {
+    kernels::cpu::resolve_isa("sse9");
+    ADD_FAILURE() << "no error for an unknown ISA";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("sse9"), std::string::npos);
+  }
+  for (Isa isa : {Isa::Avx2, Isa::Avx512}) {
+    const std::string name(kernels::cpu::isa_name(isa));
+    if (kernels::cpu::isa_supported(isa)) {
+      EXPECT_EQ(kernels::make_backend({"cpu", 1, name})->capabilities().isa, name);
+    } else {
+      try {
+        kernels::make_backend({"cpu", 1, name});
+        ADD_FAILURE() << "no error for unsupported " << name;
+      } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("does not support"), std::string::npos);
+        EXPECT_NE(std::string(e.what()).find(name), std::string::npos);
+      }
+    }
+  }
+  EXPECT_EQ(kernels::make_backend({"cpu", 1})->capabilities().isa,
+            std::string(kernels::cpu::isa_name(kernels::cpu::best_isa())));
+}
+
+}  // namespace
+}  // namespace dsinfer
