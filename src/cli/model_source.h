@@ -1,0 +1,19 @@
+// Where a model comes from: a local directory, or a Hugging Face repo id
+// downloaded into (or found in) the hub cache. The environment is read here
+// and only here: HF_HOME, HF_TOKEN, HF_ENDPOINT, HOME.
+#pragma once
+
+#include <string>
+
+namespace dsinfer::cli {
+
+struct ModelSourceOptions {
+  std::string revision = "main";
+  bool offline = false;
+  bool progress = true;  // draw a progress bar on stderr
+};
+
+// Returns a local directory holding the model.
+std::string resolve_model(const std::string& model, const ModelSourceOptions& o);
+
+}  // namespace dsinfer::cli
