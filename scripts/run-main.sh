@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# The main job: set up, build, and generate with a DeepSeek-V3-architecture
-# checkpoint (the tiny reference model from ../shared/testdata, or MODEL_DIR).
+# The main job: set up, build, and chat with DeepSeek-R1-Distill-Qwen-1.5B
+# (downloaded once into the Hugging Face cache, then used offline).
+#   scripts/run-main.sh                      interactive chat
+#   scripts/run-main.sh "Why is the sky blue?"   one answer
+#   MODEL=ORG/NAME or MODEL=/path/to/dir scripts/run-main.sh ...
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/build.sh build -DCMAKE_BUILD_TYPE=Release
-model="${1:-../shared/testdata/reference/models/ds3-tiny}"
-./build/dsinfer inspect --model "$model"
-./build/dsinfer generate --model "$model" --tokens 908,121,248,823,484,303,450 --max-tokens 16
+model="${MODEL:-deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B}"
+if [ $# -gt 0 ]; then
+  exec ./build/dsinfer run "$model" "$*"
+fi
+exec ./build/dsinfer run "$model"
