@@ -137,9 +137,16 @@ void parse_quantization(const Reader& r, ModelConfig& c) {
   Reader s{*q, src};
   auto& o = c.quantization_config;
   o.quant_method = s.string("quant_method", "");
+  if (o.quant_method == "dsinfer") {
+    o.weight_type = s.string("weight_type", "");
+    if (o.weight_type != "q8_0" && o.weight_type != "q4_0" && o.weight_type != "q4_k")
+      fail(src, ": weight_type \"", o.weight_type, "\" is not supported (supported: q8_0, q4_0, q4_k)");
+    return;
+  }
   o.fmt = s.string("fmt", "e4m3");
   o.activation_scheme = s.string("activation_scheme", "dynamic");
-  if (o.quant_method != "fp8") fail(src, ": quant_method \"", o.quant_method, "\" is not supported (supported: fp8)");
+  if (o.quant_method != "fp8")
+    fail(src, ": quant_method \"", o.quant_method, "\" is not supported (supported: fp8, dsinfer)");
   if (o.fmt != "e4m3") fail(src, ": fmt \"", o.fmt, "\" is not supported (supported: e4m3)");
   const json* b = s.find("weight_block_size");
   if (!b || !b->is_array() || b->size() != 2) s.bad("weight_block_size", "must be a list of two positive integers");

@@ -26,7 +26,8 @@ struct RopeScaling {
 };
 
 struct QuantizationConfig {
-  std::string quant_method;  // "" when config.json has none, else e.g. "fp8"
+  std::string quant_method;  // "" when config.json has none, "fp8", or "dsinfer" (block-quantized by dsinfer quantize)
+  std::string weight_type;   // dsinfer: "q8_0", "q4_0" or "q4_k" (the type asked for; each tensor records its own)
   std::string fmt;           // "e4m3"
   std::string activation_scheme;
   std::vector<int64_t> weight_block_size;  // [128, 128]

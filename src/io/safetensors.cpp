@@ -344,6 +344,7 @@ Checkpoint Checkpoint::open(const std::string& dir) {
   }
   for (const auto& f : files) {
     ck.files_.push_back(std::make_unique<SafetensorsFile>(f.string()));
+    for (const auto& [k, v] : ck.files_.back()->metadata()) ck.metadata_.emplace(k, v);
     for (const auto& [name, info] : ck.files_.back()->tensors()) {
       const auto [it, fresh] = ck.index_.emplace(name, &info);
       if (!fresh)

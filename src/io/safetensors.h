@@ -63,6 +63,8 @@ class Checkpoint {
   const TensorInfo& get(const std::string& name, const std::vector<int64_t>& shape) const;
 
   std::vector<std::string> names() const;
+  // __metadata__ of all files merged (dsinfer quantize records block types there).
+  const std::map<std::string, std::string>& metadata() const { return metadata_; }
   const std::string& dir() const { return dir_; }
   // Total bytes of tensor data, and per dtype.
   size_t total_bytes() const;
@@ -71,6 +73,7 @@ class Checkpoint {
   std::string dir_;
   std::vector<std::unique_ptr<SafetensorsFile>> files_;
   std::map<std::string, const TensorInfo*> index_;
+  std::map<std::string, std::string> metadata_;
   std::vector<std::unique_ptr<TensorInfo>> owned_info_;       // from_memory only
   std::vector<std::unique_ptr<std::vector<uint8_t>>> owned_;  // from_memory only
 };

@@ -8,9 +8,11 @@
 
 namespace dsinfer::io {
 
-void write_safetensors(const std::string& path, const std::vector<TensorData>& tensors) {
+void write_safetensors(const std::string& path, const std::vector<TensorData>& tensors,
+                       const std::map<std::string, std::string>& metadata) {
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   header["__metadata__"] = {{"format", "pt"}};
+  for (const auto& [k, v] : metadata) header["__metadata__"][k] = v;
   size_t offset = 0;
   for (const auto& t : tensors) {
     size_t numel = 1;

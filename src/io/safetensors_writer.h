@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -17,8 +18,10 @@ struct TensorData {
   std::vector<uint8_t> bytes;  // numel * dtype_size bytes, little-endian
 };
 
-// One file; tensors in the given order, data 8-byte aligned.
-void write_safetensors(const std::string& path, const std::vector<TensorData>& tensors);
+// One file; tensors in the given order, data 8-byte aligned; metadata goes
+// into __metadata__ beside {"format": "pt"}.
+void write_safetensors(const std::string& path, const std::vector<TensorData>& tensors,
+                       const std::map<std::string, std::string>& metadata = {});
 
 // Splits tensors over `n_shards` files model-0000K-of-0000N.safetensors in dir
 // and writes model.safetensors.index.json mapping each tensor to its shard.

@@ -128,7 +128,10 @@ size_t synthetic_weight_bytes(const io::ModelConfig& cfg, DType weight_dtype) {
 
 std::unique_ptr<Model> make_synthetic_model(const SyntheticOptions& opts, kernels::Backend& backend) {
   io::ModelConfig cfg = synthetic_config(opts.preset, opts.vocab_size);
-  if (opts.weight_dtype == DType::F8_E4M3) cfg.quantization_config = {"fp8", "e4m3", "dynamic", {128, 128}};
+  if (opts.weight_dtype == DType::F8_E4M3) {
+    cfg.quantization_config.quant_method = "fp8";
+    cfg.quantization_config.weight_block_size = {128, 128};
+  }
   ThreadPool pool(0);
   std::vector<io::TensorData> tensors;
   uint64_t seed = opts.seed;

@@ -3,10 +3,32 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/quant.h"
 
 namespace dsinfer::model {
 
+// A block-quantized matrix written by `dsinfer quantize`: U8 [rows, row_bytes]
+// with its block type in the checkpoint metadata ("dsinfer.dtype.NAME").
+kernels::Weight WeightLoader::packed(const io::TensorInfo& t, int64_t rows, int64_t cols) const {
+  const auto it = ckpt_.metadata().find("dsinfer.dtype." + t.name);
+  if (it == ckpt_.metadata().end())
+    fail("tensor ", t.name, " in ", t.file, " is U8 but the checkpoint metadata does not say which block type it holds");
+  const auto dt = dtype_from_name(it->second);
+  if (!dt || !is_block_quant(*dt)) fail("tensor ", t.name, ": unknown block type \"", it->second, "\" in metadata");
+  if (cols % block_elems(*dt) != 0)
+    fail("tensor ", t.name, ": ", cols, " columns is not a multiple of the ", it->second, " block");
+  ckpt_.get(t.name, {rows, static_cast<int64_t>(row_bytes(*dt, cols))});
+  kernels::Weight w;
+  w.dtype = *dt;
+  w.rows = rows;
+  w.cols = cols;
+  w.data = t.data;
+  return backend_.import_weight(w);
+}
+
 kernels::Weight WeightLoader::matrix(const std::string& name, int64_t rows, int64_t cols) const {
+  const io::TensorInfo* packed_info = ckpt_.find(name);
+  if (packed_info && packed_info->dtype == DType::U8) return packed(*packed_info, rows, cols);
   const io::TensorInfo& t = ckpt_.get(name, {rows, cols});
   kernels::Weight w;
   w.dtype = t.dtype;

@@ -24,6 +24,7 @@ class WeightLoader {
 
  private:
   kernels::Weight fp8_scales(const std::string& name, kernels::Weight w) const;
+  kernels::Weight packed(const io::TensorInfo& t, int64_t rows, int64_t cols) const;
 
   const io::Checkpoint& ckpt_;
   const io::ModelConfig& cfg_;

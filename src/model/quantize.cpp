@@ -1,0 +1,107 @@
+#include "model/quantize.h"
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/quant.h"
+#include "core/thread_pool.h"
+#include "io/hf_config.h"
+#include "io/safetensors.h"
+#include "io/safetensors_writer.h"
+#include "kernels/host_memory.h"
+#include "kernels/reference/reference_backend.h"
+#include "model/checkpoint_layout.h"
+#include "model/weight_loader.h"
+
+namespace dsinfer::model {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Q4_K needs 256-wide rows; Q4_0 and Q8_0 need 32.
+DType fit_type(DType want, int64_t cols) {
+  for (DType t : {want, DType::Q4_0, DType::Q8_0})
+    if ((t == want || block_elems(t) < block_elems(want)) && cols % block_elems(t) == 0) return t;
+  return DType::BF16;
+}
+
+io::TensorData quantize_matrix(const kernels::Weight& w, const std::string& name, DType t, ThreadPool& pool) {
+  const size_t rb = row_bytes(t, w.cols);
+  io::TensorData out{name, DType::U8, {w.rows, static_cast<int64_t>(rb)}, std::vector<uint8_t>(rb * static_cast<size_t>(w.rows))};
+  if (t == DType::BF16) out.shape = {w.rows, w.cols}, out.dtype = DType::BF16;
+  pool.parallel_for(w.rows, [&](int64_t b, int64_t e) {
+    std::vector<float> row(static_cast<size_t>(w.cols));
+    for (int64_t r = b; r < e; ++r) {
+      kernels::dequant_row(w, r, row.data());
+      quantize_row(t, row.data(), w.cols, out.bytes.data() + static_cast<size_t>(r) * rb);
+    }
+  }, 16);
+  return out;
+}
+
+io::TensorData copy_tensor(const io::TensorInfo& t) {
+  const auto* p = static_cast<const uint8_t*>(t.data);
+  return {t.name, t.dtype, t.shape, std::vector<uint8_t>(p, p + t.nbytes)};
+}
+
+void write_config(const QuantizeOptions& o) {
+  std::ifstream in(o.input_dir + "/config.json");
+  nlohmann::ordered_json c = nlohmann::ordered_json::parse(in);
+  std::string type(dtype_name(o.type));
+  for (char& ch : type) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  c["quantization_config"] = {{"quant_method", "dsinfer"}, {"weight_type", type}};
+  c["num_nextn_predict_layers"] = 0;  // the MTP layer is not carried over
+  std::ofstream(o.output_dir + "/config.json") << c.dump(2) << "\n";
+}
+
+// Tokenizer, chat template and generation settings travel with the weights.
+void copy_side_files(const QuantizeOptions& o) {
+  for (const auto& e : fs::directory_iterator(o.input_dir)) {
+    const std::string n = e.path().filename().string();
+    if (!e.is_regular_file() || n == "config.json" || n.find(".safetensors") != std::string::npos) continue;
+    if (n.size() > 5 && (n.ends_with(".json") || n.ends_with(".jinja") || n.ends_with(".txt") || n.ends_with(".model")))
+      fs::copy_file(e.path(), fs::path(o.output_dir) / n, fs::copy_options::overwrite_existing);
+  }
+}
+
+}  // namespace
+
+QuantizeReport quantize_checkpoint(const QuantizeOptions& o) {
+  if (!is_block_quant(o.type)) fail("quantize: type must be q8_0, q4_0 or q4_k");
+  const io::ModelConfig cfg = io::load_config(o.input_dir);
+  const io::Checkpoint ckpt = io::Checkpoint::open(o.input_dir);
+  auto backend = kernels::make_reference_backend();
+  const WeightLoader loader(ckpt, cfg, *backend);
+  ThreadPool pool(o.threads);
+  QuantizeReport rep;
+  std::vector<io::TensorData> out;
+  std::map<std::string, std::string> meta;
+  for (const TensorSpec& s : checkpoint_layout(cfg)) {
+    const io::TensorInfo& t = ckpt.get(s.name);
+    rep.bytes_in += t.nbytes;
+    if (s.role != TensorRole::Projection && s.role != TensorRole::LmHead) {
+      out.push_back(copy_tensor(t));
+      continue;
+    }
+    // The output projection decides every logit directly: it keeps 8 bits (as
+    // llama.cpp's 4-bit mixes keep output.weight at 6+ bits), or its stored precision for q8_0.
+    const DType want = s.role == TensorRole::LmHead ? (o.type == DType::Q8_0 ? DType::BF16 : DType::Q8_0) : o.type;
+    const DType dt = want == DType::BF16 ? DType::BF16 : fit_type(want, s.shape[1]);
+    out.push_back(quantize_matrix(loader.matrix(s.name, s.shape[0], s.shape[1]), s.name, dt, pool));
+    if (dt != DType::BF16) meta["dsinfer.dtype." + s.name] = std::string(dtype_name(dt));
+    ++(dt == want ? rep.tensors_quantized : rep.tensors_fallback);
+    if (const auto* sc = ckpt.find(s.name + "_scale_inv")) rep.bytes_in += sc->nbytes;
+  }
+  for (const auto& t : out) rep.bytes_out += t.bytes.size();
+  fs::create_directories(o.output_dir);
+  write_config(o);
+  io::write_safetensors(o.output_dir + "/model.safetensors", out, meta);
+  copy_side_files(o);
+  return rep;
+}
+
+}  // namespace dsinfer::model

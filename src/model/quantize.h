@@ -1,0 +1,30 @@
+// dsinfer quantize: a checkpoint's projection matrices (attention, MLP,
+// experts, lm_head) re-encoded as integer blocks (Q8_0, Q4_0, Q4_K; GGUF's
+// layouts, so the kernels are shared with GGUF files). Embeddings, norms,
+// routers and biases keep their precision. A matrix whose width is not a
+// multiple of the block falls back to the next smaller block type.
+#pragma once
+
+#include <string>
+
+#include "core/dtype.h"
+
+namespace dsinfer::model {
+
+struct QuantizeOptions {
+  std::string input_dir;
+  std::string output_dir;
+  DType type = DType::Q4_K;
+  int threads = 0;
+};
+
+struct QuantizeReport {
+  size_t bytes_in = 0;
+  size_t bytes_out = 0;
+  int64_t tensors_quantized = 0;
+  int64_t tensors_fallback = 0;  // stored with a smaller block than asked
+};
+
+QuantizeReport quantize_checkpoint(const QuantizeOptions& o);
+
+}  // namespace dsinfer::model
