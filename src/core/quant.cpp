@@ -54,6 +54,9 @@ namespace {
 
 float inverse(float d) { return d != 0.0f ? 1.0f / d : 0.0f; }
 
+// round(v) limited to [lo, hi]; NaN goes to hi (fmin/fmax, so the cast stays defined).
+float round_clamp(float v, float lo, float hi) { return std::fmax(lo, std::fmin(hi, std::nearbyint(v))); }
+
 void quantize_q8_0(const float* x, int64_t n, BlockQ8_0* out) {
   for (int64_t b = 0; b < n / kQ8_0Elems; ++b) {
     const float* v = x + b * kQ8_0Elems;
@@ -62,7 +65,7 @@ void quantize_q8_0(const float* x, int64_t n, BlockQ8_0* out) {
     out[b].d = f32_to_f16(amax / 127.0f);
     const float id = inverse(half_to_float(out[b].d));  // quantize with the stored scale
     for (int i = 0; i < kQ8_0Elems; ++i)
-      out[b].qs[i] = static_cast<int8_t>(std::clamp(std::nearbyint(v[i] * id), -127.0f, 127.0f));
+      out[b].qs[i] = static_cast<int8_t>(round_clamp(v[i] * id, -127.0f, 127.0f));
   }
 }
 
@@ -79,7 +82,7 @@ void quantize_q4_0(const float* x, int64_t n, BlockQ4_0* out) {
     const float id = inverse(half_to_float(out[b].d));
     uint8_t q[kQ4_0Elems];
     for (int i = 0; i < kQ4_0Elems; ++i)
-      q[i] = static_cast<uint8_t>(std::clamp(std::nearbyint(v[i] * id) + 8.0f, 0.0f, 15.0f));
+      q[i] = static_cast<uint8_t>(std::fmax(0.0f, std::fmin(15.0f, std::nearbyint(v[i] * id) + 8.0f)));
     for (int i = 0; i < 16; ++i) out[b].qs[i] = static_cast<uint8_t>(q[i] | (q[i + 16] << 4));
   }
 }
@@ -94,7 +97,7 @@ float fit_error(const float* x, Fit f) {
   const float id = inverse(f.scale);
   float err = 0;
   for (int i = 0; i < 32; ++i) {
-    const float q = std::clamp(std::nearbyint((x[i] + f.off) * id), 0.0f, 15.0f);
+    const float q = round_clamp((x[i] + f.off) * id, 0.0f, 15.0f);
     const float e = f.scale * q - f.off - x[i];
     err += e * e;
   }
@@ -105,7 +108,7 @@ Fit refit(const float* x, Fit f) {
   const float id = inverse(f.scale);
   double sq = 0, sqq = 0, sx = 0, sqx = 0;
   for (int i = 0; i < 32; ++i) {
-    const double q = std::clamp(std::nearbyint((x[i] + f.off) * id), 0.0f, 15.0f);
+    const double q = round_clamp((x[i] + f.off) * id, 0.0f, 15.0f);
     sq += q;
     sqq += q * q;
     sx += x[i];
@@ -147,7 +150,7 @@ Fit fit_sub_block(const float* x) {
   return best;
 }
 
-uint8_t to_6bit(float v, float unit) { return static_cast<uint8_t>(std::clamp(std::nearbyint(v * inverse(unit)), 0.0f, 63.0f)); }
+uint8_t to_6bit(float v, float unit) { return static_cast<uint8_t>(round_clamp(v * inverse(unit), 0.0f, 63.0f)); }
 
 void quantize_q4_k_block(const float* x, BlockQ4_K* out) {
   Fit fits[8];
@@ -170,7 +173,7 @@ void quantize_q4_k_block(const float* x, BlockQ4_K* out) {
   for (int j = 0; j < 8; ++j) {
     const float s = d * sc[j], off = dmin * m[j], id = inverse(s);
     for (int i = 0; i < 32; ++i)
-      q[32 * j + i] = static_cast<uint8_t>(std::clamp(std::nearbyint((x[32 * j + i] + off) * id), 0.0f, 15.0f));
+      q[32 * j + i] = static_cast<uint8_t>(round_clamp((x[32 * j + i] + off) * id, 0.0f, 15.0f));
   }
   for (int c = 0; c < 4; ++c)
     for (int i = 0; i < 32; ++i) out->qs[32 * c + i] = static_cast<uint8_t>(q[64 * c + i] | (q[64 * c + 32 + i] << 4));

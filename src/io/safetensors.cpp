@@ -76,7 +76,9 @@ DType parse_dtype(const std::string& path, const std::string& name, const json& 
   if (!j.is_string()) tensor_fail(path, name, "\"dtype\" is not a string: ", j.dump());
   const auto& s = j.get_ref<const std::string&>();
   const auto t = dtype_from_name(s);
-  if (!t) tensor_fail(path, name, "unknown dtype \"", s, "\" (supported: ", supported_dtypes(), ")");
+  // Block-quantized types are not safetensors dtypes (dsinfer stores them as U8 rows).
+  if (!t || dtype_size(*t) == 0)
+    tensor_fail(path, name, "unknown dtype \"", s, "\" (supported: ", supported_dtypes(), ")");
   return *t;
 }
 

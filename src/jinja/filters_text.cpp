@@ -50,8 +50,9 @@ Value f_title(Interp&, const Value& v, const Args& a) {
 
 Value f_replace(Interp&, const Value& v, const Args& a) {
   BoundArgs b(a, "replace", {"old", "new", "count"});
-  std::string old_s = to_str(b.required(0)), new_s = to_str(b.required(1));
-  Value r(text::replace(to_str(v), old_s, new_s, b.int_or(2, -1)));
+  std::string old_s = to_str(b.required(0)), new_s = to_str(b.required(1)), s = to_str(v);
+  check_replace_size(s, old_s, new_s, b.int_or(2, -1));
+  Value r(text::replace(s, old_s, new_s, b.int_or(2, -1)));
   check_size(r);
   return r;
 }
@@ -90,7 +91,9 @@ Value f_indent(Interp&, const Value& v, const Args& a) {
   for (size_t i = 0; i < lines.size(); ++i) {
     if (i > 0) out += "\n";
     bool pad = i > 0 && (b.bool_or(2, false) || !lines[i].empty());
-    out += (pad ? ind : "") + lines[i];
+    if (pad) out += ind;
+    out += lines[i];
+    if (out.size() > kMaxStringBytes) eval_fail("string too long (over ", kMaxStringBytes, " bytes)");
   }
   if (b.bool_or(1, false)) out = ind + out;
   Value r(std::move(out));
@@ -230,6 +233,30 @@ Value f_default(Interp&, const Value& v, const Args& a) {
   return b.get(0) ? *b.get(0) : Value("");
 }
 
+Value f_wordcount(Interp&, const Value& v, const Args& a) {
+  BoundArgs b(a, "wordcount", {});
+  int64_t words = 0;
+  bool in_word = false;
+  for (char32_t c : text::decode(to_str(v))) {
+    bool word_char = c == '_' || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') ||
+                     (c >= 0x80 && !text::is_space(c));
+    if (word_char && !in_word) ++words;
+    in_word = word_char;
+  }
+  return Value(words);
+}
+
+Value f_center(Interp&, const Value& v, const Args& a) {
+  BoundArgs b(a, "center", {"width"});
+  std::string s = to_str(v);
+  auto len = static_cast<int64_t>(text::count(s));
+  int64_t width = std::min<int64_t>(b.int_or(0, 80), static_cast<int64_t>(kMaxStringBytes));
+  if (width <= len) return Value(std::move(s));
+  // Python's str.center puts the odd space on the right for even widths.
+  int64_t pad = width - len, left = pad / 2 + (pad & width & 1);
+  return Value(std::string(static_cast<size_t>(left), ' ') + s + std::string(static_cast<size_t>(pad - left), ' '));
+}
+
 Value f_attr(Interp&, const Value& v, const Args& a) {
   BoundArgs b(a, "attr", {"name"});
   std::string name = to_str(b.required(0));
@@ -249,6 +276,7 @@ const Entry kTextFilters[] = {
     {"escape", f_escape},   {"e", f_escape},      {"forceescape", f_escape}, {"indent", f_indent},
     {"int", f_int},         {"float", f_float},   {"abs", f_abs},         {"round", f_round},
     {"tojson", f_tojson},   {"default", f_default}, {"d", f_default},     {"attr", f_attr},
+    {"wordcount", f_wordcount}, {"center", f_center},
 };
 
 }  // namespace

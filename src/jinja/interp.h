@@ -16,8 +16,6 @@ namespace dsinfer::jinja {
 
 // Limits on one render.
 inline constexpr size_t kMaxOutputBytes = size_t{64} << 20;  // all text written, captures included
-inline constexpr size_t kMaxStringBytes = size_t{64} << 20;  // any one string value
-inline constexpr size_t kMaxListItems = size_t{1} << 20;     // any one list built by an operator
 inline constexpr int64_t kMaxIterations = 1'000'000;          // loop iterations, all loops together
 inline constexpr int kMaxCallDepth = 100;                     // nested macro calls
 inline constexpr int kMaxExecDepth = 400;                     // nested bodies, macros included
@@ -89,5 +87,7 @@ Value get_item(const Value& obj, const Value& key);
 Value get_slice(const Value& obj, const Value* start, const Value* stop, const Value* step);
 // Checks a string or list built by an operator against the size limits.
 void check_size(const Value& v);
+// Fails when s.replace(old, repl, count) would exceed kMaxStringBytes.
+void check_replace_size(const std::string& s, const std::string& old, const std::string& repl, int64_t count);
 
 }  // namespace dsinfer::jinja

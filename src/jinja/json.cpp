@@ -93,6 +93,7 @@ class Writer {
 };
 
 void Writer::newline(int level) {
+  if (out.size() > kMaxStringBytes) eval_fail("tojson output too long (over ", kMaxStringBytes, " bytes)");
   if (!opt_.indent) return;
   out += '\n';
   for (int i = 0; i < level; ++i) out += *opt_.indent;

@@ -77,6 +77,7 @@ class Lexer {
   bool try_tag_end(char open);
   Token lex_token(std::vector<char>& balance, const std::vector<Token>& prev);
   Token lex_string();
+  size_t append_escape(std::string& s, size_t p, int line) const;
   Token lex_number(bool after_dot);
   Token lex_prefixed_int();
   Token lex_operator(std::vector<char>& balance);
@@ -268,60 +269,62 @@ Token Lexer::lex_string() {
   t.line = line_;
   char quote = src_[pos_];
   size_t p = pos_ + 1;
-  std::string& s = t.text;
   while (true) {
     if (p >= src_.size()) error(t.line, "unterminated string literal");
     char c = src_[p];
     if (c == quote) break;
-    if (c != '\\' || p + 1 >= src_.size()) {
-      s += c;
+    if (c == '\\' && p + 1 < src_.size()) {
+      p = append_escape(t.text, p + 1, t.line);
+    } else {
+      t.text += c;
       ++p;
-      continue;
-    }
-    char e = src_[p + 1];
-    p += 2;
-    switch (e) {
-      case '\n': break;
-      case '\\': s += '\\'; break;
-      case '\'': s += '\''; break;
-      case '"': s += '"'; break;
-      case 'a': s += '\a'; break;
-      case 'b': s += '\b'; break;
-      case 'f': s += '\f'; break;
-      case 'n': s += '\n'; break;
-      case 'r': s += '\r'; break;
-      case 't': s += '\t'; break;
-      case 'v': s += '\v'; break;
-      case 'x':
-      case 'u':
-      case 'U': {
-        size_t n = e == 'x' ? 2 : e == 'u' ? 4 : 8;
-        char32_t cp = 0;
-        for (size_t k = 0; k < n; ++k) {
-          int h = p + k < src_.size() ? hex_value(src_[p + k]) : -1;
-          if (h < 0) error(t.line, cat("truncated \\", e, " escape in string literal"));
-          cp = cp * 16 + static_cast<char32_t>(h);
-        }
-        if (cp > 0x10FFFF) error(t.line, "illegal Unicode character in string literal");
-        text::append_utf8(s, cp);
-        p += n;
-        break;
-      }
-      default:
-        if (e >= '0' && e <= '7') {
-          char32_t cp = static_cast<char32_t>(e - '0');
-          for (int k = 0; k < 2 && p < src_.size() && src_[p] >= '0' && src_[p] <= '7'; ++k, ++p) {
-            cp = cp * 8 + static_cast<char32_t>(src_[p] - '0');
-          }
-          text::append_utf8(s, cp);
-        } else {
-          s += '\\';
-          s += e;
-        }
     }
   }
   advance_to(p + 1);
   return t;
+}
+
+// Decodes the escape whose letter is at src_[p] (Python's unicode-escape
+// rules; unknown escapes keep their backslash). Returns the position after it.
+size_t Lexer::append_escape(std::string& s, size_t p, int line) const {
+  char e = src_[p++];
+  switch (e) {
+    case '\n': return p;  // line continuation
+    case '\\': s += '\\'; return p;
+    case '\'': s += '\''; return p;
+    case '"': s += '"'; return p;
+    case 'a': s += '\a'; return p;
+    case 'b': s += '\b'; return p;
+    case 'f': s += '\f'; return p;
+    case 'n': s += '\n'; return p;
+    case 'r': s += '\r'; return p;
+    case 't': s += '\t'; return p;
+    case 'v': s += '\v'; return p;
+    default: break;
+  }
+  if (e == 'x' || e == 'u' || e == 'U') {
+    size_t n = e == 'x' ? 2 : e == 'u' ? 4 : 8;
+    char32_t cp = 0;
+    for (size_t k = 0; k < n; ++k) {
+      int h = p + k < src_.size() ? hex_value(src_[p + k]) : -1;
+      if (h < 0) error(line, cat("truncated \\", e, " escape in string literal"));
+      cp = cp * 16 + static_cast<char32_t>(h);
+    }
+    if (cp > 0x10FFFF) error(line, "illegal Unicode character in string literal");
+    text::append_utf8(s, cp);
+    return p + n;
+  }
+  if (e >= '0' && e <= '7') {
+    char32_t cp = static_cast<char32_t>(e - '0');
+    for (int k = 0; k < 2 && p < src_.size() && src_[p] >= '0' && src_[p] <= '7'; ++k, ++p) {
+      cp = cp * 8 + static_cast<char32_t>(src_[p] - '0');
+    }
+    text::append_utf8(s, cp);
+    return p;
+  }
+  s += '\\';
+  s += e;
+  return p;
 }
 
 Token Lexer::lex_number(bool after_dot) {

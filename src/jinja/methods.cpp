@@ -150,6 +150,7 @@ Value call_str_method(const std::string& s, std::string_view name, const Args& a
     const std::string* o = b.str_or_null(0);
     const std::string* n = b.str_or_null(1);
     if (!o || !n) eval_fail("replace() arguments must be str");
+    check_replace_size(s, *o, *n, b.int_or(2, -1));
     Value r(text::replace(s, *o, *n, b.int_or(2, -1)));
     check_size(r);
     return r;

@@ -1,4 +1,5 @@
 // Python semantics of the operators, attribute and item access.
+#include <algorithm>
 #include <cmath>
 
 #include "jinja/builtins.h"
@@ -135,6 +136,20 @@ bool is_index(const Value* v) { return !v || v->is_none() || v->is_int() || v->i
 void check_size(const Value& v) {
   if (v.is_string() && v.str().size() > kMaxStringBytes) eval_fail("string too long (over ", kMaxStringBytes, " bytes)");
   if (v.is_list() && v.list().items.size() > kMaxListItems) eval_fail("list too long");
+}
+
+void check_replace_size(const std::string& s, const std::string& old, const std::string& repl, int64_t count) {
+  if (repl.size() <= old.size()) return;
+  size_t hits = 0;
+  if (old.empty()) {
+    hits = text::count(s) + 1;
+  } else {
+    for (size_t p = s.find(old); p != std::string::npos; p = s.find(old, p + old.size())) ++hits;
+  }
+  if (count >= 0) hits = std::min(hits, static_cast<size_t>(count));
+  if (hits > (kMaxStringBytes - std::min(s.size(), kMaxStringBytes)) / (repl.size() - old.size())) {
+    eval_fail("string too long (over ", kMaxStringBytes, " bytes)");
+  }
 }
 
 Value binary_op(BinaryOp op, const Value& a, const Value& b) {

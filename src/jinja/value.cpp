@@ -351,6 +351,9 @@ std::vector<Value> iterate(const Value& v) {
       return keys;
     }
     case Value::Kind::String: {
+      if (v.str().size() > kMaxListItems && text::count(v.str()) > kMaxListItems) {
+        eval_fail("string too long to iterate (over ", kMaxListItems, " characters)");
+      }
       std::vector<Value> chars;
       for (char32_t c : text::decode(v.str())) chars.emplace_back(text::encode(std::u32string(1, c)));
       return chars;

@@ -140,6 +140,8 @@ class DictData {
   const Value* find(std::string_view key) const;
   const Value* find(const Value& key) const;
   void set(const Value& key, Value value);
+  // Replaces the value of the i-th entry.
+  void set_at(size_t i, Value value) { entries_.at(i).second = std::move(value); }
   size_t size() const { return entries_.size(); }
   const std::vector<std::pair<Value, Value>>& entries() const { return entries_; }
 
@@ -165,8 +167,11 @@ struct NamespaceData {
 
 // ---- Python semantics (value.cpp) ----
 
-// Limit on nesting for recursive operations (printing, equality, JSON).
+// Limits: nesting for recursive operations (printing, equality, JSON), the
+// size of any one string, the items of any one list a template builds.
 inline constexpr int kMaxValueDepth = 256;
+inline constexpr size_t kMaxStringBytes = size_t{64} << 20;
+inline constexpr size_t kMaxListItems = size_t{1} << 20;
 
 bool truthy(const Value& v);
 bool equals(const Value& a, const Value& b);

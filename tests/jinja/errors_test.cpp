@@ -95,6 +95,11 @@ TEST(JinjaLimits, HugeStringsStop) {
       "{% set ns = namespace(s='xxxxxxxx') %}{% for i in range(40) %}{% set ns.s = ns.s + ns.s %}{% endfor %}", 1,
       "string too long");
   expect_error("{{ 'x' * 1000000000000 }}", 1, "string too long");
+  expect_error("{{ ('\\n' * 1000000)|indent(1000, blank=true) }}", 1, "string too long");
+  expect_error("{{ ('x' * 100000)|replace('x', 'y' * 1000) }}", 1, "string too long");
+  expect_error("{{ ('x' * 100000).replace('', 'y' * 1000) }}", 1, "string too long");
+  expect_error("{{ ('x' * 2000000)|list|length }}", 1, "string too long to iterate");
+  expect_error("{{ [[[[[[[[1]]]]]]]]|tojson(indent=1000) * 2000 }}", 1, "string too long");
   expect_error("{% set ns = namespace(l=[1]) %}{% for i in range(40) %}{% set ns.l = ns.l + ns.l %}{% endfor %}", 1,
                "list too long");
 }

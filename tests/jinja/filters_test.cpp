@@ -19,6 +19,8 @@ TEST(JinjaFilters, Strings) {
             "HeLLo WorLd HeLLo World -a-b-c-");
   EXPECT_EQ(render(R"J({{ 5|string ~ 'x' }} {{ none|string }} {{ [1]|string }} {{ '<b>'|safe }} {{ "<a href='x'>&\"" | e }} {{ '<'|escape }})J"),
             "5x None [1] <b> &lt;a href=&#39;x&#39;&gt;&amp;&#34; &lt;");
+  EXPECT_EQ(render("{{ 'hello big_world 42'|wordcount }} [{{ 'ab'|center(5) }}] [{{ 'abc'|center(4) }}]"),
+            "3 [  ab ] [abc ]");
   EXPECT_EQ(render(R"J({{ "  a\n\nb\n"|indent(2) }}|{{ "a\nb"|indent(2, true) }}|{{ "a\n\nb"|indent(2, blank=true) }}|{{ "a\nb"|indent('> ') }})J"),
             "  a\n\n  b\n|  a\n  b|a\n  \n  b|a\n> b");
 }

@@ -17,11 +17,12 @@ class CpuBackend final : public Backend {
 
   Capabilities capabilities() const override { return {"cpu", std::string(cpu::isa_name(isa_)), pool_.size(), true}; }
   Buffer alloc(size_t bytes) override { return host_alloc(bytes); }
+  // memcpy with a null pointer is undefined even for 0 bytes (empty vectors pass null).
   void upload(const Buffer& dst, const void* src, size_t bytes, size_t offset) override {
-    std::memcpy(static_cast<char*>(dst.data()) + offset, src, bytes);
+    if (bytes) std::memcpy(static_cast<char*>(dst.data()) + offset, src, bytes);
   }
   void download(void* dst, const Buffer& src, size_t bytes, size_t offset) override {
-    std::memcpy(dst, static_cast<const char*>(src.data()) + offset, bytes);
+    if (bytes) std::memcpy(dst, static_cast<const char*>(src.data()) + offset, bytes);
   }
   Weight import_weight(const Weight& w) override { return w; }
 

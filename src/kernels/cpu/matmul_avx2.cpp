@@ -10,6 +10,7 @@
 #include "kernels/cpu/simd_common.h"
 
 #define DSI_TARGET __attribute__((target("avx2,fma,f16c")))
+#define DSI_UNROLL _Pragma("GCC unroll 16")
 #define DSI_INLINE DSI_TARGET inline __attribute__((always_inline))
 
 namespace dsinfer::kernels::cpu {
@@ -17,6 +18,12 @@ namespace dsinfer::kernels::cpu {
 namespace {
 
 using simd::RowsCtx;
+
+// Weight rows are streamed once per token chunk: each tile prefetches the same
+// bytes of the next tile's rows (`ahead` = kR rows further), far enough ahead to
+// hide memory latency on rows too short for the hardware prefetcher to ramp up.
+DSI_INLINE void prefetch(const uint8_t* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0); }
+
 
 DSI_INLINE float hsum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -27,14 +34,18 @@ DSI_INLINE float hsum(__m256 v) {
 
 template <int R, int T>
 DSI_INLINE void zero_acc(__m256 (&acc)[R][T]) {
+  DSI_UNROLL
   for (int i = 0; i < R; ++i)
+    DSI_UNROLL
     for (int j = 0; j < T; ++j) acc[i][j] = _mm256_setzero_ps();
 }
 
 template <int R, int T>
 DSI_INLINE void store_acc(const RowsCtx& c, int64_t r, int64_t t, __m256 (&acc)[R][T], const float (&tail)[R][T]) {
   const MatmulArgs& a = *c.a;
+  DSI_UNROLL
   for (int i = 0; i < R; ++i)
+    DSI_UNROLL
     for (int j = 0; j < T; ++j) {
       float v = hsum(acc[i][j]) + tail[i][j];
       if (a.bias) v += a.bias[r + i];
@@ -47,6 +58,7 @@ DSI_INLINE void store_acc(const RowsCtx& c, int64_t r, int64_t t, __m256 (&acc)[
 // Loaders: 8 weights from column c of a row as f32; `one` is the scalar tail.
 struct LoadF32 {
   static constexpr bool kScaled = false;
+  static constexpr int kSize = 4;
   DSI_INLINE static __m256 load(const uint8_t* p, int64_t c) {
     return _mm256_loadu_ps(reinterpret_cast<const float*>(p) + c);
   }
@@ -59,6 +71,7 @@ struct LoadF32 {
 
 struct LoadBF16 {
   static constexpr bool kScaled = false;
+  static constexpr int kSize = 2;
   DSI_INLINE static __m256 load(const uint8_t* p, int64_t c) {
     const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2 * c));
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
@@ -72,6 +85,7 @@ struct LoadBF16 {
 
 struct LoadF16 {
   static constexpr bool kScaled = false;
+  static constexpr int kSize = 2;
   DSI_INLINE static __m256 load(const uint8_t* p, int64_t c) {
     return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2 * c)));
   }
@@ -85,6 +99,7 @@ struct LoadF16 {
 // E4M3 -> f16 by moving the bits; the value is 2^-8 too small (the scale carries 256).
 struct LoadF8 {
   static constexpr bool kScaled = true;
+  static constexpr int kSize = 1;
   DSI_INLINE static __m256 load(const uint8_t* p, int64_t c) {
     long long bits;
     std::memcpy(&bits, p + c, 8);
@@ -99,15 +114,19 @@ struct LoadF8 {
 };
 
 template <class L, int R, int T>
-DSI_INLINE void float_step(const uint8_t* const* wp, const float* const* xp, const float* sv, int64_t c,
+DSI_INLINE void float_step(const uint8_t* const* wp, const float* const* xp, const float* sv, int64_t c, size_t ahead,
                            __m256 (&acc)[R][T]) {
   __m256 w[R];
+  DSI_UNROLL
   for (int i = 0; i < R; ++i) {
+    prefetch(wp[i] + c * L::kSize + ahead);
     w[i] = L::load(wp[i], c);
     if constexpr (L::kScaled) w[i] = _mm256_mul_ps(w[i], _mm256_set1_ps(sv[i]));
   }
+  DSI_UNROLL
   for (int j = 0; j < T; ++j) {
     const __m256 x = _mm256_loadu_ps(xp[j] + c);
+    DSI_UNROLL
     for (int i = 0; i < R; ++i) acc[i][j] = _mm256_fmadd_ps(w[i], x, acc[i][j]);
   }
 }
@@ -125,20 +144,26 @@ struct FloatKernel {
     zero_acc(acc);
     float tail[R][T] = {};
     const uint8_t* wp[R];
+    DSI_UNROLL
     for (int i = 0; i < R; ++i) wp[i] = c.row(r + i);
     const float* xp[T];
+    DSI_UNROLL
     for (int j = 0; j < T; ++j) xp[j] = a.x + (t + j) * a.x_stride;
     const int64_t seg = L::kScaled ? c.block_cols : c.k;
+    const size_t ahead = c.row_bytes * kR;
     for (int64_t s0 = 0; s0 < c.k; s0 += seg) {
       const int64_t s1 = std::min(c.k, s0 + seg);
       float sv[R] = {};
       if constexpr (L::kScaled)
+        DSI_UNROLL
         for (int i = 0; i < R; ++i) sv[i] = c.scale_row(r + i)[s0 / seg] * 256.0f;
       int64_t col = s0;
-      for (; col + 8 <= s1; col += 8) float_step<L, R, T>(wp, xp, sv, col, acc);
+      for (; col + 8 <= s1; col += 8) float_step<L, R, T>(wp, xp, sv, col, ahead, acc);
       for (; col < s1; ++col)
+        DSI_UNROLL
         for (int i = 0; i < R; ++i) {
           const float w = L::kScaled ? L::one(wp[i], col) * sv[i] : L::one(wp[i], col);
+          DSI_UNROLL
           for (int j = 0; j < T; ++j) tail[i][j] += w * xp[j][col];
         }
     }
@@ -166,6 +191,7 @@ struct ActRows {
   const int32_t* s[T];
   const float* fs[T];
   DSI_INLINE ActRows(const QuantAct& act, int64_t t) {
+    DSI_UNROLL
     for (int j = 0; j < T; ++j) {
       q[j] = act.q_row(t + j);
       d[j] = act.d_row(t + j);
@@ -186,20 +212,27 @@ struct Q8_0Kernel {
     zero_acc(acc);
     const float tail[R][T] = {};
     const uint8_t* wp[R];
+    DSI_UNROLL
     for (int i = 0; i < R; ++i) wp[i] = c.row(r + i);
     const ActRows<T> ar(*c.act, t);
+    const size_t ahead = c.row_bytes * kR;
     for (int64_t b = 0; b < c.blocks; ++b) {
       __m256i w[R], wabs[R];
       float wd[R];
+      DSI_UNROLL
       for (int i = 0; i < R; ++i) {
         const uint8_t* p = wp[i] + b * kBytes;
+        prefetch(p + ahead);
+        prefetch(p + ahead + kBytes - 1);
         w[i] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2));
         wabs[i] = _mm256_abs_epi8(w[i]);
         wd[i] = half_at(p);
       }
+      DSI_UNROLL
       for (int j = 0; j < T; ++j) {
         const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ar.q[j] + b * kActBlock));
         const float da = ar.d[j][b];
+        DSI_UNROLL
         for (int i = 0; i < R; ++i) {
           const __m256i dot = dot_u8s8(wabs[i], _mm256_sign_epi8(av, w[i]));
           acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(wd[i] * da), acc[i][j]);
@@ -222,22 +255,29 @@ struct Q4_0Kernel {
     zero_acc(acc);
     const float tail[R][T] = {};
     const uint8_t* wp[R];
+    DSI_UNROLL
     for (int i = 0; i < R; ++i) wp[i] = c.row(r + i);
     const ActRows<T> ar(*c.act, t);
     const __m256i low4 = _mm256_set1_epi8(0x0f);
+    const size_t ahead = c.row_bytes * kR;
     for (int64_t b = 0; b < c.blocks; ++b) {
       __m256i w[R];
       float wd[R];
+      DSI_UNROLL
       for (int i = 0; i < R; ++i) {
         const uint8_t* p = wp[i] + b * kBytes;
+        prefetch(p + ahead);
+        prefetch(p + ahead + kBytes - 1);
         const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2));
         w[i] = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(x, 4), x), low4);
         wd[i] = half_at(p);
       }
+      DSI_UNROLL
       for (int j = 0; j < T; ++j) {
         const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ar.q[j] + b * kActBlock));
         const __m256i off = _mm256_set1_epi32(-ar.s[j][b]);
         const float da = ar.d[j][b];
+        DSI_UNROLL
         for (int i = 0; i < R; ++i) {
           const __m256i dot = _mm256_add_epi32(dot_u8s8(w[i], av), off);
           acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(wd[i] * da), acc[i][j]);
@@ -253,38 +293,43 @@ struct Q4_KKernel {
   static constexpr int kR = 4, kT = 2;
   static constexpr int64_t kBytes = sizeof(BlockQ4_K);
 
-  // d * sc_j into dsc[0..8); dmin * m_j as a vector.
-  DSI_INLINE static __m256 scales(const uint8_t* blk, float* dsc) {
-    uint8_t sc[8], m[8];
-    for (int j = 0; j < 8; ++j) q4k_scale_min(j, blk + 4, &sc[j], &m[j]);
-    long long sc8, m8;
-    std::memcpy(&sc8, sc, 8);
-    std::memcpy(&m8, m, 8);
-    const __m256 scf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(sc8)));
-    const __m256 mf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(m8)));
-    _mm256_storeu_ps(dsc, _mm256_mul_ps(_mm256_set1_ps(half_at(blk)), scf));
-    return _mm256_mul_ps(_mm256_set1_ps(half_at(blk + 2)), mf);
+  // d * sc_j into dsc and dmin * m_j into dm (GGUF's 6-bit packing, four at a time).
+  DSI_INLINE static void scales(const uint8_t* blk, __m256& dsc, __m256& dm) {
+    uint32_t u[3];
+    std::memcpy(u, blk + 4, 12);
+    const uint32_t sc_lo = u[0] & 0x3f3f3f3fu, m_lo = u[1] & 0x3f3f3f3fu;
+    const uint32_t sc_hi = (u[2] & 0x0f0f0f0fu) | ((u[0] >> 2) & 0x30303030u);
+    const uint32_t m_hi = ((u[2] >> 4) & 0x0f0f0f0fu) | ((u[1] >> 2) & 0x30303030u);
+    const __m128i sc = _mm_cvtsi64_si128(static_cast<long long>(sc_lo | (static_cast<uint64_t>(sc_hi) << 32)));
+    const __m128i m = _mm_cvtsi64_si128(static_cast<long long>(m_lo | (static_cast<uint64_t>(m_hi) << 32)));
+    dsc = _mm256_mul_ps(_mm256_set1_ps(half_at(blk)), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(sc)));
+    dm = _mm256_mul_ps(_mm256_set1_ps(half_at(blk + 2)), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(m)));
   }
 
   template <int R, int T>
-  DSI_INLINE static void chunk(const uint8_t* const* blk, const float (*dsc)[8], const ActRows<T>& ar, int64_t sb,
-                               int cj, __m256 (&acc)[R][T]) {
+  DSI_INLINE static void chunk(const uint8_t* const* blk, const __m256* dsc, const ActRows<T>& ar, int64_t sb, int cj,
+                               __m256 (&acc)[R][T]) {
     const __m256i low4 = _mm256_set1_epi8(0x0f);
     __m256i lo[R], hi[R];
+    __m256 s0[R], s1[R];
+    DSI_UNROLL
     for (int i = 0; i < R; ++i) {
       const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[i] + 16 + 32 * cj));
       lo[i] = _mm256_and_si256(q, low4);
       hi[i] = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+      s0[i] = _mm256_permutevar8x32_ps(dsc[i], _mm256_set1_epi32(2 * cj));
+      s1[i] = _mm256_permutevar8x32_ps(dsc[i], _mm256_set1_epi32(2 * cj + 1));
     }
     const int64_t ab = sb * 8 + 2 * cj;
+    DSI_UNROLL
     for (int j = 0; j < T; ++j) {
       const __m256i a0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ar.q[j] + ab * kActBlock));
       const __m256i a1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ar.q[j] + (ab + 1) * kActBlock));
-      const float d0 = ar.d[j][ab], d1 = ar.d[j][ab + 1];
+      const __m256 d0 = _mm256_broadcast_ss(ar.d[j] + ab), d1 = _mm256_broadcast_ss(ar.d[j] + ab + 1);
+      DSI_UNROLL
       for (int i = 0; i < R; ++i) {
-        const __m256 s0 = _mm256_set1_ps(dsc[i][2 * cj] * d0), s1 = _mm256_set1_ps(dsc[i][2 * cj + 1] * d1);
-        acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot_u8s8(lo[i], a0)), s0, acc[i][j]);
-        acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot_u8s8(hi[i], a1)), s1, acc[i][j]);
+        acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot_u8s8(lo[i], a0)), _mm256_mul_ps(s0[i], d0), acc[i][j]);
+        acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot_u8s8(hi[i], a1)), _mm256_mul_ps(s1[i], d1), acc[i][j]);
       }
     }
   }
@@ -295,19 +340,27 @@ struct Q4_KKernel {
     zero_acc(acc);
     const float tail[R][T] = {};
     const uint8_t* wp[R];
+    DSI_UNROLL
     for (int i = 0; i < R; ++i) wp[i] = c.row(r + i);
     const ActRows<T> ar(*c.act, t);
+    const size_t ahead = c.row_bytes * kR;
     for (int64_t sb = 0; sb < c.blocks; ++sb) {
       const uint8_t* blk[R];
-      float dsc[R][8];
-      __m256 dm[R];
+      __m256 dsc[R], dm[R];
+      DSI_UNROLL
       for (int i = 0; i < R; ++i) {
         blk[i] = wp[i] + sb * kBytes;
-        dm[i] = scales(blk[i], dsc[i]);
+        prefetch(blk[i] + ahead);
+        prefetch(blk[i] + ahead + 64);
+        prefetch(blk[i] + ahead + kBytes - 1);
+        scales(blk[i], dsc[i], dm[i]);
       }
+      DSI_UNROLL
       for (int cj = 0; cj < 4; ++cj) chunk<R, T>(blk, dsc, ar, sb, cj, acc);
+      DSI_UNROLL
       for (int j = 0; j < T; ++j) {
         const __m256 fs = _mm256_loadu_ps(ar.fs[j] + sb * 8);
+        DSI_UNROLL
         for (int i = 0; i < R; ++i) acc[i][j] = _mm256_fnmadd_ps(dm[i], fs, acc[i][j]);
       }
     }

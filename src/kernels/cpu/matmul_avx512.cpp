@@ -10,6 +10,7 @@
 #include "kernels/cpu/simd_common.h"
 
 #define DSI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
+#define DSI_UNROLL _Pragma("GCC unroll 16")
 #define DSI_INLINE DSI_TARGET inline __attribute__((always_inline))
 
 namespace dsinfer::kernels::cpu {
@@ -18,16 +19,26 @@ namespace {
 
 using simd::RowsCtx;
 
+// Weight rows are streamed once per token chunk: each tile prefetches the same
+// bytes of the next tile's rows (`ahead` = kR rows further), far enough ahead to
+// hide memory latency on rows too short for the hardware prefetcher to ramp up.
+DSI_INLINE void prefetch(const uint8_t* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0); }
+
+
 template <int R, int T>
 DSI_INLINE void zero_acc(__m512 (&acc)[R][T]) {
+  DSI_UNROLL
   for (int i = 0; i < R; ++i)
+    DSI_UNROLL
     for (int j = 0; j < T; ++j) acc[i][j] = _mm512_setzero_ps();
 }
 
 template <int R, int T>
 DSI_INLINE void store_acc(const RowsCtx& c, int64_t r, int64_t t, __m512 (&acc)[R][T]) {
   const MatmulArgs& a = *c.a;
+  DSI_UNROLL
   for (int i = 0; i < R; ++i)
+    DSI_UNROLL
     for (int j = 0; j < T; ++j) {
       float v = _mm512_reduce_add_ps(acc[i][j]);
       if (a.bias) v += a.bias[r + i];
@@ -40,6 +51,7 @@ DSI_INLINE void store_acc(const RowsCtx& c, int64_t r, int64_t t, __m512 (&acc)[
 // Loaders: 16 weights from column c of a row (all 16, or those in `m`) as f32.
 struct LoadF32 {
   static constexpr bool kScaled = false;
+  static constexpr int kSize = 4;
   DSI_INLINE static __m512 load(const uint8_t* p, int64_t c, __mmask16 m) {
     return _mm512_maskz_loadu_ps(m, reinterpret_cast<const float*>(p) + c);
   }
@@ -47,6 +59,7 @@ struct LoadF32 {
 
 struct LoadBF16 {
   static constexpr bool kScaled = false;
+  static constexpr int kSize = 2;
   DSI_INLINE static __m512 load(const uint8_t* p, int64_t c, __mmask16 m) {
     const __m256i h = _mm256_maskz_loadu_epi16(m, p + 2 * c);
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
@@ -55,6 +68,7 @@ struct LoadBF16 {
 
 struct LoadF16 {
   static constexpr bool kScaled = false;
+  static constexpr int kSize = 2;
   DSI_INLINE static __m512 load(const uint8_t* p, int64_t c, __mmask16 m) {
     return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p + 2 * c));
   }
@@ -64,6 +78,7 @@ struct LoadF16 {
 // comes out 2^-8 times too small: the block scale carries the 256); 0x7f/0xff are NaN.
 struct LoadF8 {
   static constexpr bool kScaled = true;
+  static constexpr int kSize = 1;
   DSI_INLINE static __m512 load(const uint8_t* p, int64_t c, __mmask16 m) {
     const __m256i h = _mm256_cvtepu8_epi16(_mm_maskz_loadu_epi8(m, p + c));
     const __m256i mag = _mm256_and_si256(h, _mm256_set1_epi16(0x7f));
@@ -76,14 +91,18 @@ struct LoadF8 {
 
 template <class L, int R, int T>
 DSI_INLINE void float_step(const uint8_t* const* wp, const float* const* xp, const __m512* sv, int64_t c,
-                           __mmask16 m, __m512 (&acc)[R][T]) {
+                           __mmask16 m, size_t ahead, __m512 (&acc)[R][T]) {
   __m512 w[R];
+  DSI_UNROLL
   for (int i = 0; i < R; ++i) {
+    prefetch(wp[i] + c * L::kSize + ahead);
     w[i] = L::load(wp[i], c, m);
     if constexpr (L::kScaled) w[i] = _mm512_mul_ps(w[i], sv[i]);
   }
+  DSI_UNROLL
   for (int j = 0; j < T; ++j) {
     const __m512 x = _mm512_maskz_loadu_ps(m, xp[j] + c);
+    DSI_UNROLL
     for (int i = 0; i < R; ++i) acc[i][j] = _mm512_fmadd_ps(w[i], x, acc[i][j]);
   }
 }
@@ -99,18 +118,23 @@ struct FloatKernel {
     __m512 acc[R][T];
     zero_acc(acc);
     const uint8_t* wp[R];
+    DSI_UNROLL
     for (int i = 0; i < R; ++i) wp[i] = c.row(r + i);
     const float* xp[T];
+    DSI_UNROLL
     for (int j = 0; j < T; ++j) xp[j] = a.x + (t + j) * a.x_stride;
     const int64_t seg = L::kScaled ? c.block_cols : c.k;
+    const size_t ahead = c.row_bytes * kR;
     for (int64_t s0 = 0; s0 < c.k; s0 += seg) {
       const int64_t s1 = std::min(c.k, s0 + seg);
       __m512 sv[R];
       if constexpr (L::kScaled)
+        DSI_UNROLL
         for (int i = 0; i < R; ++i) sv[i] = _mm512_set1_ps(c.scale_row(r + i)[s0 / seg] * 256.0f);
       int64_t col = s0;
-      for (; col + 16 <= s1; col += 16) float_step<L, R, T>(wp, xp, sv, col, 0xffff, acc);
-      if (col < s1) float_step<L, R, T>(wp, xp, sv, col, static_cast<__mmask16>((1u << (s1 - col)) - 1), acc);
+      for (; col + 16 <= s1; col += 16) float_step<L, R, T>(wp, xp, sv, col, 0xffff, ahead, acc);
+      if (col < s1) float_step<L, R, T>(wp, xp, sv, col, static_cast<__mmask16>((1u << (s1 - col)) - 1), ahead,
+                                         acc);
     }
     store_acc(c, r, t, acc);
   }
@@ -137,6 +161,7 @@ struct ActRows {
   const int32_t* nsx[T];
   const float* fs[T];
   DSI_INLINE ActRows(const QuantAct& act, int64_t t) {
+    DSI_UNROLL
     for (int j = 0; j < T; ++j) {
       q[j] = act.q_row(t + j);
       dx[j] = act.dx_row(t + j);
@@ -152,12 +177,16 @@ struct Q8_0Kernel {
   static constexpr int64_t kBytes = sizeof(BlockQ8_0);
 
   template <int R, int T, bool Two>
-  DSI_INLINE static void pair(const uint8_t* const* wp, const ActRows<T>& ar, int64_t b, __m512 (&acc)[R][T]) {
+  DSI_INLINE static void pair(const uint8_t* const* wp, const ActRows<T>& ar, int64_t b, size_t ahead,
+                              __m512 (&acc)[R][T]) {
     __m512i wabs[R];
     __mmask64 neg[R];
     __m512 wd[R];
+    DSI_UNROLL
     for (int i = 0; i < R; ++i) {
       const uint8_t* p = wp[i] + b * kBytes;
+      prefetch(p + ahead);
+      prefetch(p + ahead + 2 * kBytes - 1);
       const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2));
       const __m512i w = Two ? _mm512_inserti64x4(_mm512_castsi256_si512(w0),
                                                  _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + kBytes + 2)), 1)
@@ -166,9 +195,11 @@ struct Q8_0Kernel {
       wabs[i] = _mm512_abs_epi8(w);
       wd[i] = pair_scale(half_at(p), Two ? half_at(p + kBytes) : 0.0f);
     }
+    DSI_UNROLL
     for (int j = 0; j < T; ++j) {
       const __m512i av = _mm512_loadu_si512(ar.q[j] + b * kActBlock);
       const __m512 da = _mm512_loadu_ps(ar.dx[j] + b * 8);
+      DSI_UNROLL
       for (int i = 0; i < R; ++i) {
         const __m512i sa = _mm512_mask_sub_epi8(av, neg[i], _mm512_setzero_si512(), av);
         const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wabs[i], sa);
@@ -182,11 +213,13 @@ struct Q8_0Kernel {
     __m512 acc[R][T];
     zero_acc(acc);
     const uint8_t* wp[R];
+    DSI_UNROLL
     for (int i = 0; i < R; ++i) wp[i] = c.row(r + i);
     const ActRows<T> ar(*c.act, t);
     int64_t b = 0;
-    for (; b + 2 <= c.blocks; b += 2) pair<R, T, true>(wp, ar, b, acc);
-    if (b < c.blocks) pair<R, T, false>(wp, ar, b, acc);  // the activations' padding block is zero
+    const size_t ahead = c.row_bytes * kR;
+    for (; b + 2 <= c.blocks; b += 2) pair<R, T, true>(wp, ar, b, ahead, acc);
+    if (b < c.blocks) pair<R, T, false>(wp, ar, b, ahead, acc);  // the activations' padding block is zero
     store_acc(c, r, t, acc);
   }
 };
@@ -214,18 +247,24 @@ struct Q4_0Kernel {
   }
 
   template <int R, int T, bool Two>
-  DSI_INLINE static void pair(const uint8_t* const* wp, const ActRows<T>& ar, int64_t b, __m512 (&acc)[R][T]) {
+  DSI_INLINE static void pair(const uint8_t* const* wp, const ActRows<T>& ar, int64_t b, size_t ahead,
+                              __m512 (&acc)[R][T]) {
     __m512i w[R];
     __m512 wd[R];
+    DSI_UNROLL
     for (int i = 0; i < R; ++i) {
       const uint8_t* p = wp[i] + b * kBytes;
+      prefetch(p + ahead);
+      prefetch(p + ahead + 2 * kBytes - 1);
       w[i] = unpack<Two>(p);
       wd[i] = pair_scale(half_at(p), Two ? half_at(p + kBytes) : 0.0f);
     }
+    DSI_UNROLL
     for (int j = 0; j < T; ++j) {
       const __m512i av = _mm512_loadu_si512(ar.q[j] + b * kActBlock);
       const __m512i start = _mm512_loadu_si512(ar.nsx[j] + b * 8);
       const __m512 da = _mm512_loadu_ps(ar.dx[j] + b * 8);
+      DSI_UNROLL
       for (int i = 0; i < R; ++i) {
         const __m512i dot = _mm512_dpbusd_epi32(start, w[i], av);
         acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(wd[i], da), acc[i][j]);
@@ -238,11 +277,13 @@ struct Q4_0Kernel {
     __m512 acc[R][T];
     zero_acc(acc);
     const uint8_t* wp[R];
+    DSI_UNROLL
     for (int i = 0; i < R; ++i) wp[i] = c.row(r + i);
     const ActRows<T> ar(*c.act, t);
     int64_t b = 0;
-    for (; b + 2 <= c.blocks; b += 2) pair<R, T, true>(wp, ar, b, acc);
-    if (b < c.blocks) pair<R, T, false>(wp, ar, b, acc);
+    const size_t ahead = c.row_bytes * kR;
+    for (; b + 2 <= c.blocks; b += 2) pair<R, T, true>(wp, ar, b, ahead, acc);
+    if (b < c.blocks) pair<R, T, false>(wp, ar, b, ahead, acc);
     store_acc(c, r, t, acc);
   }
 };
@@ -254,36 +295,42 @@ struct Q4_KKernel {
   static constexpr int kR = 4, kT = 3;
   static constexpr int64_t kBytes = sizeof(BlockQ4_K);
 
-  // d * sc_j and dmin * m_j for j = 0..7 in the low 8 lanes (upper lanes zero).
-  DSI_INLINE static void scales(const uint8_t* blk, __m512& dsc, __m512& dm) {
-    uint8_t sc[8], m[8];
-    for (int j = 0; j < 8; ++j) q4k_scale_min(j, blk + 4, &sc[j], &m[j]);
-    uint64_t sc8, m8;
-    std::memcpy(&sc8, sc, 8);
-    std::memcpy(&m8, m, 8);
-    const __m256 scf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(sc8))));
-    const __m256 mf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(m8))));
-    dsc = _mm512_zextps256_ps512(_mm256_mul_ps(_mm256_set1_ps(half_at(blk)), scf));
-    dm = _mm512_zextps256_ps512(_mm256_mul_ps(_mm256_set1_ps(half_at(blk + 2)), mf));
+  // Lanes 0..7: dmin * m_j; lanes 8..15: d * sc_j (GGUF's 6-bit packing, four at a time).
+  DSI_INLINE static __m512 scales(const uint8_t* blk) {
+    uint32_t u[3], dd;
+    std::memcpy(u, blk + 4, 12);
+    std::memcpy(&dd, blk, 4);
+    const uint32_t sc_lo = u[0] & 0x3f3f3f3fu, m_lo = u[1] & 0x3f3f3f3fu;
+    const uint32_t sc_hi = (u[2] & 0x0f0f0f0fu) | ((u[0] >> 2) & 0x30303030u);
+    const uint32_t m_hi = ((u[2] >> 4) & 0x0f0f0f0fu) | ((u[1] >> 2) & 0x30303030u);
+    const __m128i bytes = _mm_setr_epi32(static_cast<int>(m_lo), static_cast<int>(m_hi), static_cast<int>(sc_lo),
+                                         static_cast<int>(sc_hi));
+    const __m512 v = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(bytes));
+    const __m512 half2 = _mm512_zextps128_ps512(_mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(dd))));  // d, dmin
+    const __m512i pick = _mm512_mask_mov_epi32(_mm512_set1_epi32(1), 0xff00, _mm512_setzero_si512());
+    return _mm512_mul_ps(v, _mm512_permutexvar_ps(pick, half2));
   }
 
   template <int R, int T>
-  DSI_INLINE static void chunk(const uint8_t* const* blk, const __m512* dsc, const ActRows<T>& ar, int64_t sb, int cj,
+  DSI_INLINE static void chunk(const uint8_t* const* blk, const __m512* scm, const ActRows<T>& ar, int64_t sb, int cj,
                                __m512 (&acc)[R][T]) {
     const __m512i low4 = _mm512_set1_epi8(0x0f);
-    const __m512i idx = _mm512_mask_mov_epi32(_mm512_set1_epi32(2 * cj), 0xff00, _mm512_set1_epi32(2 * cj + 1));
+    const __m512i idx = _mm512_mask_mov_epi32(_mm512_set1_epi32(8 + 2 * cj), 0xff00, _mm512_set1_epi32(9 + 2 * cj));
     __m512i w[R];
     __m512 ws[R];
+    DSI_UNROLL
     for (int i = 0; i < R; ++i) {
       const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[i] + 16 + 32 * cj));
       const __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(q), _mm256_srli_epi16(q, 4), 1);
       w[i] = _mm512_and_si512(v, low4);
-      ws[i] = _mm512_permutexvar_ps(idx, dsc[i]);
+      ws[i] = _mm512_permutexvar_ps(idx, scm[i]);
     }
     const int64_t ab = sb * 8 + 2 * cj;  // first activation block of the chunk
+    DSI_UNROLL
     for (int j = 0; j < T; ++j) {
       const __m512i av = _mm512_loadu_si512(ar.q[j] + ab * kActBlock);
       const __m512 da = _mm512_loadu_ps(ar.dx[j] + ab * 8);
+      DSI_UNROLL
       for (int i = 0; i < R; ++i) {
         const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[i], av);
         acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(ws[i], da), acc[i][j]);
@@ -296,19 +343,28 @@ struct Q4_KKernel {
     __m512 acc[R][T];
     zero_acc(acc);
     const uint8_t* wp[R];
+    DSI_UNROLL
     for (int i = 0; i < R; ++i) wp[i] = c.row(r + i);
     const ActRows<T> ar(*c.act, t);
+    const size_t ahead = c.row_bytes * kR;
     for (int64_t sb = 0; sb < c.blocks; ++sb) {
       const uint8_t* blk[R];
-      __m512 dsc[R], dm[R];
+      __m512 scm[R];
+      DSI_UNROLL
       for (int i = 0; i < R; ++i) {
         blk[i] = wp[i] + sb * kBytes;
-        scales(blk[i], dsc[i], dm[i]);
+        prefetch(blk[i] + ahead);
+        prefetch(blk[i] + ahead + 64);
+        prefetch(blk[i] + ahead + kBytes - 1);
+        scm[i] = scales(blk[i]);
       }
-      for (int cj = 0; cj < 4; ++cj) chunk<R, T>(blk, dsc, ar, sb, cj, acc);
-      for (int j = 0; j < T; ++j) {
+      DSI_UNROLL
+      for (int cj = 0; cj < 4; ++cj) chunk<R, T>(blk, scm, ar, sb, cj, acc);
+      DSI_UNROLL
+      for (int j = 0; j < T; ++j) {  // lanes 8..15 of fs are zero, so only the mins count
         const __m512 fs = _mm512_maskz_loadu_ps(0xff, ar.fs[j] + sb * 8);
-        for (int i = 0; i < R; ++i) acc[i][j] = _mm512_fnmadd_ps(dm[i], fs, acc[i][j]);
+        DSI_UNROLL
+        for (int i = 0; i < R; ++i) acc[i][j] = _mm512_fnmadd_ps(scm[i], fs, acc[i][j]);
       }
     }
     store_acc(c, r, t, acc);

@@ -1,6 +1,6 @@
 #include "kernels/cpu/probe.h"
 
-#include <immintrin.h>
+#include "kernels/cpu/intrin.h"
 #include <sys/mman.h>
 
 #include <algorithm>

@@ -46,7 +46,7 @@ void quantize_act_block_scalar(const float* x, int8_t* q, float* d, int32_t* s) 
   const float id = scale_inverse(*d);
   int32_t sum = 0;
   for (int i = 0; i < kActBlock; ++i) {
-    const int v = static_cast<int>(std::clamp(std::nearbyint(x[i] * id), -127.0f, 127.0f));
+    const int v = static_cast<int>(std::fmax(-127.0f, std::fmin(127.0f, std::nearbyint(x[i] * id))));  // NaN: 127
     q[i] = static_cast<int8_t>(v);
     sum += v;
   }

@@ -72,7 +72,7 @@ template <class K>
 void run_rows(const MatmulJob& job, int64_t begin, int64_t end) {
   const RowsCtx c = make_ctx(job);
   const int64_t n = job.a->n;
-  const int64_t chunk = token_chunk(act_bytes_per_token(job));
+  const int64_t chunk = token_chunk(act_bytes_per_token(job)) / K::kT * K::kT;  // whole token tiles
   for (int64_t t0 = 0; t0 < n; t0 += chunk) {
     const int64_t t1 = std::min(n, t0 + chunk);
     int64_t r = begin;

@@ -14,10 +14,10 @@ class ReferenceBackend final : public Backend {
   Capabilities capabilities() const override { return {"reference", "scalar", 1, true}; }
   Buffer alloc(size_t bytes) override { return host_alloc(bytes); }
   void upload(const Buffer& dst, const void* src, size_t bytes, size_t offset) override {
-    std::memcpy(static_cast<char*>(dst.data()) + offset, src, bytes);
+    if (bytes) std::memcpy(static_cast<char*>(dst.data()) + offset, src, bytes);
   }
   void download(void* dst, const Buffer& src, size_t bytes, size_t offset) override {
-    std::memcpy(dst, static_cast<const char*>(src.data()) + offset, bytes);
+    if (bytes) std::memcpy(dst, static_cast<const char*>(src.data()) + offset, bytes);
   }
   Weight import_weight(const Weight& w) override { return w; }
 
