@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <pthread.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <filesystem>
@@ -116,6 +117,8 @@ int run(ServeOptions o) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   if (o.server.served_model_name.empty()) o.server.served_model_name = o.model;
   o.engine.kv_cache_bytes = static_cast<size_t>(o.kv_cache_mib) << 20;
+  // Each open stream holds an HTTP thread: room for every running and some waiting requests.
+  o.server.http_threads = static_cast<int>(std::clamp<int64_t>(2 * o.engine.max_num_seqs + 16, 64, 1024));
   Loaded m;
   std::unique_ptr<engine::Engine> engine;
   server::Server srv(o.server);

@@ -28,6 +28,8 @@ class ReferenceModel : public ::testing::TestWithParam<std::string> {
 
 TEST_P(ReferenceModel, LogitsMatchEveryPosition) {
   const size_t vocab = static_cast<size_t>(m_.model->config().vocab_size);
+  double worst = 0;
+  int positions = 0;
   for (const auto& c : ref_["cases"]) {
     const auto tokens = c["tokens"].get<std::vector<int32_t>>();
     const std::vector<float> got = run_tokens(*m_.model, tokens);
@@ -35,7 +37,10 @@ TEST_P(ReferenceModel, LogitsMatchEveryPosition) {
       const auto want = c["logits"][p].get<std::vector<float>>();
       ASSERT_EQ(want.size(), vocab);
       const float* g = &got[p * vocab];
-      EXPECT_LT(rel_l2(g, want.data(), vocab), 1e-3) << "case of " << tokens.size() << " tokens, position " << p;
+      const double err = rel_l2(g, want.data(), vocab);
+      worst = std::max(worst, err);
+      ++positions;
+      EXPECT_LT(err, 1e-3) << "case of " << tokens.size() << " tokens, position " << p;
       std::vector<float> sorted = want;
       std::partial_sort(sorted.begin(), sorted.begin() + 2, sorted.end(), std::greater<float>());
       if (sorted[0] - sorted[1] > 1e-3f) {
@@ -44,6 +49,7 @@ TEST_P(ReferenceModel, LogitsMatchEveryPosition) {
       }
     }
   }
+  std::printf("%s: worst relative L2 error %.3g over %d positions\n", GetParam().c_str(), worst, positions);
 }
 
 TEST_P(ReferenceModel, GreedyContinuationMatches) {
