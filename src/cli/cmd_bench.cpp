@@ -10,10 +10,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/model_options.h"
 #include "core/error.h"
 #include "engine/bench.h"
 #include "kernels/machine.h"
-#include "model/synthetic.h"
 
 namespace dsinfer::cli {
 
@@ -27,24 +27,8 @@ struct BenchCliOptions {
   bool json = false;
 };
 
-DType parse_type(const std::string& t) {
-  if (t == "bf16") return DType::BF16;
-  if (t == "f32") return DType::F32;
-  if (t == "fp8") return DType::F8_E4M3;
-  if (t == "q8_0") return DType::Q8_0;
-  if (t == "q4_0") return DType::Q4_0;
-  return DType::Q4_K;
-}
-
 std::unique_ptr<model::Model> load(const BenchCliOptions& o, kernels::Backend& b) {
-  const std::string prefix = "synthetic:";
-  if (o.model.rfind(prefix, 0) == 0) {
-    model::SyntheticOptions s;
-    s.preset = o.model.substr(prefix.size());
-    s.weight_dtype = parse_type(o.type);
-    return model::make_synthetic_model(s, b);
-  }
-  return model::Model::load(o.model, b);
+  return load_model_spec({o.model, o.type, 0}, b);
 }
 
 double peak_rss_gib() {

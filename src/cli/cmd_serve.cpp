@@ -15,17 +15,16 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/model_options.h"
 #include "core/error.h"
 #include "engine/engine.h"
 #include "jinja/chat_template.h"
-#include "model/synthetic.h"
 #include "server/server.h"
 
 namespace dsinfer::cli {
 
 namespace {
 
-constexpr std::string_view kSynthetic = "synthetic:";
 
 struct ServeOptions {
   std::string model;
@@ -44,17 +43,6 @@ struct Loaded {
   std::unique_ptr<model::Model> model;
   std::optional<jinja::ChatTemplateConfig> chat_template;
 };
-
-bool is_synthetic(const std::string& m) { return m.rfind(kSynthetic, 0) == 0; }
-
-DType weight_type(const std::string& t) {
-  if (t == "bf16") return DType::BF16;
-  if (t == "f32") return DType::F32;
-  if (t == "fp8") return DType::F8_E4M3;
-  if (t == "q8_0") return DType::Q8_0;
-  if (t == "q4_0") return DType::Q4_0;
-  return DType::Q4_K;
-}
 
 // --chat-template, else the tokenizer's directory, else tokenizer_config.json's
 // template seen by the tokenizer; none is a warning (chat completions answer 400).
@@ -90,15 +78,7 @@ Loaded load(const ServeOptions& o) {
   const std::string tok_path = o.tokenizer.empty() ? o.model : o.tokenizer;
   m.tok = std::make_unique<tokenizer::Tokenizer>(tokenizer::Tokenizer::from_path(tok_path));
   m.backend = kernels::make_backend({"cpu", o.threads});
-  if (synthetic) {
-    model::SyntheticOptions s;
-    s.preset = o.model.substr(kSynthetic.size());
-    s.weight_dtype = weight_type(o.type);
-    s.vocab_size = m.tok->vocab_size();
-    m.model = model::make_synthetic_model(s, *m.backend);
-  } else {
-    m.model = model::Model::load(o.model, *m.backend);
-  }
+  m.model = load_model_spec({o.model, o.type, synthetic ? m.tok->vocab_size() : 0}, *m.backend);
   m.chat_template = load_template(o, tok_path, *m.tok);
   return m;
 }

@@ -2,6 +2,11 @@
 
 #include <CLI/CLI.hpp>
 
+#include <string_view>
+
+#include "core/error.h"
+#include "model/synthetic.h"
+
 namespace dsinfer::cli {
 
 void add_model_options(CLI::App& sub, ModelOptions& o) {
@@ -14,6 +19,31 @@ void add_model_options(CLI::App& sub, ModelOptions& o) {
   sub.add_option("--threads", o.backend.threads, "worker threads (0: all cores)")
       ->check(CLI::Range(0, 1024))
       ->capture_default_str();
+}
+
+namespace {
+constexpr std::string_view kSynthetic = "synthetic:";
+
+DType weight_type(const std::string& t) {
+  if (t == "bf16") return DType::BF16;
+  if (t == "f32") return DType::F32;
+  if (t == "fp8") return DType::F8_E4M3;
+  if (t == "q8_0") return DType::Q8_0;
+  if (t == "q4_0") return DType::Q4_0;
+  if (t == "q4_k") return DType::Q4_K;
+  fail("unknown weight type \"", t, "\" (supported: bf16, f32, fp8, q8_0, q4_0, q4_k)");
+}
+}  // namespace
+
+bool is_synthetic(const std::string& model) { return model.rfind(kSynthetic, 0) == 0; }
+
+std::unique_ptr<model::Model> load_model_spec(const ModelSpec& spec, kernels::Backend& backend) {
+  if (!is_synthetic(spec.model)) return model::Model::load(spec.model, backend);
+  model::SyntheticOptions s;
+  s.preset = spec.model.substr(kSynthetic.size());
+  s.weight_dtype = weight_type(spec.type);
+  s.vocab_size = spec.vocab_size;
+  return model::make_synthetic_model(s, backend);
 }
 
 LoadedModel load_model(const ModelOptions& o) {

@@ -28,4 +28,15 @@ struct LoadedModel {
 
 LoadedModel load_model(const ModelOptions& o);
 
+// A model directory, or `synthetic:PRESET` (random weights with a released
+// model's shapes) in weight type `type` ("bf16", "f32", "fp8", "q8_0",
+// "q4_0", "q4_k") with its vocabulary resized to vocab_size when > 0.
+struct ModelSpec {
+  std::string model;
+  std::string type = "bf16";
+  int64_t vocab_size = 0;
+};
+bool is_synthetic(const std::string& model);
+std::unique_ptr<model::Model> load_model_spec(const ModelSpec& spec, kernels::Backend& backend);
+
 }  // namespace dsinfer::cli
