@@ -1,5 +1,6 @@
 #include "server/metrics.h"
 
+#include <map>
 #include <sstream>
 
 namespace dsinfer::server {
@@ -35,7 +36,10 @@ void histogram(std::ostream& os, const char* name, const char* help, const engin
 
 void engine_metrics(std::ostream& os, const engine::EngineStats& s, int64_t total_blocks) {
   header(os, "dsinfer_requests_finished_total", "counter", "Engine requests finished, by finish reason");
-  for (const auto& [reason, n] : s.finished) os << "dsinfer_requests_finished_total{finish_reason=\"" << reason << "\"} " << n << "\n";
+  // Every known reason from the start (at 0), so series exist before the first request ends.
+  std::map<std::string, int64_t> finished = {{"stop", 0}, {"length", 0}, {"cancelled", 0}};
+  for (const auto& [reason, n] : s.finished) finished[reason] = n;
+  for (const auto& [reason, n] : finished) os << "dsinfer_requests_finished_total{finish_reason=\"" << reason << "\"} " << n << "\n";
   single(os, "dsinfer_prompt_tokens_total", "counter", "Prompt tokens computed (prefill)", s.prompt_tokens);
   single(os, "dsinfer_generation_tokens_total", "counter", "Tokens generated", s.generation_tokens);
   histogram(os, "dsinfer_time_to_first_token_seconds", "Time from arrival to the first generated token", s.ttft);
