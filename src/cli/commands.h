@@ -29,6 +29,7 @@ Command add_inspect_command(CLI::App& app);
 Command add_tokenize_command(CLI::App& app);
 Command add_chat_template_command(CLI::App& app);
 Command add_bench_command(CLI::App& app);
+Command add_bench_serve_command(CLI::App& app);
 Command add_serve_command(CLI::App& app);
 Command add_run_command(CLI::App& app);
 Command add_quantize_command(CLI::App& app);

@@ -15,7 +15,7 @@ int run_main(int argc, char** argv) {
   std::vector<Command> commands{
       add_logits_command(app),   add_generate_command(app),      add_inspect_command(app),
       add_tokenize_command(app), add_chat_template_command(app), add_bench_command(app), add_run_command(app), add_quantize_command(app),
-      add_serve_command(app),
+      add_serve_command(app),    add_bench_serve_command(app),
   };
   bool known = argc < 2 || argv[1][0] == '-';
   for (const auto& c : commands) known = known || c.sub->get_name() == argv[1];
