@@ -74,7 +74,8 @@ int run(const BenchCliOptions& o) {
   auto m = load(o, *backend);
   const kernels::MachinePeaks peaks = kernels::measure_machine(o.backend.threads);
   const engine::BenchResult r = engine::run_bench(*m, o.bench);
-  const auto j = report(o, *m, r, peaks);
+  auto j = report(o, *m, r, peaks);
+  j["isa"] = backend->capabilities().isa;
   if (o.json) {
     std::cout << j.dump() << "\n";
     return kExitOk;
@@ -98,6 +99,7 @@ Command add_bench_command(CLI::App& app) {
   c.sub->add_option("--gen", o->bench.gen, "decode steps")->check(CLI::Range(1, 1 << 20))->capture_default_str();
   c.sub->add_option("--batch", o->bench.batch, "sequences decoding together")->check(CLI::Range(1, 4096))->capture_default_str();
   c.sub->add_option("--threads", o->backend.threads, "threads (0: all)")->check(CLI::Range(0, 1024))->capture_default_str();
+  add_isa_option(*c.sub, o->backend.isa);
   c.sub->add_flag("--json", o->json, "print one JSON object");
   c.run = [o] { return run(*o); };
   return c;

@@ -9,6 +9,7 @@
 #include "cli/chat_session.h"
 #include "cli/commands.h"
 #include "cli/interrupt.h"
+#include "cli/model_options.h"
 #include "cli/model_source.h"
 #include "core/error.h"
 #include "model/model.h"
@@ -98,6 +99,7 @@ Command add_run_command(CLI::App& app) {
   c.sub->add_option("--revision", o->source.revision, "hub revision (branch, tag or commit)")->capture_default_str();
   c.sub->add_flag("--offline", o->source.offline, "use the hub cache only, no network");
   c.sub->add_option("--threads", o->backend.threads, "threads (0: all)")->check(CLI::Range(0, 1024));
+  add_isa_option(*c.sub, o->backend.isa);
   add_sampling_options(*c.sub, o->chat.sampling);
   c.run = [o] { return run(*o); };
   return c;

@@ -32,6 +32,7 @@ struct ServeOptions {
   std::string chat_template;
   std::string type = "bf16";
   int threads = 0;
+  std::string isa = "auto";
   int64_t kv_cache_mib = 512;
   server::ServerOptions server;
   engine::EngineOptions engine;
@@ -77,7 +78,7 @@ Loaded load(const ServeOptions& o) {
   if (synthetic && o.tokenizer.empty()) fail("a synthetic model needs --tokenizer PATH");
   const std::string tok_path = o.tokenizer.empty() ? o.model : o.tokenizer;
   m.tok = std::make_unique<tokenizer::Tokenizer>(tokenizer::Tokenizer::from_path(tok_path));
-  m.backend = kernels::make_backend({"cpu", o.threads});
+  m.backend = kernels::make_backend({"cpu", o.threads, o.isa});
   m.model = load_model_spec({o.model, o.type, synthetic ? m.tok->vocab_size() : 0}, *m.backend);
   m.chat_template = load_template(o, tok_path, *m.tok);
   return m;
@@ -169,6 +170,7 @@ Command add_serve_command(CLI::App& app) {
   c.sub->add_option("--threads", o->threads, "compute threads (0: all cores)")
       ->check(CLI::Range(0, 1024))
       ->capture_default_str();
+  add_isa_option(*c.sub, o->isa);
   c.run = [o] { return run(*o); };
   return c;
 }

@@ -19,6 +19,13 @@ void add_model_options(CLI::App& sub, ModelOptions& o) {
   sub.add_option("--threads", o.backend.threads, "worker threads (0: all cores)")
       ->check(CLI::Range(0, 1024))
       ->capture_default_str();
+  add_isa_option(sub, o.backend.isa);
+}
+
+void add_isa_option(CLI::App& sub, std::string& isa) {
+  sub.add_option("--isa", isa, "CPU SIMD level (auto: the best this CPU has)")
+      ->check(CLI::IsMember({"auto", "avx512", "avx2", "scalar"}))
+      ->capture_default_str();
 }
 
 namespace {

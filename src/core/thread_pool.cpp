@@ -1,22 +1,38 @@
 #include "core/thread_pool.h"
 
 #include <algorithm>
-#include <exception>
 #include <utility>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 namespace dsinfer {
 
+namespace {
+
+void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+}  // namespace
+
 ThreadPool::ThreadPool(int n_threads) {
   if (n_threads <= 0) n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  ranges_.assign(static_cast<size_t>(n_threads), {0, 0});
   for (int i = 1; i < n_threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
 
 ThreadPool::~ThreadPool() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
+    std::lock_guard<std::mutex> lock(sleep_mu_);
+    stop_.store(true);
   }
-  start_cv_.notify_all();
+  wake_cv_.notify_all();
   for (auto& t : workers_) t.join();
 }
 
@@ -29,64 +45,73 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
     fn(0, n);
     return;
   }
-  std::vector<std::pair<int64_t, int64_t>> ranges(static_cast<size_t>(size()), {0, 0});
-  for (int p = 0; p < parts; ++p) {
-    const int64_t b = std::min(n, chunks * p / parts * grain);
-    const int64_t e = std::min(n, chunks * (p + 1) / parts * grain);
-    ranges[static_cast<size_t>(p)] = {b, e};
+  std::lock_guard<std::mutex> call(call_mu_);
+  for (int p = 0; p < size(); ++p) {
+    const int64_t b = p < parts ? std::min(n, chunks * p / parts * grain) : 0;
+    const int64_t e = p < parts ? std::min(n, chunks * (p + 1) / parts * grain) : 0;
+    ranges_[static_cast<size_t>(p)] = {b, e};
   }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    job_ = &fn;
-    ranges_ = ranges;
-    pending_ = static_cast<int>(workers_.size());
-    ++generation_;
+  job_ = &fn;
+  pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
+  generation_.fetch_add(1);  // seq_cst: pairs with the sleepers_ check below
+  if (sleepers_.load() > 0) {
+    std::lock_guard<std::mutex> lock(sleep_mu_);
+    wake_cv_.notify_all();
   }
-  start_cv_.notify_all();
   std::exception_ptr mine;
   try {
-    fn(ranges[0].first, ranges[0].second);
+    fn(ranges_[0].first, ranges_[0].second);
   } catch (...) {
     mine = std::current_exception();
   }
-  std::exception_ptr theirs;
-  {
-    // Every range finishes before we return (or throw): fn and its captures must outlive the workers' use.
-    std::unique_lock<std::mutex> lock(mu_);
-    done_cv_.wait(lock, [this] { return pending_ == 0; });
-    job_ = nullptr;
-    theirs = std::exchange(error_, nullptr);
+  // Every range finishes before we return (or throw): fn and its captures must outlive the workers' use.
+  for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+    if (spins % 64 != 63) cpu_relax();
+    else std::this_thread::yield();  // a worker was descheduled: give it the core
   }
+  job_ = nullptr;
+  std::exception_ptr theirs = std::exchange(error_, nullptr);
   if (mine) std::rethrow_exception(mine);
   if (theirs) std::rethrow_exception(theirs);
+}
+
+uint64_t ThreadPool::wait_for_job(uint64_t seen) {
+  auto deadline = std::chrono::steady_clock::now() + kSpinBudget;
+  for (int spins = 1;; ++spins) {
+    const uint64_t g = generation_.load(std::memory_order_acquire);
+    if (g != seen || stop_.load(std::memory_order_relaxed)) return g;
+    cpu_relax();
+    if (spins % 64 != 0) continue;
+    // Let another runnable thread on this core go first (an oversubscribed
+    // machine: other processes, parallel tests), then sleep once the budget is spent.
+    std::this_thread::yield();
+    if (std::chrono::steady_clock::now() < deadline) continue;
+    std::unique_lock<std::mutex> lock(sleep_mu_);
+    sleepers_.fetch_add(1);  // seq_cst, before re-reading generation_: no lost wake-up
+    wake_cv_.wait(lock, [&] { return stop_.load() || generation_.load() != seen; });
+    sleepers_.fetch_sub(1);
+    deadline = std::chrono::steady_clock::now() + kSpinBudget;
+  }
+}
+
+void ThreadPool::run_range(int index) {
+  const auto [b, e] = ranges_[static_cast<size_t>(index)];
+  if (e <= b) return;
+  try {
+    (*job_)(b, e);
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(error_mu_);
+    if (!error_) error_ = std::current_exception();  // handed to the caller, which rethrows it
+  }
 }
 
 void ThreadPool::worker_loop(int index) {
   uint64_t seen = 0;
   for (;;) {
-    const std::function<void(int64_t, int64_t)>* job;
-    std::pair<int64_t, int64_t> range;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      start_cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
-      job = job_;
-      range = ranges_[static_cast<size_t>(index)];
-    }
-    std::exception_ptr err;
-    if (range.second > range.first) {
-      try {
-        (*job)(range.first, range.second);
-      } catch (...) {
-        err = std::current_exception();  // handed to the caller, which rethrows it
-      }
-    }
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (err && !error_) error_ = err;
-      if (--pending_ == 0) done_cv_.notify_one();
-    }
+    seen = wait_for_job(seen);
+    if (stop_.load()) return;
+    run_range(index);
+    pending_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }
 

@@ -1,0 +1,130 @@
+// Matrix-vector (decode) and matrix-matrix (prefill) speed of the CPU backend
+// per weight type, as achieved GB/s and GOPS. Compare the decode figures with
+// BM_ReadBandwidth of the same run (the machine's read roofline), and the
+// prefill figures with BM_Int8Peak / BM_Bf16Peak: ratios, not absolute times,
+// because the development machine is shared.
+//   build/matmul_bench --benchmark_filter=Decode
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "core/quant.h"
+#include "core/thread_pool.h"
+#include "kernels/backend.h"
+#include "kernels/cpu/probe.h"
+
+namespace {
+
+using dsinfer::DType;
+
+struct Matrix {
+  std::vector<uint8_t> bytes;
+  dsinfer::kernels::Weight w;
+};
+
+// Copies of one matrix cycled through, so decode reads come from memory, not
+// the last-level cache (at least 256 MiB in all).
+int copies_for(size_t bytes) { return static_cast<int>(std::max<size_t>(1, (size_t{256} << 20) / bytes + 1)); }
+
+// Random weights with the given shape, stored as `t` (BF16 or a block type).
+Matrix make_matrix(DType t, int64_t rows, int64_t cols) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> nd(0.0f, 0.02f);
+  std::vector<float> row(static_cast<size_t>(cols));
+  Matrix m;
+  const size_t rb = t == DType::BF16 ? static_cast<size_t>(cols) * 2 : dsinfer::row_bytes(t, cols);
+  m.bytes.resize(rb * static_cast<size_t>(rows));
+  for (int64_t r = 0; r < rows; ++r) {
+    for (float& v : row) v = nd(rng);
+    uint8_t* out = m.bytes.data() + static_cast<size_t>(r) * rb;
+    if (t == DType::BF16) {
+      for (int64_t c = 0; c < cols; ++c) {
+        const uint16_t h = dsinfer::f32_to_bf16(row[static_cast<size_t>(c)]);
+        std::memcpy(out + 2 * c, &h, 2);
+      }
+    } else {
+      dsinfer::quantize_row(t, row.data(), cols, out);
+    }
+  }
+  m.w.dtype = t;
+  m.w.rows = rows;
+  m.w.cols = cols;
+  m.w.data = m.bytes.data();
+  return m;
+}
+
+// args: dtype, rows, cols, tokens.
+void BM_Matmul(benchmark::State& state) {
+  const auto t = static_cast<DType>(state.range(0));
+  const int64_t rows = state.range(1), cols = state.range(2), n = state.range(3);
+  auto backend = dsinfer::kernels::make_backend({"cpu", 0, "auto"});
+  const Matrix m = make_matrix(t, rows, cols);
+  const int copies = n == 1 ? copies_for(m.bytes.size()) : 1;
+  std::vector<std::vector<uint8_t>> data(static_cast<size_t>(copies), m.bytes);
+  std::vector<dsinfer::kernels::Weight> ws(static_cast<size_t>(copies), m.w);
+  for (int i = 0; i < copies; ++i) ws[static_cast<size_t>(i)].data = data[static_cast<size_t>(i)].data();
+  std::vector<float> x(static_cast<size_t>(n * cols), 0.5f), y(static_cast<size_t>(n * rows));
+  dsinfer::kernels::MatmulArgs a;
+  a.x = x.data();
+  a.x_stride = cols;
+  a.n = n;
+  a.w = &m.w;
+  a.y = y.data();
+  a.y_stride = rows;
+  size_t next = 0;
+  for (auto _ : state) {
+    a.w = &ws[next];
+    next = (next + 1) % ws.size();
+    backend->matmul(a);
+    benchmark::DoNotOptimize(y.data());
+  }
+  const double iters = static_cast<double>(state.iterations());
+  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(m.bytes.size()) * iters / 1e9, benchmark::Counter::kIsRate);
+  state.counters["GOPS"] = benchmark::Counter(2.0 * rows * cols * n * iters / 1e9, benchmark::Counter::kIsRate);
+  state.SetLabel(std::string(dsinfer::dtype_name(t)));
+}
+
+void shapes(benchmark::internal::Benchmark* b, int64_t tokens) {
+  for (DType t : {DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K}) {
+    b->Args({static_cast<int64_t>(t), 8960, 1536, tokens});  // Qwen 1.5B gate/up
+    b->Args({static_cast<int64_t>(t), 1536, 8960, tokens});  // down
+  }
+}
+
+void BM_ReadBandwidth(benchmark::State& state) {
+  dsinfer::ThreadPool pool(0);
+  double gbps = 0;
+  for (auto _ : state) gbps = dsinfer::kernels::cpu::measure_read_bandwidth(pool, size_t{512} << 20);
+  state.counters["GB/s"] = gbps;
+}
+
+void BM_Int8Peak(benchmark::State& state) {
+  dsinfer::ThreadPool pool(0);
+  const char* instr = "";
+  double gops = 0;
+  for (auto _ : state) gops = dsinfer::kernels::cpu::measure_int8_peak(pool, &instr);
+  state.counters["GOPS"] = gops;
+  state.SetLabel(instr);
+}
+
+void BM_Bf16Peak(benchmark::State& state) {
+  dsinfer::ThreadPool pool(0);
+  const char* instr = "";
+  double gops = 0;
+  for (auto _ : state) gops = dsinfer::kernels::cpu::measure_bf16_peak(pool, &instr);
+  state.counters["GOPS"] = gops;
+  state.SetLabel(instr);
+}
+
+}  // namespace
+
+BENCHMARK(BM_ReadBandwidth)->Iterations(3)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Matmul)->Name("Decode")->UseRealTime()->Apply([](auto* b) { shapes(b, 1); })->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Int8Peak)->Iterations(2)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Bf16Peak)->Iterations(2)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Matmul)->Name("Prefill")->UseRealTime()->Apply([](auto* b) { shapes(b, 128); })->Unit(benchmark::kMillisecond);
+
+BENCHMARK_MAIN();
