@@ -160,6 +160,7 @@ struct ActRows {
   const float* dx[T];
   const int32_t* nsx[T];
   const float* fs[T];
+  const float* d[T];
   DSI_INLINE ActRows(const QuantAct& act, int64_t t) {
     DSI_UNROLL
     for (int j = 0; j < T; ++j) {
@@ -167,6 +168,7 @@ struct ActRows {
       dx[j] = act.dx_row(t + j);
       nsx[j] = act.nsx_row(t + j);
       fs[j] = act.fs_row(t + j);
+      d[j] = act.d_row(t + j);
     }
   }
 };
@@ -288,9 +290,15 @@ struct Q4_0Kernel {
   }
 };
 
-// Q4_K: chunk j's 32 bytes give sub-blocks 2j (low nibbles) and 2j + 1 (high),
-// exactly the activations' blocks 2j and 2j + 1. The min term
-// -dmin * m_j * d_a * sum(a) goes in once per super-block as an 8-lane FMA.
+// Q4_K: a 64-byte half p of a super-block's nibbles holds sub-blocks 4p and
+// 4p + 2 in its low nibbles (bytes 0..31, 32..63) and 4p + 1, 4p + 3 in its
+// high nibbles, so each 64-byte load feeds two dot products whose lanes 0..7
+// and 8..15 belong to one sub-block each. The activations are gathered into the
+// same arrangement once per token (shared by the tile's rows). The per
+// sub-block factor d * sc_j * d_a is one multiply per super-block, picked into
+// lanes by a permute; the min term -dmin * m_j * d_a * sum(a) goes in once per
+// super-block as an 8-lane FMA. Every (row, token) sees the same sequence of
+// operations whatever the tile shape, so results do not depend on batching.
 struct Q4_KKernel {
   static constexpr int kR = 4, kT = 3;
   static constexpr int64_t kBytes = sizeof(BlockQ4_K);
@@ -311,29 +319,41 @@ struct Q4_KKernel {
     return _mm512_mul_ps(v, _mm512_permutexvar_ps(pick, half2));
   }
 
+  // Activation blocks a (lanes 0..15 bytes 0..31) and b (bytes 32..63) of one token.
+  DSI_INLINE static __m512i two_blocks(const int8_t* q, int a, int b) {
+    const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + kActBlock * a));
+    const __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + kActBlock * b));
+    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+  }
+
+  // Lane pattern picking f's lanes 8 + a (lanes 0..7) and 8 + b (lanes 8..15).
+  DSI_INLINE static __m512i pattern(int a, int b) {
+    return _mm512_mask_mov_epi32(_mm512_set1_epi32(8 + a), 0xff00, _mm512_set1_epi32(8 + b));
+  }
+
   template <int R, int T>
-  DSI_INLINE static void chunk(const uint8_t* const* blk, const __m512* scm, const ActRows<T>& ar, int64_t sb, int cj,
-                               __m512 (&acc)[R][T]) {
+  DSI_INLINE static void half(const uint8_t* const* blk, const __m512* f, const ActRows<T>& ar, int64_t sb, int p,
+                              __m512 (&acc)[R][T]) {
     const __m512i low4 = _mm512_set1_epi8(0x0f);
-    const __m512i idx = _mm512_mask_mov_epi32(_mm512_set1_epi32(8 + 2 * cj), 0xff00, _mm512_set1_epi32(9 + 2 * cj));
-    __m512i w[R];
-    __m512 ws[R];
+    const __m512i pat_lo = pattern(4 * p, 4 * p + 2), pat_hi = pattern(4 * p + 1, 4 * p + 3);
+    __m512i wl[R], wh[R];
     DSI_UNROLL
     for (int i = 0; i < R; ++i) {
-      const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[i] + 16 + 32 * cj));
-      const __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(q), _mm256_srli_epi16(q, 4), 1);
-      w[i] = _mm512_and_si512(v, low4);
-      ws[i] = _mm512_permutexvar_ps(idx, scm[i]);
+      const __m512i v = _mm512_loadu_si512(blk[i] + 16 + 64 * p);
+      wl[i] = _mm512_and_si512(v, low4);
+      wh[i] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
     }
-    const int64_t ab = sb * 8 + 2 * cj;  // first activation block of the chunk
     DSI_UNROLL
     for (int j = 0; j < T; ++j) {
-      const __m512i av = _mm512_loadu_si512(ar.q[j] + ab * kActBlock);
-      const __m512 da = _mm512_loadu_ps(ar.dx[j] + ab * 8);
+      const int8_t* q = ar.q[j] + sb * 8 * kActBlock;
+      const __m512i alo = two_blocks(q, 4 * p, 4 * p + 2), ahi = two_blocks(q, 4 * p + 1, 4 * p + 3);
       DSI_UNROLL
       for (int i = 0; i < R; ++i) {
-        const __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[i], av);
-        acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(ws[i], da), acc[i][j]);
+        const __m512 fij = f[i * T + j];
+        const __m512i dlo = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wl[i], alo);
+        const __m512i dhi = _mm512_dpbusd_epi32(_mm512_setzero_si512(), wh[i], ahi);
+        acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dlo), _mm512_permutexvar_ps(pat_lo, fij), acc[i][j]);
+        acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dhi), _mm512_permutexvar_ps(pat_hi, fij), acc[i][j]);
       }
     }
   }
@@ -358,8 +378,16 @@ struct Q4_KKernel {
         prefetch(blk[i] + ahead + kBytes - 1);
         scm[i] = scales(blk[i]);
       }
+      __m512 f[R * T];  // lanes 8 + s: d * sc_s * d_a of sub-block s (lanes 0..7 are not used)
       DSI_UNROLL
-      for (int cj = 0; cj < 4; ++cj) chunk<R, T>(blk, scm, ar, sb, cj, acc);
+      for (int j = 0; j < T; ++j) {
+        const __m256i d8 = _mm256_castps_si256(_mm256_loadu_ps(ar.d[j] + sb * 8));
+        const __m512 da = _mm512_castsi512_ps(_mm512_inserti64x4(_mm512_setzero_si512(), d8, 1));
+        DSI_UNROLL
+        for (int i = 0; i < R; ++i) f[i * T + j] = _mm512_mul_ps(scm[i], da);
+      }
+      half<R, T>(blk, f, ar, sb, 0, acc);
+      half<R, T>(blk, f, ar, sb, 1, acc);
       DSI_UNROLL
       for (int j = 0; j < T; ++j) {  // lanes 8..15 of fs are zero, so only the mins count
         const __m512 fs = _mm512_maskz_loadu_ps(0xff, ar.fs[j] + sb * 8);
