@@ -58,7 +58,7 @@ Streamed collect(const Sse& s, size_t index = 0) {
   Streamed out;
   for (const auto& e : s.events) {
     EXPECT_EQ(e["object"], "chat.completion.chunk");
-    if (!e["usage"].is_null() && e.contains("usage")) out.usage = e["usage"];
+    if (e.contains("usage") && !e["usage"].is_null()) out.usage = e["usage"];  // absent without include_usage
     for (const auto& c : e["choices"]) {
       if (c["index"] != index) continue;
       const Json& d = c["delta"];
@@ -118,7 +118,7 @@ TEST_F(ChatTest, StreamEqualsNonStreamForGreedy) {
   EXPECT_TRUE(last["choices"].empty());
   EXPECT_EQ(last["usage"]["completion_tokens"], full["usage"]["completion_tokens"]);
   EXPECT_EQ(last["usage"]["prompt_tokens"], full["usage"]["prompt_tokens"]);
-  for (size_t i = 0; i + 1 < s.events.size(); ++i) EXPECT_TRUE(s.events[i]["usage"].is_null());
+  for (size_t i = 0; i + 1 < s.events.size(); ++i) EXPECT_TRUE(s.events[i].contains("usage") && s.events[i]["usage"].is_null());
   for (const auto& e : s.events) EXPECT_EQ(e["id"], s.events[0]["id"]);
 }
 
