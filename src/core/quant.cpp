@@ -22,6 +22,13 @@ int64_t block_elems(DType t) {
   }
 }
 
+DType fit_block_type(DType want, int64_t cols) {
+  if (!is_block_quant(want)) return want;
+  for (DType t : {want, DType::Q4_0, DType::Q8_0})
+    if ((t == want || block_elems(t) < block_elems(want)) && cols % block_elems(t) == 0) return t;
+  return DType::BF16;
+}
+
 size_t block_bytes(DType t) {
   switch (t) {
     case DType::Q8_0:

@@ -46,6 +46,11 @@ static_assert(sizeof(BlockQ4_K) == 144);
 bool is_block_quant(DType t);
 // Values per block: 32 or 256 for block types, 1 for every other type.
 int64_t block_elems(DType t);
+// The block type a row of `cols` values is stored in when `want` is asked for:
+// want itself when cols is a multiple of its block, else the next smaller
+// block (Q4_K -> Q4_0 -> Q8_0), else BF16 (llama.cpp's fallback for odd widths).
+// Non-block types are returned unchanged.
+DType fit_block_type(DType want, int64_t cols);
 // Bytes per block (the element size for non-block types; 0 for unknown).
 size_t block_bytes(DType t);
 // Bytes of one row of `cols` values. Throws when cols is not a multiple of the block.

@@ -22,13 +22,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Q4_K needs 256-wide rows; Q4_0 and Q8_0 need 32.
-DType fit_type(DType want, int64_t cols) {
-  for (DType t : {want, DType::Q4_0, DType::Q8_0})
-    if ((t == want || block_elems(t) < block_elems(want)) && cols % block_elems(t) == 0) return t;
-  return DType::BF16;
-}
-
 io::TensorData quantize_matrix(const kernels::Weight& w, const std::string& name, DType t, ThreadPool& pool) {
   const size_t rb = row_bytes(t, w.cols);
   io::TensorData out{name, DType::U8, {w.rows, static_cast<int64_t>(rb)}, std::vector<uint8_t>(rb * static_cast<size_t>(w.rows))};
@@ -90,7 +83,7 @@ QuantizeReport quantize_checkpoint(const QuantizeOptions& o) {
     // The output projection decides every logit directly: it keeps 8 bits (as
     // llama.cpp's 4-bit mixes keep output.weight at 6+ bits), or its stored precision for q8_0.
     const DType want = s.role == TensorRole::LmHead ? (o.type == DType::Q8_0 ? DType::BF16 : DType::Q8_0) : o.type;
-    const DType dt = want == DType::BF16 ? DType::BF16 : fit_type(want, s.shape[1]);
+    const DType dt = want == DType::BF16 ? DType::BF16 : fit_block_type(want, s.shape[1]);
     out.push_back(quantize_matrix(loader.matrix(s.name, s.shape[0], s.shape[1]), s.name, dt, pool));
     if (dt != DType::BF16) meta["dsinfer.dtype." + s.name] = std::string(dtype_name(dt));
     ++(dt == want ? rep.tensors_quantized : rep.tensors_fallback);

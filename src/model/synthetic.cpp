@@ -24,11 +24,12 @@ struct SplitMix {
   float uniform() { return static_cast<float>(next() >> 40) * (2.0f / 16777216.0f) - 1.0f; }  // [-1, 1)
 };
 
-DType stored_dtype(TensorRole role, DType weights) {
+// Projections whose width does not fit the block fall back as `dsinfer quantize` does.
+DType stored_dtype(TensorRole role, DType weights, int64_t cols) {
   switch (role) {
     case TensorRole::Projection:
     case TensorRole::LmHead:
-      return weights;
+      return fit_block_type(weights, cols);
     case TensorRole::Embedding:
     case TensorRole::Router:
       return DType::BF16;
@@ -121,7 +122,7 @@ size_t synthetic_weight_bytes(const io::ModelConfig& cfg, DType weight_dtype) {
   size_t n = 0;
   for (const TensorSpec& t : checkpoint_layout(cfg)) {
     const int64_t rows = t.shape.size() > 1 ? t.shape[0] : 1;
-    n += row_bytes(stored_dtype(t.role, weight_dtype), t.shape.back()) * static_cast<size_t>(rows);
+    n += row_bytes(stored_dtype(t.role, weight_dtype, t.shape.back()), t.shape.back()) * static_cast<size_t>(rows);
   }
   return n;
 }
@@ -136,7 +137,7 @@ std::unique_ptr<Model> make_synthetic_model(const SyntheticOptions& opts, kernel
   std::vector<io::TensorData> tensors;
   uint64_t seed = opts.seed;
   for (const TensorSpec& t : checkpoint_layout(cfg)) {
-    const DType dt = stored_dtype(t.role, opts.weight_dtype);
+    const DType dt = stored_dtype(t.role, opts.weight_dtype, t.shape.back());
     tensors.push_back(make_tensor(t, dt, seed++ * 0x9e3779b97f4a7c15ull, pool));
     if (dt == DType::F8_E4M3) {
       const int64_t sr = (t.shape[0] + 127) / 128, sc = (t.shape[1] + 127) / 128;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "core/quant.h"
 
 namespace dsinfer {
 namespace {
@@ -287,6 +288,20 @@ TEST(DTypeTest, Fp8E4m3LandmarkCodes) {
   // Positive codes 0x00..0x7e are strictly increasing.
   for (int c = 1; c <= 0x7e; ++c)
     EXPECT_LT(fp8_e4m3_to_f32(static_cast<uint8_t>(c - 1)), fp8_e4m3_to_f32(static_cast<uint8_t>(c))) << c;
+}
+
+// V2-Lite's intermediate_size 10944 is a multiple of 32 but not of 256.
+TEST(FitBlockType, FallsBackToTheNextSmallerBlockThatDividesTheRow) {
+  EXPECT_EQ(fit_block_type(DType::Q4_K, 2048), DType::Q4_K);
+  EXPECT_EQ(fit_block_type(DType::Q4_K, 10944), DType::Q4_0);
+  EXPECT_EQ(fit_block_type(DType::Q4_0, 10944), DType::Q4_0);
+  EXPECT_EQ(fit_block_type(DType::Q8_0, 10944), DType::Q8_0);
+  EXPECT_EQ(fit_block_type(DType::Q4_K, 100), DType::BF16);
+  EXPECT_EQ(fit_block_type(DType::Q8_0, 48), DType::BF16);
+  // Never a bigger block than asked for.
+  EXPECT_EQ(fit_block_type(DType::Q4_0, 256), DType::Q4_0);
+  EXPECT_EQ(fit_block_type(DType::Q8_0, 256), DType::Q8_0);
+  EXPECT_EQ(fit_block_type(DType::BF16, 7), DType::BF16);
 }
 
 }  // namespace
