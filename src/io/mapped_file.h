@@ -25,4 +25,10 @@ class MappedFile {
   size_t size_ = 0;
 };
 
+// Gives the whole pages inside [p, p + n) back to the kernel (madvise
+// MADV_DONTNEED): a mapped file's pages are dropped from this process, anonymous
+// ones freed. For tensor bytes a backend has copied into its own layout; the
+// caller must never read the range again (anonymous pages would read as zero).
+void release_pages(const void* p, size_t n);
+
 }  // namespace dsinfer::io

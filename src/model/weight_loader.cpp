@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/quant.h"
+#include "io/mapped_file.h"
 
 namespace dsinfer::model {
 
@@ -23,7 +24,16 @@ kernels::Weight WeightLoader::packed(const io::TensorInfo& t, int64_t rows, int6
   w.rows = rows;
   w.cols = cols;
   w.data = t.data;
-  return backend_.import_weight(w);
+  return import(w);
+}
+
+kernels::Weight WeightLoader::import(const kernels::Weight& w) const {
+  const auto it = imported_.find(w.data);
+  if (it != imported_.end()) return it->second;
+  const kernels::Weight got = backend_.import_weight(w);
+  if (got.data != w.data) io::release_pages(w.data, w.bytes());  // the backend keeps its own copy
+  imported_.emplace(w.data, got);
+  return got;
 }
 
 kernels::Weight WeightLoader::matrix(const std::string& name, int64_t rows, int64_t cols) const {
@@ -50,7 +60,7 @@ kernels::Weight WeightLoader::matrix(const std::string& name, int64_t rows, int6
       fail("tensor ", name, " in ", t.file, " has dtype ", dtype_name(t.dtype),
            ", which is not supported for weights (supported: F32, BF16, F16, F8_E4M3, Q8_0, Q4_0, Q4_K)");
   }
-  return backend_.import_weight(w);
+  return import(w);
 }
 
 kernels::Weight WeightLoader::fp8_scales(const std::string& name, kernels::Weight w) const {

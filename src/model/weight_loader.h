@@ -3,6 +3,7 @@
 // with the tensor's name instead of reading garbage.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "io/hf_config.h"
@@ -25,10 +26,14 @@ class WeightLoader {
  private:
   kernels::Weight fp8_scales(const std::string& name, kernels::Weight w) const;
   kernels::Weight packed(const io::TensorInfo& t, int64_t rows, int64_t cols) const;
+  // backend_.import_weight once per tensor; when the backend made its own copy,
+  // the checkpoint's pages are released (a second request gets the same copy).
+  kernels::Weight import(const kernels::Weight& w) const;
 
   const io::Checkpoint& ckpt_;
   const io::ModelConfig& cfg_;
   kernels::Backend& backend_;
+  mutable std::map<const void*, kernels::Weight> imported_;  // by the checkpoint's data pointer
 };
 
 }  // namespace dsinfer::model

@@ -23,6 +23,7 @@
 #include "kernels/backend.h"
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/matmul.h"
+#include "kernels/packed_q4k.h"
 
 namespace dsinfer {
 namespace {
@@ -120,10 +121,16 @@ std::vector<float> run_reference(const Problem& p, const std::vector<float>& x, 
   return y;
 }
 
+// w as a backend sees it after loading: the stored matrix imported (Q4_K is
+// repacked into row groups on AVX-512), then the view's rows sliced again.
 std::vector<float> run_cpu(const Problem& p, const kernels::Weight& w, Isa isa, int threads) {
   std::vector<float> y;
   auto be = kernels::make_backend({"cpu", threads, std::string(kernels::cpu::isa_name(isa))});
-  be->matmul(args_for(p, p.x, w, y));
+  kernels::Weight stored = w;
+  stored.row0 = 0;
+  stored.rows = w.row0 + w.rows;
+  const kernels::Weight view = be->import_weight(stored).slice_rows(w.row0, w.rows);
+  be->matmul(args_for(p, p.x, view, y));
   return y;
 }
 
@@ -346,6 +353,71 @@ TEST(SimdMatmul, NoReadsPastTheData) {
       for (int64_t i = 0; i < p.n * rows; ++i) {
         const size_t k = static_cast<size_t>(i / rows * p.y_stride + i % rows);
         EXPECT_NEAR(y[k], want[k], 0.05 * (std::fabs(want[k]) + 1)) << dtype_name(t) << " " << kernels::cpu::isa_name(isa);
+      }
+    }
+  }
+}
+
+// ---- Q4_K repacked into groups of 16 rows --------------------------------
+
+struct Packed {
+  std::vector<uint8_t> bytes;
+  kernels::Weight w;
+};
+
+Packed pack(const kernels::Weight& stored) {
+  Packed p;
+  p.bytes.resize(kernels::q4kx16::packed_bytes(stored.rows, stored.cols));
+  kernels::q4kx16::pack_groups(stored, 0, kernels::q4kx16::groups(stored.rows), p.bytes.data());
+  p.w = kernels::q4kx16::packed_view(stored, p.bytes.data());
+  return p;
+}
+
+TEST(Q4KX16, DequantizesExactlyAsTheRowLayout) {
+  const TestWeight tw = make_weight(DType::Q4_K, 35, 512, 0, 31);  // 37 stored rows: 3 groups, the last partial
+  const Packed pk = pack(tw.stored);
+  EXPECT_EQ(pk.w.bytes(), static_cast<size_t>(tw.stored.rows * 2 * 2368 / 16));
+  std::vector<float> want(512), got(512);
+  for (int64_t first : {0, 5, 16}) {
+    const int64_t n = tw.stored.rows - first;
+    const kernels::Weight a = tw.stored.slice_rows(first, n), b = pk.w.slice_rows(first, n);
+    for (int64_t r = 0; r < n; ++r) {
+      kernels::dequant_row(a, r, want.data());
+      kernels::dequant_row(b, r, got.data());
+      ASSERT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float))) << "row " << first + r;
+    }
+  }
+}
+
+// The AVX-512 kernel and its scalar twin agree bit for bit, and a token's row
+// of y is the same whether it is computed alone or among 19 others (the
+// engine's greedy batch invariance rests on this).
+TEST(Q4KX16, TwinsAgreeBitwiseAndResultsDoNotDependOnTheBatch) {
+  const TestWeight tw = make_weight(DType::Q4_K, 157, 768, 3, 33);
+  const Packed pk = pack(tw.stored);
+  const kernels::Weight view = pk.w.slice_rows(3, 157);  // 10 groups; starts and ends inside one
+  const Problem p = make_problem(157, 20, 768, 34);
+  ThreadPool pool(2);
+  kernels::cpu::QuantAct act;
+  std::vector<float> scalar;
+  kernels::cpu::matmul(args_for(p, p.x, view, scalar), Isa::Scalar, pool, act);
+  expect_close(p, scalar, run_reference(p, quantized_x(p), tw.view), bounds(p, tw.view, quantized_x(p)), 1e-5, false,
+               "packed scalar twin vs reference");
+  for (Isa isa : available_isas()) {
+    std::vector<float> all;
+    kernels::cpu::matmul(args_for(p, p.x, view, all), isa, pool, act);
+    const std::string name(kernels::cpu::isa_name(isa));
+    EXPECT_EQ(0, std::memcmp(all.data(), scalar.data(), all.size() * sizeof(float))) << name << " vs scalar twin";
+    for (int64_t t : {int64_t{0}, int64_t{9}, int64_t{18}}) {
+      for (int64_t n : {1, 2}) {  // decode tiles span several groups
+        Problem few = p;
+        few.n = n;
+        std::vector<float> xs(p.x.begin() + t * p.x_stride, p.x.begin() + (t + n) * p.x_stride), ys;
+        kernels::cpu::matmul(args_for(few, xs, view, ys), isa, pool, act);
+        for (int64_t k = 0; k < n; ++k)
+          EXPECT_EQ(0, std::memcmp(ys.data() + k * p.y_stride, all.data() + (t + k) * p.y_stride,
+                                   static_cast<size_t>(p.rows) * sizeof(float)))
+              << name << " token " << t + k << " in a call of " << n << " differs from the batch of 20";
       }
     }
   }

@@ -1,10 +1,12 @@
 #include "kernels/cpu/cpu_backend.h"
 
 #include <cstring>
+#include <vector>
 
 #include "core/thread_pool.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/host_memory.h"
+#include "kernels/packed_q4k.h"
 #include "kernels/reference/ops.h"
 
 namespace dsinfer::kernels {
@@ -24,7 +26,16 @@ class CpuBackend final : public Backend {
   void download(void* dst, const Buffer& src, size_t bytes, size_t offset) override {
     if (bytes) std::memcpy(dst, static_cast<const char*>(src.data()) + offset, bytes);
   }
-  Weight import_weight(const Weight& w) override { return w; }
+  // Q4_K goes into the row-group layout of the AVX-512 GEMM kernel (the
+  // backend keeps the packed copy; the loader then releases the original).
+  Weight import_weight(const Weight& w) override {
+    if (isa_ != cpu::Isa::Avx512 || w.dtype != DType::Q4_K || w.row0 != 0 || w.group_rows) return w;
+    Buffer b = host_alloc(q4kx16::packed_bytes(w.rows, w.cols));
+    auto* out = static_cast<uint8_t*>(b.data());
+    pool_.parallel_for(q4kx16::groups(w.rows), [&](int64_t g0, int64_t g1) { q4kx16::pack_groups(w, g0, g1, out); });
+    packed_.push_back(b);
+    return q4kx16::packed_view(w, out);
+  }
 
   void embed(const Weight& t, const int32_t* ids, int64_t n, float* out) override {
     run(n, 1, [&](int64_t b, int64_t e) { ref::embed(t, ids, out, b, e); });
@@ -63,6 +74,7 @@ class CpuBackend final : public Backend {
   cpu::Isa isa_;
   ThreadPool pool_;
   cpu::QuantAct act_;  // matmul scratch: quantized activations
+  std::vector<Buffer> packed_;  // repacked weights handed out by import_weight
 };
 
 }  // namespace

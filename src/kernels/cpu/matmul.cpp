@@ -1,5 +1,7 @@
 #include "kernels/cpu/matmul.h"
 
+#include <algorithm>
+
 #include "core/quant.h"
 #include "kernels/reference/ops.h"
 
@@ -16,6 +18,7 @@ float dot(const float* a, const float* b, int64_t n) {
 }
 
 RowsFn select_rows_fn(Isa isa, const Weight& w) {
+  if (w.group_rows) return q4kx16_rows_fn(isa);
   RowsFn f = nullptr;
   if (isa == Isa::Avx512) f = avx512_rows_fn(w);
   if (!f && (isa == Isa::Avx512 || isa == Isa::Avx2)) f = avx2_rows_fn(w);
@@ -35,6 +38,14 @@ void matmul(const MatmulArgs& a, Isa isa, ThreadPool& pool, QuantAct& act) {
     job.act = &act;
   }
   const RowsFn f = select_rows_fn(isa, w);
+  if (w.group_rows) {  // whole row groups per thread: view row r is matrix row row0 + r
+    const int64_t off = w.row0 % w.group_rows;
+    const int64_t groups = (off + w.rows + w.group_rows - 1) / w.group_rows;
+    pool.parallel_for(groups, [&](int64_t b, int64_t e) {
+      f(job, std::max<int64_t>(0, b * w.group_rows - off), std::min(w.rows, e * w.group_rows - off));
+    });
+    return;
+  }
   pool.parallel_for(w.rows, [&](int64_t b, int64_t e) { f(job, b, e); }, 16);
 }
 
