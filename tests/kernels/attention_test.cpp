@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "kernels/backend.h"
+#include "kernels/cpu/attention.h"
 #include "kernels/kernel_test_util.h"
 
 namespace dsinfer::test {
@@ -204,6 +205,11 @@ std::vector<AttnCase> attn_cases() {
       {"mha_bs3", 3, 3, 33, 33, 3, false, 1.0f / std::sqrt(33.0f), lens, qs},
       {"mla_bs5", 5, 1, 24, 16, 5, true, 0.37f, lens, qs},
       {"mla_bs3_one_seq", 7, 1, 67, 13, 3, true, 0.15f, {29}, {{0, 28}, {0, 0}, {0, 14}}},
+      // Long rows for the SIMD kernels: key blocks of 8 with a tail, score rows
+      // past 16 with a tail, V wider than one 128-value pass, dims not multiples of 16.
+      {"gqa6to1_long_bs16", 12, 2, 128, 128, 16, false, 1.0f / std::sqrt(128.0f), {300, 45},
+       {{0, 299}, {1, 44}, {0, 150}, {1, 7}, {0, 16}}},
+      {"mla_wide_bs7", 3, 1, 200, 136, 7, true, 0.05f, {90}, {{0, 89}, {0, 33}, {0, 0}}},
   };
 }
 
@@ -265,6 +271,21 @@ TEST(AttentionReferenceTest, TwoKeysByHand) {
     EXPECT_NEAR(o[0], 0.25 * 100 + 0.75 * 4, 1e-5);
     EXPECT_NEAR(o[1], 0.25 * 20 + 0.75 * -8, 1e-5);
   }
+}
+
+// The softmax's exp (shared by the CPU kernels' scalar and SIMD paths) against libm.
+TEST(AttentionExp, CloseToLibmOverTheSoftmaxRange) {
+  double worst = 0;
+  for (float x = -103.0f; x <= 0.0f; x += 0.0137f) {
+    const double want = std::exp(static_cast<double>(x));
+    if (want < 1e-37) continue;  // denormal results carry fewer bits
+    worst = std::max(worst, std::fabs(kernels::cpu::exp_approx(x) - want) / want);
+  }
+  EXPECT_LT(worst, 3e-7);  // about 2 ulp
+  EXPECT_EQ(kernels::cpu::exp_approx(0.0f), 1.0f);  // a lone key gets weight exactly 1
+  EXPECT_EQ(kernels::cpu::exp_approx(-500.0f), 0.0f);
+  EXPECT_EQ(kernels::cpu::exp_approx(-INFINITY), 0.0f);
+  EXPECT_TRUE(std::isnan(kernels::cpu::exp_approx(NAN)));
 }
 
 class AttentionBackendTest : public ::testing::TestWithParam<BackendCase> {};

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "kernels/cpu/attention.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/host_memory.h"
 #include "kernels/packed_q4k.h"
@@ -54,7 +55,7 @@ class CpuBackend final : public Backend {
     run(n, 4096, [&](int64_t b, int64_t e) { ref::add(y, x, b, e); });
   }
   void attention(const AttentionArgs& a) override {
-    run(a.n_tokens * a.n_heads, 1, [&](int64_t b, int64_t e) { ref::attention(a, b, e); });
+    run(a.n_tokens * a.n_heads, 1, [&](int64_t b, int64_t e) { cpu::attention(a, isa_, b, e); });
   }
   void copy_rows(const RowCopyArgs& a) override {
     run(a.n, 8, [&](int64_t b, int64_t e) { ref::copy_rows(a, b, e); });

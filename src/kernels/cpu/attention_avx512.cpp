@@ -1,0 +1,115 @@
+// AVX-512 twin of attention_scalar (attention.h): scores eight keys at a time
+// (eight independent FMA chains), the softmax over the score row 16 at a time
+// with a polynomial exp, and V rows accumulated into up to 128 output values
+// held in registers per pass.
+#include "kernels/cpu/intrin.h"  // first: see intrin.h
+#include <cmath>
+#include <vector>
+
+#include "kernels/cpu/attention.h"
+#include "kernels/cpu/exp_consts.h"
+
+#define DSI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma")))
+#define DSI_UNROLL _Pragma("GCC unroll 16")
+
+namespace dsinfer::kernels::cpu {
+
+namespace {
+
+DSI_TARGET inline __mmask16 tail_mask(int64_t left) {
+  return left >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1);
+}
+
+DSI_TARGET inline __m512 exp16(__m512 x) {
+  using namespace exp_consts;
+  x = _mm512_max_ps(_mm512_set1_ps(kMinArg), x);  // NaN (second operand) passes through
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(kLog2e)), _MM_FROUND_TO_NEAREST_INT);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Hi), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Lo), r);
+  __m512 p = _mm512_set1_ps(kP0);
+  for (float c : {kP1, kP2, kP3, kP4, kP5}) p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c));
+  const __m512 e = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
+  return _mm512_scalef_ps(e, n);
+}
+
+struct Head {
+  const AttentionArgs* a;
+  const float* q;
+  int64_t seq, g, n_ctx;
+};
+
+// scores[p0 .. p0 + K) = scale * q . k_p
+template <int K>
+DSI_TARGET void score_keys(const Head& hd, int64_t p0, float* scores) {
+  const AttentionArgs& a = *hd.a;
+  const float* k[K];
+  __m512 acc[K];
+  DSI_UNROLL
+  for (int j = 0; j < K; ++j) {
+    k[j] = cache_row(a, a.k_cache, a.k_token_stride, hd.seq, p0 + j) + hd.g * a.k_head_stride;
+    acc[j] = _mm512_setzero_ps();
+  }
+  for (int64_t i = 0; i < a.qk_dim; i += 16) {
+    const __mmask16 m = tail_mask(a.qk_dim - i);
+    const __m512 qv = _mm512_maskz_loadu_ps(m, hd.q + i);
+    DSI_UNROLL
+    for (int j = 0; j < K; ++j) acc[j] = _mm512_fmadd_ps(qv, _mm512_maskz_loadu_ps(m, k[j] + i), acc[j]);
+  }
+  DSI_UNROLL
+  for (int j = 0; j < K; ++j) scores[p0 + j] = _mm512_reduce_add_ps(acc[j]) * a.scale;
+}
+
+// Softmax numerators in place; returns their sum.
+DSI_TARGET float softmax_row(float* s, int64_t n) {
+  __m512 mx = _mm512_set1_ps(-INFINITY);
+  for (int64_t p = 0; p < n; p += 16) mx = _mm512_max_ps(mx, _mm512_mask_loadu_ps(mx, tail_mask(n - p), s + p));
+  const __m512 m = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
+  __m512 sum = _mm512_setzero_ps();
+  for (int64_t p = 0; p < n; p += 16) {
+    const __mmask16 k = tail_mask(n - p);
+    const __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, s + p), m));
+    _mm512_mask_storeu_ps(s + p, k, e);
+    sum = _mm512_add_ps(sum, _mm512_maskz_mov_ps(k, e));
+  }
+  return _mm512_reduce_add_ps(sum);
+}
+
+// out[c0 .. c0 + 128) (or to v_dim) = sum_p w_p v_p[c0 ..] / sum.
+DSI_TARGET void weighted_values(const Head& hd, const float* w, float sum, int64_t c0, float* out) {
+  const AttentionArgs& a = *hd.a;
+  const int64_t left = a.v_dim - c0;
+  __m512 acc[8];
+  DSI_UNROLL
+  for (int c = 0; c < 8; ++c) acc[c] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < hd.n_ctx; ++p) {
+    const float* v = cache_row(a, a.v_cache, a.v_token_stride, hd.seq, p) + hd.g * a.v_head_stride + c0;
+    const __m512 wp = _mm512_set1_ps(w[p]);
+    DSI_UNROLL
+    for (int c = 0; c < 8; ++c)
+      if (16 * c < left) acc[c] = _mm512_fmadd_ps(wp, _mm512_maskz_loadu_ps(tail_mask(left - 16 * c), v + 16 * c), acc[c]);
+  }
+  const __m512 l = _mm512_set1_ps(sum);
+  DSI_UNROLL
+  for (int c = 0; c < 8; ++c)
+    if (16 * c < left) _mm512_mask_storeu_ps(out + c0 + 16 * c, tail_mask(left - 16 * c), _mm512_div_ps(acc[c], l));
+}
+
+}  // namespace
+
+DSI_TARGET void attention_avx512(const AttentionArgs& a, int64_t begin, int64_t end) {
+  const int64_t group = a.n_heads / a.n_kv_heads;
+  thread_local std::vector<float> scores;
+  for (int64_t th = begin; th < end; ++th) {
+    const int64_t t = th / a.n_heads, h = th % a.n_heads;
+    const Head hd{&a, a.q + t * a.q_token_stride + h * a.q_head_stride, a.tok_seq[t], h / group, a.positions[t] + 1};
+    scores.resize(static_cast<size_t>(hd.n_ctx));
+    int64_t p = 0;
+    for (; p + 8 <= hd.n_ctx; p += 8) score_keys<8>(hd, p, scores.data());
+    for (; p < hd.n_ctx; ++p) score_keys<1>(hd, p, scores.data());
+    const float sum = softmax_row(scores.data(), hd.n_ctx);
+    float* o = a.out + t * a.out_token_stride + h * a.v_dim;
+    for (int64_t c0 = 0; c0 < a.v_dim; c0 += 128) weighted_values(hd, scores.data(), sum, c0, o);
+  }
+}
+
+}  // namespace dsinfer::kernels::cpu
