@@ -2,17 +2,17 @@
 
 #include "core/error.h"
 #include "core/quant.h"
-#include "kernels/packed_q4k.h"
+#include "kernels/packed.h"
 
 namespace dsinfer::kernels {
 
 size_t Weight::bytes() const {
-  if (group_rows) return static_cast<size_t>(rows * q4kx16::group_bytes(cols) / q4kx16::kRows);
+  if (group_rows) return static_cast<size_t>(rows * packed::group_bytes(dtype, cols) / group_rows);
   return static_cast<size_t>(rows) * row_bytes(dtype, cols);
 }
 
 void dequant_row(const Weight& w, int64_t r, float* out) {
-  if (w.group_rows) return q4kx16::dequant_row(w, r, out);
+  if (w.group_rows) return packed::dequant_row(w, r, out);
   const int64_t row = w.row0 + r;
   const int64_t n = w.cols;
   switch (w.dtype) {

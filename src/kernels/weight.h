@@ -21,8 +21,8 @@ struct Weight {
   const float* scale_inv = nullptr;
   int64_t block_rows = 0;
   int64_t block_cols = 0;
-  // 16 when a CPU backend repacked a Q4_K matrix into row groups
-  // (packed_q4k.h); row0 and rows still count matrix rows.
+  // 16 when a CPU backend repacked a Q4_K / Q8_0 matrix into row groups
+  // (packed.h); row0 and rows still count matrix rows.
   int64_t group_rows = 0;
 
   // The same matrix restricted to rows [row0 + first, row0 + first + n).

@@ -23,7 +23,7 @@
 #include "kernels/backend.h"
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/matmul.h"
-#include "kernels/packed_q4k.h"
+#include "kernels/packed.h"
 
 namespace dsinfer {
 namespace {
@@ -367,16 +367,19 @@ struct Packed {
 
 Packed pack(const kernels::Weight& stored) {
   Packed p;
-  p.bytes.resize(kernels::q4kx16::packed_bytes(stored.rows, stored.cols));
-  kernels::q4kx16::pack_groups(stored, 0, kernels::q4kx16::groups(stored.rows), p.bytes.data());
-  p.w = kernels::q4kx16::packed_view(stored, p.bytes.data());
+  p.bytes.resize(kernels::packed::packed_bytes(stored.dtype, stored.rows, stored.cols));
+  kernels::packed::pack_groups(stored, 0, kernels::packed::groups(stored.rows), p.bytes.data());
+  p.w = kernels::packed::packed_view(stored, p.bytes.data());
   return p;
 }
 
-TEST(Q4KX16, DequantizesExactlyAsTheRowLayout) {
-  const TestWeight tw = make_weight(DType::Q4_K, 35, 512, 0, 31);  // 37 stored rows: 3 groups, the last partial
+class PackedRows : public ::testing::TestWithParam<DType> {};
+
+TEST_P(PackedRows, DequantizeExactlyAsTheRowLayout) {
+  const TestWeight tw = make_weight(GetParam(), 35, 512, 0, 31);  // 37 stored rows: 3 groups, the last partial
   const Packed pk = pack(tw.stored);
-  EXPECT_EQ(pk.w.bytes(), static_cast<size_t>(tw.stored.rows * 2 * 2368 / 16));
+  const int64_t block_bytes = GetParam() == DType::Q4_K ? 2368 : 544;  // per 16 rows
+  EXPECT_EQ(pk.w.bytes(), static_cast<size_t>(tw.stored.rows * 512 / block_elems(GetParam()) * block_bytes / 16));
   std::vector<float> want(512), got(512);
   for (int64_t first : {0, 5, 16}) {
     const int64_t n = tw.stored.rows - first;
@@ -392,8 +395,8 @@ TEST(Q4KX16, DequantizesExactlyAsTheRowLayout) {
 // The AVX-512 kernel and its scalar twin agree bit for bit, and a token's row
 // of y is the same whether it is computed alone or among 19 others (the
 // engine's greedy batch invariance rests on this).
-TEST(Q4KX16, TwinsAgreeBitwiseAndResultsDoNotDependOnTheBatch) {
-  const TestWeight tw = make_weight(DType::Q4_K, 157, 768, 3, 33);
+TEST_P(PackedRows, TwinsAgreeBitwiseAndResultsDoNotDependOnTheBatch) {
+  const TestWeight tw = make_weight(GetParam(), 157, 768, 3, 33);
   const Packed pk = pack(tw.stored);
   const kernels::Weight view = pk.w.slice_rows(3, 157);  // 10 groups; starts and ends inside one
   const Problem p = make_problem(157, 20, 768, 34);
@@ -422,6 +425,9 @@ TEST(Q4KX16, TwinsAgreeBitwiseAndResultsDoNotDependOnTheBatch) {
     }
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Types, PackedRows, ::testing::Values(DType::Q4_K, DType::Q8_0),
+                         [](const auto& info) { return std::string(dtype_name(info.param)); });
 
 // ---- activation quantization and ISA selection ----------------------------
 

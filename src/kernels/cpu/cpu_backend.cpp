@@ -7,7 +7,7 @@
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/host_memory.h"
-#include "kernels/packed_q4k.h"
+#include "kernels/packed.h"
 #include "kernels/reference/ops.h"
 
 namespace dsinfer::kernels {
@@ -27,15 +27,15 @@ class CpuBackend final : public Backend {
   void download(void* dst, const Buffer& src, size_t bytes, size_t offset) override {
     if (bytes) std::memcpy(dst, static_cast<const char*>(src.data()) + offset, bytes);
   }
-  // Q4_K goes into the row-group layout of the AVX-512 GEMM kernel (the
-  // backend keeps the packed copy; the loader then releases the original).
+  // Q4_K and Q8_0 go into the row-group layout of the AVX-512 GEMM kernels
+  // (the backend keeps the packed copy; the loader then releases the original).
   Weight import_weight(const Weight& w) override {
-    if (isa_ != cpu::Isa::Avx512 || w.dtype != DType::Q4_K || w.row0 != 0 || w.group_rows) return w;
-    Buffer b = host_alloc(q4kx16::packed_bytes(w.rows, w.cols));
+    if (isa_ != cpu::Isa::Avx512 || !packed::has_layout(w.dtype) || w.row0 != 0 || w.group_rows) return w;
+    Buffer b = host_alloc(packed::packed_bytes(w.dtype, w.rows, w.cols));
     auto* out = static_cast<uint8_t*>(b.data());
-    pool_.parallel_for(q4kx16::groups(w.rows), [&](int64_t g0, int64_t g1) { q4kx16::pack_groups(w, g0, g1, out); });
+    pool_.parallel_for(packed::groups(w.rows), [&](int64_t g0, int64_t g1) { packed::pack_groups(w, g0, g1, out); });
     packed_.push_back(b);
-    return q4kx16::packed_view(w, out);
+    return packed::packed_view(w, out);
   }
 
   void embed(const Weight& t, const int32_t* ids, int64_t n, float* out) override {

@@ -18,7 +18,7 @@ float dot(const float* a, const float* b, int64_t n) {
 }
 
 RowsFn select_rows_fn(Isa isa, const Weight& w) {
-  if (w.group_rows) return q4kx16_rows_fn(isa);
+  if (w.group_rows) return w.dtype == DType::Q4_K ? q4kx16_rows_fn(isa) : q8x16_rows_fn(isa);
   RowsFn f = nullptr;
   if (isa == Isa::Avx512) f = avx512_rows_fn(w);
   if (!f && (isa == Isa::Avx512 || isa == Isa::Avx2)) f = avx2_rows_fn(w);

@@ -1,0 +1,109 @@
+// The driver shared by the kernels over weights repacked into groups of 16
+// rows (packed.h): which tiles of groups x tokens to run, and where their
+// results go. A kernel K provides `template <int G, int T> static void
+// tile(const GroupCtx&, const uint8_t* grp, int64_t t, float (*out)[kRows])`
+// for G groups (consecutive, gbytes apart) and T tokens, writing
+// out[g * T + tt][lane]. Tile shapes differ only in how many rows and tokens
+// share a pass; each (row, token) sees the same operations in every shape.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+#include "core/quant.h"
+#include "kernels/cpu/matmul_kernels.h"
+#include "kernels/packed.h"
+
+namespace dsinfer::kernels::cpu::groups {
+
+inline constexpr int kRows = packed::kGroupRows;
+inline constexpr int kTokens = 8;  // tokens per prefill tile: 8 int32 + 8 f32 accumulators
+// Groups per tile with 1 or 2 tokens: one memory stream each (a core reading a
+// single stream gets well under its share of the bandwidth).
+inline constexpr int kStreams1 = 8, kStreams2 = 4;
+
+struct GroupCtx {
+  const MatmulArgs* a = nullptr;
+  const QuantAct* act = nullptr;
+  int64_t nblk = 0;    // weight blocks per row
+  int64_t gbytes = 0;  // bytes per group
+};
+
+// A tile: groups grp, grp + gbytes, ... (ng of them) for tokens t .. t + nt - 1.
+using TileFn = void (*)(const GroupCtx& c, const uint8_t* grp, int ng, int64_t t, int nt, float (*out)[kRows]);
+
+// Pointers into the quantized activations of a tile's tokens.
+template <int T>
+struct TileActs {
+  const int8_t* q[T];
+  const float* d[T];
+  const int32_t* s[T];
+  const float* fs[T];
+  TileActs(const QuantAct& act, int64_t t) {
+    for (int tt = 0; tt < T; ++tt) {
+      q[tt] = act.q_row(t + tt);
+      d[tt] = act.d_row(t + tt);
+      s[tt] = act.s_row(t + tt);
+      fs[tt] = act.fs_row(t + tt);
+    }
+  }
+};
+
+// The tile shapes group_rows asks for, as template instances of K::tile.
+template <class K>
+void tile_any(const GroupCtx& c, const uint8_t* grp, int ng, int64_t t, int nt, float (*out)[kRows]) {
+  if (ng == kStreams1 && nt == 1) return K::template tile<kStreams1, 1>(c, grp, t, out);
+  if (ng == kStreams2 && nt == 2) return K::template tile<kStreams2, 2>(c, grp, t, out);
+  switch (nt) {
+    case 8: return K::template tile<1, 8>(c, grp, t, out);
+    case 7: return K::template tile<1, 7>(c, grp, t, out);
+    case 6: return K::template tile<1, 6>(c, grp, t, out);
+    case 5: return K::template tile<1, 5>(c, grp, t, out);
+    case 4: return K::template tile<1, 4>(c, grp, t, out);
+    case 3: return K::template tile<1, 3>(c, grp, t, out);
+    case 2: return K::template tile<1, 2>(c, grp, t, out);
+    default: return K::template tile<1, 1>(c, grp, t, out);
+  }
+}
+
+// Rows [begin, end) of the view. With 1-2 tokens (decode), several groups
+// per tile so that each thread reads several memory streams; otherwise token
+// chunks (activations in L2), then each group covering the rows, then token
+// tiles of kTokens.
+template <TileFn Tile>
+void group_rows(const MatmulJob& job, int64_t begin, int64_t end) {
+  const MatmulArgs& a = *job.a;
+  const Weight& w = *a.w;
+  const GroupCtx c{&a, job.act, w.cols / block_elems(w.dtype), packed::group_bytes(w.dtype, w.cols)};
+  const auto* base = static_cast<const uint8_t*>(w.data);
+  const int64_t g0 = (w.row0 + begin) / kRows, g1 = (w.row0 + end + kRows - 1) / kRows;
+  const auto store = [&](int64_t g, int64_t t, const float* v) {
+    const int64_t first = g * kRows - w.row0;  // view row of lane 0 (may be negative)
+    float* y = a.y + t * a.y_stride + first;
+    const int64_t l1 = std::min<int64_t>(kRows, end - first);
+    for (int64_t l = std::max<int64_t>(0, begin - first); l < l1; ++l) y[l] = v[l] + (a.bias ? a.bias[first + l] : 0.0f);
+  };
+  float out[kStreams1][kRows];  // kStreams1 >= kTokens and >= 2 * kStreams2
+  if (a.n <= 2) {
+    const int nt = static_cast<int>(a.n), streams = nt == 1 ? kStreams1 : kStreams2;
+    for (int64_t g = g0; g < g1;) {
+      const int ng = g + streams <= g1 ? streams : 1;
+      Tile(c, base + g * c.gbytes, ng, 0, nt, out);
+      for (int k = 0; k < ng * nt; ++k) store(g + k / nt, k % nt, out[k]);
+      g += ng;
+    }
+    return;
+  }
+  const int64_t chunk = std::max<int64_t>(kTokens, token_chunk(w.cols * 3) / kTokens * kTokens);
+  for (int64_t t0 = 0; t0 < a.n; t0 += chunk) {
+    const int64_t t1 = std::min(a.n, t0 + chunk);
+    for (int64_t g = g0; g < g1; ++g)
+      for (int64_t t = t0; t < t1; t += kTokens) {
+        const int nt = static_cast<int>(std::min<int64_t>(kTokens, t1 - t));
+        Tile(c, base + g * c.gbytes, 1, t, nt, out);
+        for (int tt = 0; tt < nt; ++tt) store(g, t + tt, out[tt]);
+      }
+  }
+}
+
+}  // namespace dsinfer::kernels::cpu::groups

@@ -1,0 +1,124 @@
+#include "kernels/packed.h"
+
+#include <cstring>
+
+#include "core/error.h"
+#include "core/quant.h"
+
+namespace dsinfer::kernels::packed {
+
+namespace {
+
+float half_at(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return half_to_float(h);
+}
+
+// One row's Q4_K super-block into lane `l` of a packed block.
+void pack_q4k_lane(const BlockQ4_K& b, int l, uint8_t* blk) {
+  using namespace q4k;
+  std::memcpy(blk + 2 * l, &b.d, 2);
+  std::memcpy(blk + 32 + 2 * l, &b.dmin, 2);
+  for (int j = 0; j < 8; ++j) {
+    uint8_t sc, m;
+    q4k_scale_min(j, b.scales, &sc, &m);
+    blk[kScOffset + 16 * j + l] = sc;
+    blk[kMinOffset + 16 * j + l] = m;
+    // Sub-block j's 32 values: GGUF keeps them in the low (even j) or high
+    // (odd j) nibbles of qs[32 * (j / 2) .. + 31].
+    const uint8_t* q = b.qs + 32 * (j / 2);
+    const int shift = 4 * (j & 1);
+    for (int h = 0; h < 4; ++h)
+      for (int i = 0; i < 4; ++i) {
+        const int lo = (q[8 * h + i] >> shift) & 0xf, hi = (q[8 * h + 4 + i] >> shift) & 0xf;
+        blk[kQsOffset + 256 * j + 64 * h + 4 * l + i] = static_cast<uint8_t>(lo | (hi << 4));
+      }
+  }
+}
+
+void pack_q8_lane(const BlockQ8_0& b, int l, uint8_t* blk) {
+  std::memcpy(blk + 2 * l, &b.d, 2);
+  for (int h = 0; h < 8; ++h)
+    for (int i = 0; i < 4; ++i)
+      blk[q8::kQsOffset + 64 * h + 4 * l + i] = static_cast<uint8_t>(b.qs[4 * h + i] + 128);
+}
+
+void dequant_q4k(const uint8_t* blk, int l, float* o) {
+  using namespace q4k;
+  const float d = half_at(blk + 2 * l), dmin = half_at(blk + 32 + 2 * l);
+  for (int j = 0; j < 8; ++j) {
+    const float scale = d * static_cast<float>(blk[kScOffset + 16 * j + l]);
+    const float min = dmin * static_cast<float>(blk[kMinOffset + 16 * j + l]);
+    for (int h = 0; h < 4; ++h)
+      for (int i = 0; i < 4; ++i) {
+        const uint8_t byte = blk[kQsOffset + 256 * j + 64 * h + 4 * l + i];
+        o[32 * j + 8 * h + i] = scale * static_cast<float>(byte & 0xf) - min;
+        o[32 * j + 8 * h + 4 + i] = scale * static_cast<float>(byte >> 4) - min;
+      }
+  }
+}
+
+void dequant_q8(const uint8_t* blk, int l, float* o) {
+  const float d = half_at(blk + 2 * l);
+  for (int h = 0; h < 8; ++h)
+    for (int i = 0; i < 4; ++i) o[4 * h + i] = d * static_cast<float>(blk[q8::kQsOffset + 64 * h + 4 * l + i] - 128);
+}
+
+int64_t block_bytes_of(DType t) { return t == DType::Q4_K ? q4k::kBlockBytes : q8::kBlockBytes; }
+
+}  // namespace
+
+bool has_layout(DType t) { return t == DType::Q4_K || t == DType::Q8_0; }
+
+int64_t group_bytes(DType t, int64_t cols) {
+  if (!has_layout(t)) fail("no packed row-group layout for ", dtype_name(t));
+  return cols / block_elems(t) * block_bytes_of(t);
+}
+
+void pack_groups(const Weight& w, int64_t g0, int64_t g1, uint8_t* out) {
+  if (!has_layout(w.dtype) || w.row0 != 0 || w.group_rows) fail("packed::pack_groups: expects a whole Q4_K or Q8_0 matrix");
+  const int64_t nblk = w.cols / block_elems(w.dtype), bb = block_bytes_of(w.dtype);
+  const size_t rb = row_bytes(w.dtype, w.cols), src_bb = block_bytes(w.dtype);
+  for (int64_t g = g0; g < g1; ++g) {
+    uint8_t* grp = out + g * group_bytes(w.dtype, w.cols);
+    std::memset(grp, 0, static_cast<size_t>(group_bytes(w.dtype, w.cols)));
+    for (int l = 0; l < kGroupRows && g * kGroupRows + l < w.rows; ++l) {
+      const auto* row = static_cast<const uint8_t*>(w.data) + rb * static_cast<size_t>(g * kGroupRows + l);
+      for (int64_t b = 0; b < nblk; ++b) {
+        const uint8_t* src = row + static_cast<size_t>(b) * src_bb;
+        if (w.dtype == DType::Q4_K) {
+          BlockQ4_K blk;
+          std::memcpy(&blk, src, sizeof blk);
+          pack_q4k_lane(blk, l, grp + b * bb);
+        } else {
+          BlockQ8_0 blk;
+          std::memcpy(&blk, src, sizeof blk);
+          pack_q8_lane(blk, l, grp + b * bb);
+        }
+      }
+    }
+  }
+}
+
+Weight packed_view(const Weight& w, const uint8_t* packed) {
+  Weight p = w;
+  p.data = packed;
+  p.group_rows = kGroupRows;
+  return p;
+}
+
+void dequant_row(const Weight& w, int64_t r, float* out) {
+  const int64_t row = w.row0 + r;
+  const int l = static_cast<int>(row % kGroupRows);
+  const int64_t nblk = w.cols / block_elems(w.dtype), bb = block_bytes_of(w.dtype);
+  const uint8_t* grp = static_cast<const uint8_t*>(w.data) + row / kGroupRows * group_bytes(w.dtype, w.cols);
+  for (int64_t b = 0; b < nblk; ++b) {
+    if (w.dtype == DType::Q4_K)
+      dequant_q4k(grp + b * bb, l, out + b * 256);
+    else
+      dequant_q8(grp + b * bb, l, out + b * 32);
+  }
+}
+
+}  // namespace dsinfer::kernels::packed

@@ -1,0 +1,62 @@
+// Block-quantized weights repacked for the CPU GEMM kernels: rows in groups of
+// 16, each group stored as its blocks one after another, and inside a block
+// the quantized values of the 16 rows interleaved 4 at a time, so one 64-byte
+// load holds 4 consecutive values of 16 rows. A VNNI dot product against 4
+// activation bytes broadcast to all lanes then accumulates a block for 16 rows
+// in one register: 8 dot products per 32-value block and token, then one float
+// conversion and scale, instead of a conversion per dot product in the row
+// layout. Rows past the matrix's last row (the last group's padding) are zero.
+//
+// Q4_K x16, per group and super-block (2368 bytes, vs 16 x 144 = 2304 in GGUF):
+//   d[16], dmin[16]       f16                                    64 bytes
+//   sc[8][16], m[8][16]   u8, the 6-bit scales and mins unpacked  256 bytes
+//   qs[8][4][16][4]       sub-block j, load h, row r, byte i:    2048 bytes
+//                         low nibble  = value 32j + 8h + i,
+//                         high nibble = value 32j + 8h + 4 + i
+// Q8_0 x16, per group and block (544 bytes, as 16 x 34 in GGUF):
+//   d[16]                 f16                                    32 bytes
+//   qs[8][16][4]          u8 = q + 128 (VNNI's unsigned operand): 512 bytes
+//                         quad h, row r, byte i = value 4h + i
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/dtype.h"
+#include "kernels/weight.h"
+
+namespace dsinfer::kernels::packed {
+
+inline constexpr int kGroupRows = 16;
+
+namespace q4k {
+inline constexpr int64_t kBlockBytes = 64 + 256 + 2048;
+inline constexpr int64_t kScOffset = 64;    // sc[8][16]
+inline constexpr int64_t kMinOffset = 192;  // m[8][16]
+inline constexpr int64_t kQsOffset = 320;   // qs[8][4][64]
+}  // namespace q4k
+
+namespace q8 {
+inline constexpr int64_t kBlockBytes = 32 + 512;
+inline constexpr int64_t kQsOffset = 32;  // qs[8][64]
+}  // namespace q8
+
+// True for the types with a packed layout (Q4_K, Q8_0).
+bool has_layout(DType t);
+inline int64_t groups(int64_t rows) { return (rows + kGroupRows - 1) / kGroupRows; }
+int64_t group_bytes(DType t, int64_t cols);
+inline size_t packed_bytes(DType t, int64_t rows, int64_t cols) {
+  return static_cast<size_t>(groups(rows) * group_bytes(t, cols));
+}
+
+// Repacks groups [g0, g1) of a whole stored matrix (row0 == 0) into `out`,
+// which holds packed_bytes(w.dtype, w.rows, w.cols) bytes.
+void pack_groups(const Weight& w, int64_t g0, int64_t g1, uint8_t* out);
+
+// The packed weight's view: same dtype and shape, data = the packed bytes.
+Weight packed_view(const Weight& w, const uint8_t* packed);
+
+// Row r of a packed view (0-based within the view) as floats.
+void dequant_row(const Weight& w, int64_t r, float* out);
+
+}  // namespace dsinfer::kernels::packed
