@@ -20,7 +20,7 @@ inline constexpr int kRows = packed::kGroupRows;
 inline constexpr int kTokens = 8;  // tokens per prefill tile: 8 int32 + 8 f32 accumulators
 // Groups per tile with 1 or 2 tokens: one memory stream each (a core reading a
 // single stream gets well under its share of the bandwidth).
-inline constexpr int kStreams1 = 8, kStreams2 = 4;
+inline constexpr int kStreams1 = 8, kStreams2 = 4;  // powers of two (tile_any)
 
 struct GroupCtx {
   const MatmulArgs* a = nullptr;
@@ -52,8 +52,12 @@ struct TileActs {
 // The tile shapes group_rows asks for, as template instances of K::tile.
 template <class K>
 void tile_any(const GroupCtx& c, const uint8_t* grp, int ng, int64_t t, int nt, float (*out)[kRows]) {
-  if (ng == kStreams1 && nt == 1) return K::template tile<kStreams1, 1>(c, grp, t, out);
-  if (ng == kStreams2 && nt == 2) return K::template tile<kStreams2, 2>(c, grp, t, out);
+  if (nt == 1 && ng > 1) {
+    if (ng == 8) return K::template tile<8, 1>(c, grp, t, out);
+    if (ng == 4) return K::template tile<4, 1>(c, grp, t, out);
+    return K::template tile<2, 1>(c, grp, t, out);
+  }
+  if (nt == 2 && ng > 1) return ng == 4 ? K::template tile<4, 2>(c, grp, t, out) : K::template tile<2, 2>(c, grp, t, out);
   switch (nt) {
     case 8: return K::template tile<1, 8>(c, grp, t, out);
     case 7: return K::template tile<1, 7>(c, grp, t, out);
@@ -87,7 +91,8 @@ void group_rows(const MatmulJob& job, int64_t begin, int64_t end) {
   if (a.n <= 2) {
     const int nt = static_cast<int>(a.n), streams = nt == 1 ? kStreams1 : kStreams2;
     for (int64_t g = g0; g < g1;) {
-      const int ng = g + streams <= g1 ? streams : 1;
+      int ng = streams;  // the widest tile shape that fits the groups left
+      while (ng > 1 && g + ng > g1) ng /= 2;
       Tile(c, base + g * c.gbytes, ng, 0, nt, out);
       for (int k = 0; k < ng * nt; ++k) store(g + k / nt, k % nt, out[k]);
       g += ng;
