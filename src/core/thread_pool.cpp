@@ -23,7 +23,6 @@ void cpu_relax() {
 
 ThreadPool::ThreadPool(int n_threads) {
   if (n_threads <= 0) n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  ranges_.assign(static_cast<size_t>(n_threads), {0, 0});
   for (int i = 1; i < n_threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
 
@@ -46,11 +45,13 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
     return;
   }
   std::lock_guard<std::mutex> call(call_mu_);
-  for (int p = 0; p < size(); ++p) {
-    const int64_t b = p < parts ? std::min(n, chunks * p / parts * grain) : 0;
-    const int64_t e = p < parts ? std::min(n, chunks * (p + 1) / parts * grain) : 0;
-    ranges_[static_cast<size_t>(p)] = {b, e};
-  }
+  // kPiecesPerThread contiguous pieces per thread, claimed in order by whichever
+  // thread is free: a thread slowed by another process (a shared machine) takes
+  // fewer, instead of the whole call waiting for it.
+  const int64_t pieces = std::min<int64_t>(chunks, int64_t{parts} * kPiecesPerThread);
+  piece_starts_.resize(static_cast<size_t>(pieces) + 1);
+  for (int64_t k = 0; k <= pieces; ++k) piece_starts_[static_cast<size_t>(k)] = std::min(n, chunks * k / pieces * grain);
+  next_piece_.store(0, std::memory_order_relaxed);
   job_ = &fn;
   pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
   generation_.fetch_add(1);  // seq_cst: pairs with the sleepers_ check below
@@ -60,7 +61,7 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
   }
   std::exception_ptr mine;
   try {
-    fn(ranges_[0].first, ranges_[0].second);
+    run_pieces();
   } catch (...) {
     mine = std::current_exception();
   }
@@ -94,11 +95,18 @@ uint64_t ThreadPool::wait_for_job(uint64_t seen) {
   }
 }
 
-void ThreadPool::run_range(int index) {
-  const auto [b, e] = ranges_[static_cast<size_t>(index)];
-  if (e <= b) return;
+void ThreadPool::run_pieces() {
+  const auto last = static_cast<int64_t>(piece_starts_.size()) - 1;
+  for (int64_t k = next_piece_.fetch_add(1, std::memory_order_relaxed); k < last;
+       k = next_piece_.fetch_add(1, std::memory_order_relaxed)) {
+    const int64_t b = piece_starts_[static_cast<size_t>(k)], e = piece_starts_[static_cast<size_t>(k) + 1];
+    if (b < e) (*job_)(b, e);
+  }
+}
+
+void ThreadPool::run_range() {
   try {
-    (*job_)(b, e);
+    run_pieces();
   } catch (...) {
     std::lock_guard<std::mutex> lock(error_mu_);
     if (!error_) error_ = std::current_exception();  // handed to the caller, which rethrows it
@@ -110,7 +118,7 @@ void ThreadPool::worker_loop(int index) {
   for (;;) {
     seen = wait_for_job(seen);
     if (stop_.load()) return;
-    run_range(index);
+    run_range();
     pending_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }

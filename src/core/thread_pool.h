@@ -1,7 +1,7 @@
 // A fixed pool of worker threads for data-parallel loops. Owned by a backend
-// (never global). parallel_for splits [0, n) into one contiguous range per
-// thread; the calling thread takes the first range itself, so a 1-thread pool
-// runs inline with no synchronisation at all.
+// (never global). parallel_for splits [0, n) into a few contiguous pieces per
+// thread, which the threads (the caller among them) claim in order as they
+// get free; a 1-thread pool runs inline with no synchronisation at all.
 //
 // Why it spins: a decode step of a small model is a few hundred parallel_for
 // calls of ~20-200 us each, and a condition-variable wake-up costs 5-50 us, so
@@ -36,19 +36,21 @@ class ThreadPool {
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
   // fn(begin, end) over contiguous sub-ranges of [0, n). Blocks until all are done;
-  // then rethrows the first exception any range threw.
-  // Ranges are multiples of `grain` except the last. Calls from several threads
-  // are serialised.
+  // then rethrows the first exception any range threw (the thread that threw
+  // claims no further pieces). Ranges are multiples of `grain` except the last.
+  // Calls from several threads are serialised.
   void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn, int64_t grain = 1);
 
   // How long a worker keeps spinning for the next job before it sleeps.
   static constexpr std::chrono::microseconds kSpinBudget{500};
+  static constexpr int kPiecesPerThread = 4;
 
  private:
   void worker_loop(int index);
   // Returns the next generation after `seen`, or seen when stopping.
   uint64_t wait_for_job(uint64_t seen);
-  void run_range(int index);
+  void run_range();   // a worker's share of the current job, exceptions kept for the caller
+  void run_pieces();  // claims and runs pieces until none is left
 
   std::vector<std::thread> workers_;
   std::mutex call_mu_;  // one parallel_for at a time
@@ -60,7 +62,8 @@ class ThreadPool {
   std::atomic<bool> stop_{false};
   // Written by the caller before it publishes a generation; read-only while workers run.
   const std::function<void(int64_t, int64_t)>* job_ = nullptr;
-  std::vector<std::pair<int64_t, int64_t>> ranges_;
+  std::vector<int64_t> piece_starts_;  // [pieces + 1] boundaries of the current job
+  std::atomic<int64_t> next_piece_{0};
   std::mutex error_mu_;
   std::exception_ptr error_;  // first exception from a worker in the current job
 };

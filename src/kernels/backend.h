@@ -169,6 +169,12 @@ class Backend {
   // Ops.
   virtual void embed(const Weight& table, const int32_t* ids, int64_t n, float* out) = 0;  // out [n, cols]
   virtual void matmul(const MatmulArgs& a) = 0;
+  // Independent products (a MoE layer's experts, the heads of one projection):
+  // a backend may run them as one job so that small ones still fill its cores.
+  // Each result equals matmul() of the same arguments.
+  virtual void matmul_batch(const MatmulArgs* a, size_t count) {
+    for (size_t i = 0; i < count; ++i) matmul(a[i]);
+  }
   virtual void rms_norm(const NormArgs& a) = 0;
   virtual void rope(const RopeArgs& a) = 0;
   virtual void silu_mul(const float* gate, const float* up, float* out, int64_t n) = 0;  // out = silu(gate) * up

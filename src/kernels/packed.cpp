@@ -44,6 +44,12 @@ void pack_q8_lane(const BlockQ8_0& b, int l, uint8_t* blk) {
       blk[q8::kQsOffset + 64 * h + 4 * l + i] = static_cast<uint8_t>(b.qs[4 * h + i] + 128);
 }
 
+void pack_q4_lane(const BlockQ4_0& b, int l, uint8_t* blk) {
+  std::memcpy(blk + 2 * l, &b.d, 2);
+  for (int h = 0; h < 4; ++h)
+    for (int i = 0; i < 4; ++i) blk[q4::kQsOffset + 64 * h + 4 * l + i] = b.qs[4 * h + i];
+}
+
 void dequant_q4k(const uint8_t* blk, int l, float* o) {
   using namespace q4k;
   const float d = half_at(blk + 2 * l), dmin = half_at(blk + 32 + 2 * l);
@@ -65,11 +71,40 @@ void dequant_q8(const uint8_t* blk, int l, float* o) {
     for (int i = 0; i < 4; ++i) o[4 * h + i] = d * static_cast<float>(blk[q8::kQsOffset + 64 * h + 4 * l + i] - 128);
 }
 
-int64_t block_bytes_of(DType t) { return t == DType::Q4_K ? q4k::kBlockBytes : q8::kBlockBytes; }
+void dequant_q4(const uint8_t* blk, int l, float* o) {
+  const float d = half_at(blk + 2 * l);
+  for (int h = 0; h < 4; ++h)
+    for (int i = 0; i < 4; ++i) {
+      const uint8_t byte = blk[q4::kQsOffset + 64 * h + 4 * l + i];
+      o[4 * h + i] = d * static_cast<float>((byte & 0xf) - 8);
+      o[16 + 4 * h + i] = d * static_cast<float>((byte >> 4) - 8);
+    }
+}
+
+int64_t block_bytes_of(DType t) {
+  return t == DType::Q4_K ? q4k::kBlockBytes : t == DType::Q8_0 ? q8::kBlockBytes : q4::kBlockBytes;
+}
+
+// One row's block b (GGUF layout at src) into lane l of the packed block.
+void pack_lane(DType t, const uint8_t* src, int l, uint8_t* blk) {
+  if (t == DType::Q4_K) {
+    BlockQ4_K b;
+    std::memcpy(&b, src, sizeof b);
+    pack_q4k_lane(b, l, blk);
+  } else if (t == DType::Q8_0) {
+    BlockQ8_0 b;
+    std::memcpy(&b, src, sizeof b);
+    pack_q8_lane(b, l, blk);
+  } else {
+    BlockQ4_0 b;
+    std::memcpy(&b, src, sizeof b);
+    pack_q4_lane(b, l, blk);
+  }
+}
 
 }  // namespace
 
-bool has_layout(DType t) { return t == DType::Q4_K || t == DType::Q8_0; }
+bool has_layout(DType t) { return t == DType::Q4_K || t == DType::Q8_0 || t == DType::Q4_0; }
 
 int64_t group_bytes(DType t, int64_t cols) {
   if (!has_layout(t)) fail("no packed row-group layout for ", dtype_name(t));
@@ -77,7 +112,7 @@ int64_t group_bytes(DType t, int64_t cols) {
 }
 
 void pack_groups(const Weight& w, int64_t g0, int64_t g1, uint8_t* out) {
-  if (!has_layout(w.dtype) || w.row0 != 0 || w.group_rows) fail("packed::pack_groups: expects a whole Q4_K or Q8_0 matrix");
+  if (!has_layout(w.dtype) || w.row0 != 0 || w.group_rows) fail("packed::pack_groups: expects a whole Q4_K, Q8_0 or Q4_0 matrix");
   const int64_t nblk = w.cols / block_elems(w.dtype), bb = block_bytes_of(w.dtype);
   const size_t rb = row_bytes(w.dtype, w.cols), src_bb = block_bytes(w.dtype);
   for (int64_t g = g0; g < g1; ++g) {
@@ -85,18 +120,7 @@ void pack_groups(const Weight& w, int64_t g0, int64_t g1, uint8_t* out) {
     std::memset(grp, 0, static_cast<size_t>(group_bytes(w.dtype, w.cols)));
     for (int l = 0; l < kGroupRows && g * kGroupRows + l < w.rows; ++l) {
       const auto* row = static_cast<const uint8_t*>(w.data) + rb * static_cast<size_t>(g * kGroupRows + l);
-      for (int64_t b = 0; b < nblk; ++b) {
-        const uint8_t* src = row + static_cast<size_t>(b) * src_bb;
-        if (w.dtype == DType::Q4_K) {
-          BlockQ4_K blk;
-          std::memcpy(&blk, src, sizeof blk);
-          pack_q4k_lane(blk, l, grp + b * bb);
-        } else {
-          BlockQ8_0 blk;
-          std::memcpy(&blk, src, sizeof blk);
-          pack_q8_lane(blk, l, grp + b * bb);
-        }
-      }
+      for (int64_t b = 0; b < nblk; ++b) pack_lane(w.dtype, row + static_cast<size_t>(b) * src_bb, l, grp + b * bb);
     }
   }
 }
@@ -116,8 +140,10 @@ void dequant_row(const Weight& w, int64_t r, float* out) {
   for (int64_t b = 0; b < nblk; ++b) {
     if (w.dtype == DType::Q4_K)
       dequant_q4k(grp + b * bb, l, out + b * 256);
-    else
+    else if (w.dtype == DType::Q8_0)
       dequant_q8(grp + b * bb, l, out + b * 32);
+    else
+      dequant_q4(grp + b * bb, l, out + b * 32);
   }
 }
 

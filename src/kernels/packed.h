@@ -17,6 +17,11 @@
 //   d[16]                 f16                                    32 bytes
 //   qs[8][16][4]          u8 = q + 128 (VNNI's unsigned operand): 512 bytes
 //                         quad h, row r, byte i = value 4h + i
+// Q4_0 x16, per group and block (288 bytes, as 16 x 18 in GGUF):
+//   d[16]                 f16                                    32 bytes
+//   qs[4][16][4]          GGUF's bytes, load h, row r, byte i = qs[4h + i]:
+//                         low nibble = value 4h + i, high = 16 + 4h + i
+//                         (value = d (q - 8))                    256 bytes
 #pragma once
 
 #include <cstddef>
@@ -41,7 +46,12 @@ inline constexpr int64_t kBlockBytes = 32 + 512;
 inline constexpr int64_t kQsOffset = 32;  // qs[8][64]
 }  // namespace q8
 
-// True for the types with a packed layout (Q4_K, Q8_0).
+namespace q4 {
+inline constexpr int64_t kBlockBytes = 32 + 256;
+inline constexpr int64_t kQsOffset = 32;  // qs[4][64]
+}  // namespace q4
+
+// True for the types with a packed layout (Q4_K, Q8_0, Q4_0).
 bool has_layout(DType t);
 inline int64_t groups(int64_t rows) { return (rows + kGroupRows - 1) / kGroupRows; }
 int64_t group_bytes(DType t, int64_t cols);

@@ -14,6 +14,9 @@ class AttentionLayer {
   virtual ~AttentionLayer() = default;
   // x: [n_tokens, hidden_size] (normed); out: [n_tokens, hidden_size]. Writes this layer's cache rows.
   virtual void forward(ForwardContext& ctx, KVCache& cache, int64_t layer, const float* x, float* out) = 0;
+  // Bytes a decode step reads beyond the checkpoint's own tensors (weights
+  // derived at load time, minus the stored ones they replace on that path).
+  virtual int64_t decode_bytes_delta() const { return 0; }
 };
 
 class FfnLayer {

@@ -36,6 +36,13 @@ MlaAttention::MlaAttention(const WeightLoader& w, const io::ModelConfig& cfg, co
   kv_a_layernorm_ = w.vector(prefix + ".kv_a_layernorm.weight", kv_lora_rank_);
   kv_b_proj_ = w.matrix(prefix + ".kv_b_proj.weight", n_heads_ * (nope_ + v_dim_), kv_lora_rank_);
   o_proj_ = w.matrix(prefix + ".o_proj.weight", hidden_, n_heads_ * v_dim_);
+  w_uk_t_ = w.head_transposes(kv_b_proj_, {n_heads_, nope_ + v_dim_, nope_});
+}
+
+// Decoding reads W_uk^T instead of kv_b_proj's key rows.
+int64_t MlaAttention::decode_bytes_delta() const {
+  const auto key_rows = static_cast<int64_t>(kv_b_proj_.bytes()) * nope_ / (nope_ + v_dim_);
+  return static_cast<int64_t>(w_uk_t_.w.bytes()) - key_rows;
 }
 
 size_t MlaAttention::weight_bytes() const {
@@ -169,13 +176,16 @@ void MlaAttention::attend_absorbed(ForwardContext& ctx, const float* latent_cach
   if (!all) b.copy_rows({q, n_heads_ * qk, qs.f32(), n_heads_ * qk, n, n_heads_ * qk, row_idx.i64(), nullptr});
   const float* qsub = all ? q : qs.f32();
   kernels::Buffer ql = ctx.scratch(n * n_heads_ * row);  // [n, n_heads, kv_lora_rank + rope]
+  std::vector<kernels::Weight> heads(static_cast<size_t>(n_heads_));
+  std::vector<kernels::MatmulArgs> args(static_cast<size_t>(n_heads_));
   for (int64_t h = 0; h < n_heads_; ++h) {
-    const kernels::Weight w_uk = kv_b_proj_.slice_rows(h * kvb, nope_);  // [nope, kv_lora_rank]
-    kernels::MatmulArgs m{qsub + h * qk, n_heads_ * qk, n, &w_uk, true, nullptr, ql.f32() + h * row, n_heads_ * row};
-    b.matmul(m);
-    b.copy_rows({qsub + h * qk + nope_, n_heads_ * qk, ql.f32() + h * row + kv_lora_rank_, n_heads_ * row, n,
-                 rope_dim_, nullptr, nullptr});
+    const auto i = static_cast<size_t>(h);
+    heads[i] = w_uk_t_.w.slice_rows(h * kv_lora_rank_, kv_lora_rank_);  // [kv_lora_rank, nope]
+    args[i] = {qsub + h * qk, n_heads_ * qk, n, &heads[i], false, nullptr, ql.f32() + h * row, n_heads_ * row};
   }
+  b.matmul_batch(args.data(), args.size());
+  // The rope part of every (token, head) query is attended as is: [n * n_heads] rows of qk -> of row.
+  b.copy_rows({qsub + nope_, qk, ql.f32() + kv_lora_rank_, row, n * n_heads_, rope_dim_, nullptr, nullptr});
   std::vector<int32_t> pos(rows.size()), seq(rows.size());
   std::vector<int32_t> seq_of(static_cast<size_t>(ctx.n_tokens));
   for (size_t s = 0; s < ctx.batch.seqs.size(); ++s)
@@ -208,11 +218,12 @@ void MlaAttention::attend_absorbed(ForwardContext& ctx, const float* latent_cach
   kernels::Buffer os = ctx.scratch(all ? 1 : n * n_heads_ * v_dim_);  // [n, n_heads, v_head_dim] (subset)
   float* out = all ? attn : os.f32();
   for (int64_t h = 0; h < n_heads_; ++h) {
-    const kernels::Weight w_uv = kv_b_proj_.slice_rows(h * kvb + nope_, v_dim_);  // [v_head_dim, kv_lora_rank]
-    kernels::MatmulArgs m{ol.f32() + h * kv_lora_rank_, n_heads_ * kv_lora_rank_, n, &w_uv, false, nullptr,
-                          out + h * v_dim_, n_heads_ * v_dim_};
-    b.matmul(m);
+    const auto i = static_cast<size_t>(h);
+    heads[i] = kv_b_proj_.slice_rows(h * kvb + nope_, v_dim_);  // [v_head_dim, kv_lora_rank]
+    args[i] = {ol.f32() + h * kv_lora_rank_, n_heads_ * kv_lora_rank_, n, &heads[i], false, nullptr, out + h * v_dim_,
+               n_heads_ * v_dim_};
   }
+  b.matmul_batch(args.data(), args.size());
   if (!all) b.copy_rows({os.f32(), n_heads_ * v_dim_, attn, n_heads_ * v_dim_, n, n_heads_ * v_dim_, nullptr, row_idx.i64()});
 }
 

@@ -24,6 +24,7 @@ class MlaAttention final : public AttentionLayer {
   void forward(ForwardContext& ctx, KVCache& cache, int64_t layer, const float* x, float* out) override;
 
   size_t weight_bytes() const;
+  int64_t decode_bytes_delta() const override;
 
  private:
   void project_query(ForwardContext& ctx, const float* x, float* q);
@@ -42,6 +43,7 @@ class MlaAttention final : public AttentionLayer {
   kernels::Weight kv_a_proj_with_mqa_;  // [kv_lora_rank + rope, hidden]
   kernels::Buffer kv_a_layernorm_;    // [kv_lora_rank]
   kernels::Weight kv_b_proj_;         // [n_heads * (nope + v_head_dim), kv_lora_rank]
+  WeightLoader::Derived w_uk_t_;      // [n_heads * kv_lora_rank, nope]: kv_b_proj's key rows, transposed per head
   kernels::Weight o_proj_;            // [hidden, n_heads * v_head_dim]
 };
 

@@ -2,7 +2,7 @@
 
 namespace dsinfer::model {
 
-void linear(kernels::Backend& b, const float* x, int64_t n, const kernels::Weight& w, float* y, const float* bias) {
+kernels::MatmulArgs linear_args(const float* x, int64_t n, const kernels::Weight& w, float* y, const float* bias) {
   kernels::MatmulArgs a;
   a.x = x;
   a.x_stride = w.cols;
@@ -11,7 +11,11 @@ void linear(kernels::Backend& b, const float* x, int64_t n, const kernels::Weigh
   a.bias = bias;
   a.y = y;
   a.y_stride = w.rows;
-  b.matmul(a);
+  return a;
+}
+
+void linear(kernels::Backend& b, const float* x, int64_t n, const kernels::Weight& w, float* y, const float* bias) {
+  b.matmul(linear_args(x, n, w, y, bias));
 }
 
 Mlp::Mlp(const WeightLoader& w, const std::string& prefix, int64_t hidden, int64_t intermediate)
@@ -25,10 +29,16 @@ void Mlp::forward(ForwardContext& ctx, const float* x, int64_t n, float* out) {
   kernels::Backend& b = ctx.backend;
   kernels::Buffer gate = ctx.scratch(n * intermediate_);  // [n, intermediate]
   kernels::Buffer up = ctx.scratch(n * intermediate_);    // [n, intermediate]
-  linear(b, x, n, gate_proj_, gate.f32());
-  linear(b, x, n, up_proj_, up.f32());
+  const auto gu = gate_up(x, n, gate.f32(), up.f32());
+  b.matmul_batch(gu.data(), gu.size());  // one pass, x quantized once
   b.silu_mul(gate.f32(), up.f32(), gate.f32(), n * intermediate_);
-  linear(b, gate.f32(), n, down_proj_, out);
+  b.matmul(down(gate.f32(), n, out));
 }
+
+std::array<kernels::MatmulArgs, 2> Mlp::gate_up(const float* x, int64_t n, float* gate, float* up) const {
+  return {linear_args(x, n, gate_proj_, gate), linear_args(x, n, up_proj_, up)};
+}
+
+kernels::MatmulArgs Mlp::down(const float* h, int64_t n, float* out) const { return linear_args(h, n, down_proj_, out); }
 
 }  // namespace dsinfer::model

@@ -47,6 +47,7 @@ WeightStats Model::weight_stats() const {
   const bool tied = lm_head_.data == embed_tokens_.data;
   s.decode_bytes_per_token -= static_cast<size_t>(static_cast<double>(expert_bytes) * unused);
   if (!tied) s.decode_bytes_per_token -= embed_bytes - embed_bytes / static_cast<size_t>(cfg_.vocab_size);
+  for (const DecoderLayer& l : layers_) s.decode_bytes_per_token += static_cast<size_t>(l.attn->decode_bytes_delta());
   for (const auto& [k, v] : by_dtype) s.bytes_by_dtype.emplace_back(k, v);
   return s;
 }

@@ -51,13 +51,14 @@ void Moe::forward(ForwardContext& ctx, const float* x, int64_t n, float* out) {
   route(ctx, x, n, last_ids_, weights);
   const int64_t k = route_.top_k;
   // Tokens grouped by expert: each expert runs once on all the rows routed to it.
-  std::vector<std::vector<int64_t>> rows(experts_.size());
-  std::vector<std::vector<float>> row_w(experts_.size());
+  ExpertRows r;
+  r.tokens.resize(experts_.size());
+  r.weights.resize(experts_.size());
   for (int64_t t = 0; t < n; ++t)
     for (int64_t j = 0; j < k; ++j) {
       const auto e = static_cast<size_t>(last_ids_[static_cast<size_t>(t * k + j)]);
-      rows[e].push_back(t);
-      row_w[e].push_back(weights[static_cast<size_t>(t * k + j)]);
+      r.tokens[e].push_back(t);
+      r.weights[e].push_back(weights[static_cast<size_t>(t * k + j)]);
     }
   if (shared_) {
     shared_->forward(ctx, x, n, out);
@@ -65,18 +66,54 @@ void Moe::forward(ForwardContext& ctx, const float* x, int64_t n, float* out) {
     const kernels::Buffer zero = ctx.scratch(n * hidden_);  // scratch is zeroed
     b.copy_rows({zero.f32(), hidden_, out, hidden_, n, hidden_, nullptr, nullptr});
   }
+  run_experts(ctx, x, n, r, out);
+}
+
+// The selected experts' rows concatenated in expert order, so that each of
+// gate/up, down is one batch over all experts (a decode token's 6 small
+// experts fill both cores together) and one scatter adds them all, per token
+// in expert order as before.
+void Moe::run_experts(ForwardContext& ctx, const float* x, int64_t n, const ExpertRows& r, float* out) {
+  kernels::Backend& b = ctx.backend;
+  std::vector<size_t> active;
+  std::vector<int64_t> first{0}, idx_host;  // first[i]: row of active[i] in the concatenation
+  std::vector<float> w_host;
+  bool gather = false;
   for (size_t e = 0; e < experts_.size(); ++e) {
-    const int64_t m = static_cast<int64_t>(rows[e].size());
+    const auto m = static_cast<int64_t>(r.tokens[e].size());
     if (m == 0) continue;
-    kernels::Buffer idx = ctx.upload_i64(rows[e]);
-    kernels::Buffer wts = ctx.scratch(m);
-    b.upload(wts, row_w[e].data(), static_cast<size_t>(m) * 4);
-    kernels::Buffer xe = ctx.scratch(m * hidden_);  // [m, hidden]
-    b.copy_rows({x, hidden_, xe.f32(), hidden_, m, hidden_, idx.i64(), nullptr});
-    kernels::Buffer ye = ctx.scratch(m * hidden_);  // [m, hidden]
-    experts_[e]->forward(ctx, xe.f32(), m, ye.f32());
-    b.scatter_add({ye.f32(), hidden_, idx.i64(), wts.f32(), out, hidden_, m, hidden_});
+    active.push_back(e);
+    first.push_back(first.back() + m);
+    idx_host.insert(idx_host.end(), r.tokens[e].begin(), r.tokens[e].end());
+    w_host.insert(w_host.end(), r.weights[e].begin(), r.weights[e].end());
+    gather = gather || m != n;
   }
+  const int64_t total = first.back(), inter = experts_.empty() ? 0 : experts_[0]->intermediate();
+  if (total == 0) return;
+  const kernels::Buffer idx = ctx.upload_i64(idx_host);
+  const kernels::Buffer wts = ctx.scratch(total);
+  b.upload(wts, w_host.data(), w_host.size() * 4);
+  // An expert taking every token (all of them when decoding one) reads x in
+  // place, so x is quantized once for all of them.
+  const kernels::Buffer xe = ctx.scratch(gather ? total * hidden_ : 1);  // [total, hidden]
+  if (gather) b.copy_rows({x, hidden_, xe.f32(), hidden_, total, hidden_, idx.i64(), nullptr});
+  const kernels::Buffer gate = ctx.scratch(total * inter), up = ctx.scratch(total * inter);  // [total, intermediate]
+  const kernels::Buffer ye = ctx.scratch(total * hidden_);  // [total, hidden]
+  std::vector<kernels::MatmulArgs> args;
+  for (size_t i = 0; i < active.size(); ++i) {
+    const int64_t m = first[i + 1] - first[i];
+    const float* xi = m == n ? x : xe.f32() + first[i] * hidden_;
+    for (const auto& a : experts_[active[i]]->gate_up(xi, m, gate.f32() + first[i] * inter, up.f32() + first[i] * inter))
+      args.push_back(a);
+  }
+  b.matmul_batch(args.data(), args.size());
+  b.silu_mul(gate.f32(), up.f32(), gate.f32(), total * inter);
+  args.clear();
+  for (size_t i = 0; i < active.size(); ++i)
+    args.push_back(experts_[active[i]]->down(gate.f32() + first[i] * inter, first[i + 1] - first[i],
+                                             ye.f32() + first[i] * hidden_));
+  b.matmul_batch(args.data(), args.size());
+  b.scatter_add({ye.f32(), hidden_, idx.i64(), wts.f32(), out, hidden_, total, hidden_});
 }
 
 }  // namespace dsinfer::model

@@ -28,7 +28,13 @@ class Moe final : public FfnLayer {
   size_t gate_bytes() const { return gate_.bytes(); }
 
  private:
+  // Per routed expert: the tokens routed to it (ascending) and their routing weights.
+  struct ExpertRows {
+    std::vector<std::vector<int64_t>> tokens;
+    std::vector<std::vector<float>> weights;
+  };
   void route(ForwardContext& ctx, const float* x, int64_t n, std::vector<int32_t>& ids, std::vector<float>& weights);
+  void run_experts(ForwardContext& ctx, const float* x, int64_t n, const ExpertRows& r, float* out);
 
   int64_t hidden_;
   kernels::Weight gate_;   // [n_routed_experts, hidden]

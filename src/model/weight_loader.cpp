@@ -1,5 +1,6 @@
 #include "model/weight_loader.h"
 
+#include <cstring>
 #include <vector>
 
 #include "core/error.h"
@@ -25,6 +26,36 @@ kernels::Weight WeightLoader::packed(const io::TensorInfo& t, int64_t rows, int6
   w.cols = cols;
   w.data = t.data;
   return import(w);
+}
+
+WeightLoader::Derived WeightLoader::head_transposes(const kernels::Weight& w, const HeadRows& h) const {
+  const DType t = is_block_quant(w.dtype) ? DType::F16 : w.dtype == DType::BF16 ? DType::BF16 : DType::F32;
+  const int64_t rows = h.heads * w.cols, cols = h.head_rows;
+  const size_t esize = dtype_size(t);
+  std::vector<uint8_t> host(static_cast<size_t>(rows * cols) * esize);
+  std::vector<float> row(static_cast<size_t>(w.cols));
+  for (int64_t hd = 0; hd < h.heads; ++hd)
+    for (int64_t r = 0; r < h.head_rows; ++r) {
+      kernels::dequant_row(w, hd * h.head_stride + r, row.data());
+      for (int64_t c = 0; c < w.cols; ++c) {
+        const float v = row[static_cast<size_t>(c)];
+        uint8_t* dst = host.data() + static_cast<size_t>((hd * w.cols + c) * cols + r) * esize;
+        const uint16_t half = t == DType::BF16 ? f32_to_bf16(v) : f32_to_f16(v);
+        if (t == DType::F32)
+          std::memcpy(dst, &v, 4);
+        else
+          std::memcpy(dst, &half, 2);
+      }
+    }
+  Derived d;
+  d.storage = backend_.alloc(host.size());
+  backend_.upload(d.storage, host.data(), host.size());
+  d.w.dtype = t;
+  d.w.rows = rows;
+  d.w.cols = cols;
+  d.w.data = d.storage.data();
+  d.w = backend_.import_weight(d.w);
+  return d;
 }
 
 kernels::Weight WeightLoader::import(const kernels::Weight& w) const {

@@ -23,6 +23,26 @@ class WeightLoader {
   // A [n] vector (norm weight, bias) converted to float32 backend memory.
   kernels::Buffer vector(const std::string& name, int64_t n) const;
 
+  // A matrix computed at load time from checkpoint weights; `storage` owns it.
+  struct Derived {
+    kernels::Buffer storage;
+    kernels::Weight w;
+  };
+  // Which rows of a matrix head_transposes takes: per head h, head_rows rows
+  // starting at h * head_stride.
+  struct HeadRows {
+    int64_t heads = 0;
+    int64_t head_stride = 0;
+    int64_t head_rows = 0;
+  };
+  // Those rows of w transposed per head and stacked: [heads * w.cols,
+  // head_rows] (MLA's W_uk^T, so the absorbed query q_nope W_uk is an ordinary
+  // product). BF16 stays BF16 and float types (F32, F16, FP8 with its block
+  // scales) become F32, all exact; integer block types (Q8_0, Q4_K, ...)
+  // become F16, within 2^-11 relative of their dequantized values, far below
+  // their own rounding, at half the size.
+  Derived head_transposes(const kernels::Weight& w, const HeadRows& h) const;
+
  private:
   kernels::Weight fp8_scales(const std::string& name, kernels::Weight w) const;
   kernels::Weight packed(const io::TensorInfo& t, int64_t rows, int64_t cols) const;

@@ -378,7 +378,7 @@ class PackedRows : public ::testing::TestWithParam<DType> {};
 TEST_P(PackedRows, DequantizeExactlyAsTheRowLayout) {
   const TestWeight tw = make_weight(GetParam(), 35, 512, 0, 31);  // 37 stored rows: 3 groups, the last partial
   const Packed pk = pack(tw.stored);
-  const int64_t block_bytes = GetParam() == DType::Q4_K ? 2368 : 544;  // per 16 rows
+  const int64_t block_bytes = GetParam() == DType::Q4_K ? 2368 : GetParam() == DType::Q8_0 ? 544 : 288;  // per 16 rows
   EXPECT_EQ(pk.w.bytes(), static_cast<size_t>(tw.stored.rows * 512 / block_elems(GetParam()) * block_bytes / 16));
   std::vector<float> want(512), got(512);
   for (int64_t first : {0, 5, 16}) {
@@ -401,7 +401,7 @@ TEST_P(PackedRows, TwinsAgreeBitwiseAndResultsDoNotDependOnTheBatch) {
   const kernels::Weight view = pk.w.slice_rows(3, 157);  // 10 groups; starts and ends inside one
   const Problem p = make_problem(157, 20, 768, 34);
   ThreadPool pool(2);
-  kernels::cpu::QuantAct act;
+  std::vector<kernels::cpu::QuantAct> act;
   std::vector<float> scalar;
   kernels::cpu::matmul(args_for(p, p.x, view, scalar), Isa::Scalar, pool, act);
   expect_close(p, scalar, run_reference(p, quantized_x(p), tw.view), bounds(p, tw.view, quantized_x(p)), 1e-5, false,
@@ -427,8 +427,49 @@ TEST_P(PackedRows, TwinsAgreeBitwiseAndResultsDoNotDependOnTheBatch) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Types, PackedRows, ::testing::Values(DType::Q4_K, DType::Q8_0),
+INSTANTIATE_TEST_SUITE_P(Types, PackedRows, ::testing::Values(DType::Q4_K, DType::Q8_0, DType::Q4_0),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
+
+// A batch of products (repacked and row-layout weights, views starting inside
+// a row group, inputs shared by two products or not, one transposed, one with
+// no tokens, beside the others) gives each product exactly the bits it gets alone, with one
+// thread or two splitting the batch's rows between them.
+TEST(MatmulBatch, EachProductAsIfAlone) {
+  const TestWeight q4k = make_weight(DType::Q4_K, 37, 512, 5, 41), q8 = make_weight(DType::Q8_0, 50, 512, 0, 42);
+  const TestWeight q4 = make_weight(DType::Q4_0, 29, 96, 1, 43), f16 = make_weight(DType::F16, 70, 96, 3, 44);
+  const TestWeight f32 = make_weight(DType::F32, 40, 33, 0, 45);
+  const Packed pk4 = pack(q4k.stored), pk8 = pack(q8.stored);
+  const kernels::Weight w4k = pk4.w.slice_rows(5, 37), w8 = pk8.w.slice_rows(0, 50);
+  const Problem shared = make_problem(50, 3, 512, 46), small = make_problem(70, 3, 96, 47);
+  Problem p4k = shared, none = shared;
+  p4k.rows = 37;
+  none.n = 0;
+  Problem p29 = small, pt = make_problem(33, 3, 40, 48);
+  p29.rows = 29;
+  std::vector<float> y[6];
+  for (Isa isa : available_isas()) {
+    for (int threads : {1, 2}) {
+      ThreadPool pool(threads);
+      std::vector<kernels::cpu::QuantAct> acts;
+      std::vector<kernels::MatmulArgs> batch = {
+          args_for(p4k, shared.x, w4k, y[0]),  args_for(shared, shared.x, w8, y[1]), args_for(p29, small.x, q4.view, y[2]),
+          args_for(small, small.x, f16.view, y[3]), args_for(pt, pt.x, f32.view, y[4]), args_for(none, shared.x, w8, y[5])};
+      batch[4].transpose_w = true;  // [40, 33] used as W: 40 inputs, 33 outputs
+      kernels::cpu::matmul_batch(batch.data(), batch.size(), isa, pool, acts);
+      for (size_t i = 0; i < batch.size(); ++i) {
+        std::vector<float> alone(y[i].size(), kSentinel);
+        kernels::MatmulArgs a = batch[i];
+        a.y = alone.data();
+        kernels::cpu::matmul(a, isa, pool, acts);
+        EXPECT_EQ(0, std::memcmp(alone.data(), y[i].data(), alone.size() * sizeof(float)))
+            << kernels::cpu::isa_name(isa) << ", " << threads << " threads: product " << i << " differs in the batch";
+        if (i < 5) {
+          EXPECT_NE(kSentinel, y[i][0]) << "product " << i << " not computed";
+        }
+      }
+    }
+  }
+}
 
 // ---- activation quantization and ISA selection ----------------------------
 

@@ -41,7 +41,8 @@ class CpuBackend final : public Backend {
   void embed(const Weight& t, const int32_t* ids, int64_t n, float* out) override {
     run(n, 1, [&](int64_t b, int64_t e) { ref::embed(t, ids, out, b, e); });
   }
-  void matmul(const MatmulArgs& a) override { cpu::matmul(a, isa_, pool_, act_); }
+  void matmul(const MatmulArgs& a) override { cpu::matmul(a, isa_, pool_, acts_); }
+  void matmul_batch(const MatmulArgs* a, size_t count) override { cpu::matmul_batch(a, count, isa_, pool_, acts_); }
   void rms_norm(const NormArgs& a) override {
     run(a.n, 1, [&](int64_t b, int64_t e) { ref::rms_norm(a, b, e); });
   }
@@ -74,7 +75,7 @@ class CpuBackend final : public Backend {
   }
   cpu::Isa isa_;
   ThreadPool pool_;
-  cpu::QuantAct act_;  // matmul scratch: quantized activations
+  std::vector<cpu::QuantAct> acts_;  // matmul scratch: quantized activations
   std::vector<Buffer> packed_;  // repacked weights handed out by import_weight
 };
 

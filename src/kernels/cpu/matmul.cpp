@@ -18,35 +18,96 @@ float dot(const float* a, const float* b, int64_t n) {
 }
 
 RowsFn select_rows_fn(Isa isa, const Weight& w) {
-  if (w.group_rows) return w.dtype == DType::Q4_K ? q4kx16_rows_fn(isa) : q8x16_rows_fn(isa);
+  if (w.group_rows) return w.dtype == DType::Q4_K ? q4kx16_rows_fn(isa) : block32x16_rows_fn(isa, w.dtype);
   RowsFn f = nullptr;
   if (isa == Isa::Avx512) f = avx512_rows_fn(w);
-  if (!f && (isa == Isa::Avx512 || isa == Isa::Avx2)) f = avx2_rows_fn(w);
+  if (!f && (isa == Isa::Avx2 || isa == Isa::Avx512)) f = avx2_rows_fn(w);
   return f ? f : scalar_rows_fn(w);
 }
 
-void matmul(const MatmulArgs& a, Isa isa, ThreadPool& pool, QuantAct& act) {
-  if (a.transpose_w) {  // only MLA's absorbed query uses it; small
-    pool.parallel_for(ref::matmul_out_dim(a), [&](int64_t b, int64_t e) { ref::matmul(a, b, e); }, 16);
-    return;
+namespace {
+
+constexpr int64_t kChunkRows = 16;  // work unit of the row-layout kernels
+
+// One product of a batch: its kernel and its share of the batch's work units
+// (row groups of a repacked weight, else chunks of kChunkRows rows).
+struct Part {
+  MatmulJob job;
+  RowsFn f = nullptr;
+  int64_t unit_rows = kChunkRows;
+  int64_t off = 0;          // rows of the first unit before the view (repacked views not starting a group)
+  int64_t first_unit = 0;   // prefix sum over the batch
+  int64_t units = 0;
+};
+
+bool same_input(const MatmulArgs& a, const MatmulArgs& b) {
+  return a.x == b.x && a.x_stride == b.x_stride && a.n == b.n && a.w->cols == b.w->cols;
+}
+
+// Quantizes the activations of every integer product, once per distinct input
+// (the gate and up projections of one x share them), all in one pass.
+void quantize_inputs(const MatmulArgs* a, size_t count, Isa isa, ThreadPool& pool, std::vector<Part>& parts,
+                     std::vector<QuantAct>& acts) {
+  std::vector<size_t> owner;  // products whose activations are quantized, in acts order
+  std::vector<size_t> slot(count, 0);
+  for (size_t i = 0; i < count; ++i) {
+    if (!is_block_quant(a[i].w->dtype) || a[i].n == 0) continue;
+    size_t k = 0;
+    while (k < owner.size() && !same_input(a[owner[k]], a[i])) ++k;
+    if (k == owner.size()) owner.push_back(i);
+    slot[i] = k + 1;
   }
-  const Weight& w = *a.w;
-  MatmulJob job{&a, nullptr};
-  if (is_block_quant(w.dtype) && a.n > 0) {
-    act.resize(a.n, w.cols);
-    pool.parallel_for(a.n, [&](int64_t b, int64_t e) { quantize_act(isa, a.x, a.x_stride, b, e, act); }, 4);
-    job.act = &act;
+  if (owner.empty()) return;
+  if (acts.size() < owner.size()) acts.resize(owner.size());  // before taking pointers into it
+  for (size_t k = 0; k < owner.size(); ++k) acts[k].resize(a[owner[k]].n, a[owner[k]].w->cols);
+  for (size_t i = 0; i < count; ++i)
+    if (slot[i]) parts[i].job.act = &acts[slot[i] - 1];
+  std::vector<int64_t> first(owner.size() + 1, 0);  // token prefix sums over the distinct inputs
+  for (size_t k = 0; k < owner.size(); ++k) first[k + 1] = first[k] + a[owner[k]].n;
+  pool.parallel_for(first.back(), [&](int64_t b, int64_t e) {
+    for (size_t k = 0; k < owner.size(); ++k) {
+      const int64_t t0 = std::max(b, first[k]) - first[k], t1 = std::min(e, first[k + 1]) - first[k];
+      if (t0 < t1) quantize_act(isa, a[owner[k]].x, a[owner[k]].x_stride, t0, t1, acts[k]);
+    }
+  }, 4);
+}
+
+}  // namespace
+
+void matmul_batch(const MatmulArgs* a, size_t count, Isa isa, ThreadPool& pool, std::vector<QuantAct>& acts) {
+  std::vector<Part> parts(count);
+  quantize_inputs(a, count, isa, pool, parts, acts);
+  int64_t total = 0;
+  for (size_t i = 0; i < count; ++i) {
+    Part& p = parts[i];
+    const Weight& w = *a[i].w;
+    p.job.a = &a[i];
+    p.first_unit = total;
+    if (a[i].n == 0) continue;  // nothing to compute
+    if (a[i].transpose_w) {  // only MLA's absorbed query (no longer on the decode path); reference kernel
+      p.units = (ref::matmul_out_dim(a[i]) + kChunkRows - 1) / kChunkRows;
+    } else {
+      p.f = select_rows_fn(isa, w);
+      if (w.group_rows) {
+        p.unit_rows = w.group_rows;
+        p.off = w.row0 % w.group_rows;
+      }
+      p.units = (p.off + w.rows + p.unit_rows - 1) / p.unit_rows;
+    }
+    total += p.units;
   }
-  const RowsFn f = select_rows_fn(isa, w);
-  if (w.group_rows) {  // whole row groups per thread: view row r is matrix row row0 + r
-    const int64_t off = w.row0 % w.group_rows;
-    const int64_t groups = (off + w.rows + w.group_rows - 1) / w.group_rows;
-    pool.parallel_for(groups, [&](int64_t b, int64_t e) {
-      f(job, std::max<int64_t>(0, b * w.group_rows - off), std::min(w.rows, e * w.group_rows - off));
-    });
-    return;
-  }
-  pool.parallel_for(w.rows, [&](int64_t b, int64_t e) { f(job, b, e); }, 16);
+  pool.parallel_for(total, [&](int64_t b, int64_t e) {
+    for (const Part& p : parts) {
+      const int64_t u0 = std::max(b, p.first_unit) - p.first_unit, u1 = std::min(e, p.first_unit + p.units) - p.first_unit;
+      if (u0 >= u1) continue;
+      const int64_t out = p.job.a->transpose_w ? ref::matmul_out_dim(*p.job.a) : p.job.a->w->rows;
+      const int64_t r0 = std::max<int64_t>(0, u0 * p.unit_rows - p.off), r1 = std::min(out, u1 * p.unit_rows - p.off);
+      if (p.f)
+        p.f(p.job, r0, r1);
+      else
+        ref::matmul(*p.job.a, r0, r1);
+    }
+  });
 }
 
 void matmul(const MatmulArgs& a, int64_t begin, int64_t end) {

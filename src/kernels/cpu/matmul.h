@@ -13,9 +13,16 @@
 
 namespace dsinfer::kernels::cpu {
 
-// The whole product on `pool`, at SIMD level `isa`. `act` is scratch for the
-// quantized activations, reused across calls.
-void matmul(const MatmulArgs& a, Isa isa, ThreadPool& pool, QuantAct& act);
+// Independent products a[0 .. count) on `pool` in one pass, at SIMD level
+// `isa`: their rows are spread over the threads together (a MoE layer's
+// experts, the heads of MLA's absorbed projections), and an input shared by
+// several (same x, stride, tokens, width) is quantized once. `acts` is scratch
+// for the quantized activations, reused across calls. Each result is the one
+// the product would get alone.
+void matmul_batch(const MatmulArgs* a, size_t count, Isa isa, ThreadPool& pool, std::vector<QuantAct>& acts);
+inline void matmul(const MatmulArgs& a, Isa isa, ThreadPool& pool, std::vector<QuantAct>& acts) {
+  matmul_batch(&a, 1, isa, pool, acts);
+}
 
 // Output columns [begin, end) (rows of W when not transposed) on the calling
 // thread, at the best ISA available.

@@ -78,9 +78,18 @@ DSI_TARGET inline __m512i bcast4(const int8_t* p) {
 }
 
 // Sub-block j of super-block sb (activation block b) for G groups x T tokens.
+// One super-block of G groups: where each group's data is, its scales, and
+// what to prefetch (decode: the super-block each group reads next).
+template <int G>
+struct Super {
+  const uint8_t* sup[G];
+  const uint8_t* pf[G];
+  __m512 d[G], dmin[G];
+};
+
 template <int G, int T>
-DSI_TARGET inline void sub_block(const uint8_t* const* sup, const __m512* d, const __m512* dmin, const TileActs<T>& x,
-                                 int64_t b, int j, __m512 (&acc)[G][T]) {
+DSI_TARGET inline void sub_block(const Super<G>& x, const TileActs<T>& act, int64_t b, int j, __m512 (&acc)[G][T]) {
+  const uint8_t* const* sup = x.sup;
   const __m512i low4 = _mm512_set1_epi8(0x0f);
   // Integer sums are exact, so splitting them into independent chains
   // (latency-bound in small tiles) changes no result bit.
@@ -92,6 +101,12 @@ DSI_TARGET inline void sub_block(const uint8_t* const* sup, const __m512* d, con
     for (int g = 0; g < G; ++g)
       DSI_UNROLL
       for (int tt = 0; tt < T; ++tt) dot[k][g][tt] = _mm512_setzero_si512();
+  if constexpr (T <= 2) {  // decode is memory-bound: each sub-block pulls in 5 lines of the next super-block
+    DSI_UNROLL
+    for (int g = 0; g < G; ++g)
+      DSI_UNROLL
+      for (int l = 0; l < 5; ++l) _mm_prefetch(reinterpret_cast<const char*>(x.pf[g] + 320 * j + 64 * l), _MM_HINT_T0);
+  }
   DSI_UNROLL
   for (int h = 0; h < 4; ++h) {
     __m512i lo[G], hi[G];
@@ -103,7 +118,7 @@ DSI_TARGET inline void sub_block(const uint8_t* const* sup, const __m512* d, con
     }
     DSI_UNROLL
     for (int tt = 0; tt < T; ++tt) {
-      const int8_t* a = x.q[tt] + b * kActBlock + 8 * h;
+      const int8_t* a = act.q[tt] + b * kActBlock + 8 * h;
       const __m512i a0 = bcast4(a), a1 = bcast4(a + 4);
       DSI_UNROLL
       for (int g = 0; g < G; ++g) {
@@ -114,16 +129,16 @@ DSI_TARGET inline void sub_block(const uint8_t* const* sup, const __m512* d, con
   }
   DSI_UNROLL
   for (int g = 0; g < G; ++g) {
-    const __m512 ws = lane_scales(sup[g] + kScOffset + 16 * j, d[g]);
-    const __m512 wm = lane_scales(sup[g] + kMinOffset + 16 * j, dmin[g]);
+    const __m512 ws = lane_scales(sup[g] + kScOffset + 16 * j, x.d[g]);
+    const __m512 wm = lane_scales(sup[g] + kMinOffset + 16 * j, x.dmin[g]);
     DSI_UNROLL
     for (int tt = 0; tt < T; ++tt) {
       __m512i s = dot[0][g][tt];
       DSI_UNROLL
       for (int k = 1; k < C; ++k) s = _mm512_add_epi32(s, dot[k][g][tt]);
-      const __m512 f = _mm512_mul_ps(ws, _mm512_set1_ps(x.d[tt][b]));
+      const __m512 f = _mm512_mul_ps(ws, _mm512_set1_ps(act.d[tt][b]));
       acc[g][tt] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), f, acc[g][tt]);
-      acc[g][tt] = _mm512_fnmadd_ps(wm, _mm512_set1_ps(x.fs[tt][b]), acc[g][tt]);
+      acc[g][tt] = _mm512_fnmadd_ps(wm, _mm512_set1_ps(act.fs[tt][b]), acc[g][tt]);
     }
   }
 }
@@ -138,15 +153,18 @@ DSI_TARGET static void tile(const GroupCtx& c, const uint8_t* grp, int64_t t, fl
     DSI_UNROLL
     for (int tt = 0; tt < T; ++tt) acc[g][tt] = _mm512_setzero_ps();
   for (int64_t sb = 0; sb < c.nblk; ++sb) {
-    const uint8_t* sup[G];
-    __m512 d[G], dmin[G];
+    Super<G> s;
+    // After a group's last super-block comes the next tile's group, G groups on
+    // (prefetching past the matrix is harmless: prefetches never fault).
+    const int64_t next = sb + 1 < c.nblk ? kSuperBytes : kSuperBytes + (G - 1) * c.gbytes;
     DSI_UNROLL
     for (int g = 0; g < G; ++g) {
-      sup[g] = grp + g * c.gbytes + sb * kSuperBytes;
-      d[g] = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sup[g])));
-      dmin[g] = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sup[g] + 32)));
+      s.sup[g] = grp + g * c.gbytes + sb * kSuperBytes;
+      s.pf[g] = s.sup[g] + next;
+      s.d[g] = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s.sup[g])));
+      s.dmin[g] = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s.sup[g] + 32)));
     }
-    for (int j = 0; j < 8; ++j) sub_block<G, T>(sup, d, dmin, x, sb * 8 + j, j, acc);
+    for (int j = 0; j < 8; ++j) sub_block<G, T>(s, x, sb * 8 + j, j, acc);
   }
   DSI_UNROLL
   for (int g = 0; g < G; ++g)

@@ -1,0 +1,176 @@
+// y = x W^T for the 32-value block types repacked into groups of 16 rows
+// (packed.h), Q8_0 and Q4_0: the AVX-512 VNNI kernel and its scalar twin.
+// The packed bytes are VNNI's unsigned operand: Q8_0 stores q + 128, Q4_0 its
+// nibbles q (value q - 8), so sum(u a) - bias sum(a) is the exact integer
+// block dot, the accumulator starting at -bias sum(a). Per block, row and
+// token both compute one fused multiply-add of that integer times d * d_a, in
+// block order, so they agree bit for bit whatever the tile shape (batch
+// invariance).
+#include "kernels/cpu/intrin.h"  // first: see intrin.h
+#include <cmath>
+#include <cstring>
+
+#include "core/quant.h"
+#include "kernels/cpu/group_tiles.h"
+#include "kernels/packed.h"
+
+#define DSI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
+#define DSI_UNROLL _Pragma("GCC unroll 16")
+
+namespace dsinfer::kernels::cpu {
+
+namespace {
+
+using groups::GroupCtx;
+using groups::kRows;
+using groups::TileActs;
+
+// Where a block's 32 values are: kLoads 64-byte loads of 16 rows x 4 bytes,
+// each giving kPer vectors of unsigned values; vector p of load h pairs with
+// the 4 activations at act_offset(h, p).
+struct Q8Format {
+  static constexpr int64_t kBlockBytes = packed::q8::kBlockBytes;
+  static constexpr int64_t kQsOffset = packed::q8::kQsOffset;
+  static constexpr int kLoads = 8, kPer = 1, kBias = 128;
+  static constexpr int act_offset(int h, int) { return 4 * h; }
+  static int value(uint8_t byte, int) { return byte; }
+  DSI_TARGET static void vectors(__m512i v, __m512i (&out)[kPer]) { out[0] = v; }
+};
+
+struct Q4Format {
+  static constexpr int64_t kBlockBytes = packed::q4::kBlockBytes;
+  static constexpr int64_t kQsOffset = packed::q4::kQsOffset;
+  static constexpr int kLoads = 4, kPer = 2, kBias = 8;
+  static constexpr int act_offset(int h, int p) { return 16 * p + 4 * h; }
+  static int value(uint8_t byte, int p) { return p ? byte >> 4 : byte & 0xf; }
+  DSI_TARGET static void vectors(__m512i v, __m512i (&out)[kPer]) {
+    const __m512i low4 = _mm512_set1_epi8(0x0f);
+    out[0] = _mm512_and_si512(v, low4);
+    out[1] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+  }
+};
+
+template <class F>
+float row_dot_scalar(const GroupCtx& c, const uint8_t* grp, int l, int64_t t) {
+  const int8_t* aq = c.act->q_row(t);
+  const float* ad = c.act->d_row(t);
+  const int32_t* as = c.act->s_row(t);
+  float acc = 0.0f;
+  for (int64_t b = 0; b < c.nblk; ++b) {
+    const uint8_t* blk = grp + b * F::kBlockBytes;
+    uint16_t h16;
+    std::memcpy(&h16, blk + 2 * l, 2);
+    const int8_t* a = aq + b * kActBlock;
+    int32_t dot = -F::kBias * as[b];
+    for (int h = 0; h < F::kLoads; ++h)
+      for (int p = 0; p < F::kPer; ++p)
+        for (int i = 0; i < 4; ++i) dot += F::value(blk[F::kQsOffset + 64 * h + 4 * l + i], p) * a[F::act_offset(h, p) + i];
+    acc = std::fma(static_cast<float>(dot), half_to_float(h16) * ad[b], acc);
+  }
+  return acc;
+}
+
+template <class F>
+void tile_scalar(const GroupCtx& c, const uint8_t* grp, int ng, int64_t t, int nt, float (*out)[kRows]) {
+  for (int g = 0; g < ng; ++g)
+    for (int tt = 0; tt < nt; ++tt)
+      for (int l = 0; l < kRows; ++l) out[g * nt + tt][l] = row_dot_scalar<F>(c, grp + g * c.gbytes, l, t + tt);
+}
+
+DSI_TARGET inline __m512i bcast4(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm512_set1_epi32(v);
+}
+
+template <class F>
+struct Avx512 {
+  static constexpr int64_t kAhead = 2048 / F::kBlockBytes;  // blocks of prefetch distance per stream (~2 KB)
+  static constexpr int kLines = static_cast<int>((F::kBlockBytes + 63) / 64);
+
+  // Block b for G groups x T tokens.
+  template <int G, int T>
+  DSI_TARGET static void block(const uint8_t* const* blk, const TileActs<T>& x, int64_t b, __m512 (&acc)[G][T]) {
+    // Integer sums are exact, so independent chains (latency-bound in small
+    // tiles) change no result bit.
+    constexpr int C = G * T == 1 ? 4 : G * T <= 3 ? 2 : 1;
+    __m512i dot[C][G][T];
+    DSI_UNROLL
+    for (int g = 0; g < G; ++g)
+      DSI_UNROLL
+      for (int tt = 0; tt < T; ++tt) {
+        dot[0][g][tt] = _mm512_set1_epi32(-F::kBias * x.s[tt][b]);
+        DSI_UNROLL
+        for (int k = 1; k < C; ++k) dot[k][g][tt] = _mm512_setzero_si512();
+      }
+    DSI_UNROLL
+    for (int h = 0; h < F::kLoads; ++h) {
+      __m512i w[G][F::kPer];
+      DSI_UNROLL
+      for (int g = 0; g < G; ++g) F::vectors(_mm512_loadu_si512(blk[g] + F::kQsOffset + 64 * h), w[g]);
+      DSI_UNROLL
+      for (int p = 0; p < F::kPer; ++p)
+        DSI_UNROLL
+        for (int tt = 0; tt < T; ++tt) {
+          const __m512i a = bcast4(x.q[tt] + b * kActBlock + F::act_offset(h, p));
+          DSI_UNROLL
+          for (int g = 0; g < G; ++g) {
+            __m512i& s = dot[(h * F::kPer + p) % C][g][tt];
+            s = _mm512_dpbusd_epi32(s, w[g][p], a);
+          }
+        }
+    }
+    DSI_UNROLL
+    for (int g = 0; g < G; ++g) {
+      const __m512 d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[g])));
+      DSI_UNROLL
+      for (int tt = 0; tt < T; ++tt) {
+        __m512i s = dot[0][g][tt];
+        DSI_UNROLL
+        for (int k = 1; k < C; ++k) s = _mm512_add_epi32(s, dot[k][g][tt]);
+        const __m512 f = _mm512_mul_ps(d, _mm512_set1_ps(x.d[tt][b]));
+        acc[g][tt] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), f, acc[g][tt]);
+      }
+    }
+  }
+
+  template <int G, int T>
+  DSI_TARGET static void tile(const GroupCtx& c, const uint8_t* grp, int64_t t, float (*out)[kRows]) {
+    const TileActs<T> x(*c.act, t);
+    __m512 acc[G][T];
+    DSI_UNROLL
+    for (int g = 0; g < G; ++g)
+      DSI_UNROLL
+      for (int tt = 0; tt < T; ++tt) acc[g][tt] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < c.nblk; ++b) {
+      const uint8_t* blk[G];
+      DSI_UNROLL
+      for (int g = 0; g < G; ++g) blk[g] = grp + g * c.gbytes + b * F::kBlockBytes;
+      if constexpr (T <= 2) {  // decode is memory-bound: pull each stream kAhead blocks ahead
+        // Past a group's end comes the next tile's group, G groups on
+        // (prefetching past the matrix is harmless: prefetches never fault).
+        const int64_t ahead = kAhead * F::kBlockBytes + (b + kAhead < c.nblk ? 0 : (G - 1) * c.gbytes);
+        DSI_UNROLL
+        for (int g = 0; g < G; ++g)
+          DSI_UNROLL
+          for (int l = 0; l < kLines; ++l) _mm_prefetch(reinterpret_cast<const char*>(blk[g] + ahead + 64 * l), _MM_HINT_T0);
+      }
+      block<G, T>(blk, x, b, acc);
+    }
+    DSI_UNROLL
+    for (int g = 0; g < G; ++g)
+      DSI_UNROLL
+      for (int tt = 0; tt < T; ++tt) _mm512_storeu_ps(out[g * T + tt], acc[g][tt]);
+  }
+};
+
+template <class F>
+RowsFn rows_fn(Isa isa) {
+  return isa == Isa::Avx512 ? groups::group_rows<groups::tile_any<Avx512<F>>> : groups::group_rows<tile_scalar<F>>;
+}
+
+}  // namespace
+
+RowsFn block32x16_rows_fn(Isa isa, DType t) { return t == DType::Q4_0 ? rows_fn<Q4Format>(isa) : rows_fn<Q8Format>(isa); }
+
+}  // namespace dsinfer::kernels::cpu
