@@ -1,11 +1,16 @@
-// dsinfer quantize: write a block-quantized copy of a checkpoint.
+// dsinfer quantize: write a block-quantized copy of a checkpoint, or a
+// synthetic model (`synthetic:PRESET`) as a checkpoint of that type.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/model_options.h"
+#include "core/error.h"
 #include "model/quantize.h"
+#include "model/synthetic.h"
 
 namespace dsinfer::cli {
 
@@ -14,10 +19,21 @@ namespace {
 struct QuantizeCliOptions {
   model::QuantizeOptions q;
   std::string type = "q4_k";
+  std::string layout = "rows16";
 };
 
 int run(QuantizeCliOptions& o) {
   o.q.type = o.type == "q8_0" ? DType::Q8_0 : o.type == "q4_0" ? DType::Q4_0 : DType::Q4_K;
+  o.q.row_groups = o.layout == "rows16";
+  if (is_synthetic(o.q.input_dir)) {
+    model::SyntheticOptions s;
+    s.preset = o.q.input_dir.substr(o.q.input_dir.find(':') + 1);
+    s.weight_dtype = o.q.type;
+    model::write_synthetic_checkpoint(s, o.q.output_dir);
+    std::printf("wrote %s: %s with random %s weights\n", o.q.output_dir.c_str(), o.q.input_dir.c_str(), o.type.c_str());
+    return kExitOk;
+  }
+  if (!std::filesystem::is_directory(o.q.input_dir)) fail("--model: no such directory: ", o.q.input_dir);
   const auto r = model::quantize_checkpoint(o.q);
   std::printf("wrote %s: %.1f MiB -> %.1f MiB (%lld matrices %s, %lld with a smaller block)\n", o.q.output_dir.c_str(),
               static_cast<double>(r.bytes_in) / 1048576.0, static_cast<double>(r.bytes_out) / 1048576.0,
@@ -31,9 +47,14 @@ Command add_quantize_command(CLI::App& app) {
   auto o = std::make_shared<QuantizeCliOptions>();
   Command c;
   c.sub = app.add_subcommand("quantize", "Write a block-quantized (q8_0, q4_0, q4_k) copy of a checkpoint");
-  c.sub->add_option("--model", o->q.input_dir, "input model directory")->required()->check(CLI::ExistingDirectory);
+  c.sub->add_option("--model", o->q.input_dir, "input model directory, or synthetic:PRESET (random weights written as a checkpoint)")
+      ->required();
   c.sub->add_option("--type", o->type, "block type")->check(CLI::IsMember({"q8_0", "q4_0", "q4_k"}))->capture_default_str();
   c.sub->add_option("--output", o->q.output_dir, "output directory (created)")->required();
+  c.sub->add_option("--layout", o->layout,
+                    "block storage: rows16 (the CPU kernels' row groups, loaded in place) or gguf (GGUF's rows)")
+      ->check(CLI::IsMember({"rows16", "gguf"}))
+      ->capture_default_str();
   c.sub->add_option("--threads", o->q.threads, "threads (0: all)")->check(CLI::Range(0, 1024));
   c.run = [o] { return run(*o); };
   return c;

@@ -50,6 +50,42 @@ void pack_q4_lane(const BlockQ4_0& b, int l, uint8_t* blk) {
     for (int i = 0; i < 4; ++i) blk[q4::kQsOffset + 64 * h + 4 * l + i] = b.qs[4 * h + i];
 }
 
+// The inverses: lane l of a packed block back into one row's GGUF block.
+void unpack_q4k_lane(const uint8_t* blk, int l, BlockQ4_K& b) {
+  using namespace q4k;
+  std::memcpy(&b.d, blk + 2 * l, 2);
+  std::memcpy(&b.dmin, blk + 32 + 2 * l, 2);
+  uint8_t sc[8], m[8];
+  for (int j = 0; j < 8; ++j) {
+    sc[j] = blk[kScOffset + 16 * j + l];
+    m[j] = blk[kMinOffset + 16 * j + l];
+  }
+  q4k_pack_scales(sc, m, b.scales);
+  std::memset(b.qs, 0, sizeof b.qs);
+  for (int j = 0; j < 8; ++j) {
+    uint8_t* q = b.qs + 32 * (j / 2);
+    const int shift = 4 * (j & 1);
+    for (int h = 0; h < 4; ++h)
+      for (int i = 0; i < 4; ++i) {
+        const uint8_t byte = blk[kQsOffset + 256 * j + 64 * h + 4 * l + i];
+        q[8 * h + i] = static_cast<uint8_t>(q[8 * h + i] | ((byte & 0xf) << shift));
+        q[8 * h + 4 + i] = static_cast<uint8_t>(q[8 * h + 4 + i] | ((byte >> 4) << shift));
+      }
+  }
+}
+
+void unpack_q8_lane(const uint8_t* blk, int l, BlockQ8_0& b) {
+  std::memcpy(&b.d, blk + 2 * l, 2);
+  for (int h = 0; h < 8; ++h)
+    for (int i = 0; i < 4; ++i) b.qs[4 * h + i] = static_cast<int8_t>(blk[q8::kQsOffset + 64 * h + 4 * l + i] - 128);
+}
+
+void unpack_q4_lane(const uint8_t* blk, int l, BlockQ4_0& b) {
+  std::memcpy(&b.d, blk + 2 * l, 2);
+  for (int h = 0; h < 4; ++h)
+    for (int i = 0; i < 4; ++i) b.qs[4 * h + i] = blk[q4::kQsOffset + 64 * h + 4 * l + i];
+}
+
 void dequant_q4k(const uint8_t* blk, int l, float* o) {
   using namespace q4k;
   const float d = half_at(blk + 2 * l), dmin = half_at(blk + 32 + 2 * l);
@@ -102,6 +138,22 @@ void pack_lane(DType t, const uint8_t* src, int l, uint8_t* blk) {
   }
 }
 
+void unpack_lane(DType t, const uint8_t* blk, int l, uint8_t* dst) {
+  if (t == DType::Q4_K) {
+    BlockQ4_K b;
+    unpack_q4k_lane(blk, l, b);
+    std::memcpy(dst, &b, sizeof b);
+  } else if (t == DType::Q8_0) {
+    BlockQ8_0 b;
+    unpack_q8_lane(blk, l, b);
+    std::memcpy(dst, &b, sizeof b);
+  } else {
+    BlockQ4_0 b;
+    unpack_q4_lane(blk, l, b);
+    std::memcpy(dst, &b, sizeof b);
+  }
+}
+
 }  // namespace
 
 bool has_layout(DType t) { return t == DType::Q4_K || t == DType::Q8_0 || t == DType::Q4_0; }
@@ -117,10 +169,24 @@ void pack_groups(const Weight& w, int64_t g0, int64_t g1, uint8_t* out) {
   const size_t rb = row_bytes(w.dtype, w.cols), src_bb = block_bytes(w.dtype);
   for (int64_t g = g0; g < g1; ++g) {
     uint8_t* grp = out + g * group_bytes(w.dtype, w.cols);
-    std::memset(grp, 0, static_cast<size_t>(group_bytes(w.dtype, w.cols)));
+    // Every byte of a full group is written below; a partial one's missing rows stay zero.
+    if ((g + 1) * kGroupRows > w.rows) std::memset(grp, 0, static_cast<size_t>(group_bytes(w.dtype, w.cols)));
     for (int l = 0; l < kGroupRows && g * kGroupRows + l < w.rows; ++l) {
       const auto* row = static_cast<const uint8_t*>(w.data) + rb * static_cast<size_t>(g * kGroupRows + l);
       for (int64_t b = 0; b < nblk; ++b) pack_lane(w.dtype, row + static_cast<size_t>(b) * src_bb, l, grp + b * bb);
+    }
+  }
+}
+
+void unpack_groups(const Weight& w, int64_t g0, int64_t g1, uint8_t* out) {
+  if (!w.group_rows || w.row0 != 0) fail("packed::unpack_groups: expects a whole packed matrix");
+  const int64_t nblk = w.cols / block_elems(w.dtype), bb = block_bytes_of(w.dtype);
+  const size_t rb = row_bytes(w.dtype, w.cols), dst_bb = block_bytes(w.dtype);
+  for (int64_t g = g0; g < g1; ++g) {
+    const uint8_t* grp = static_cast<const uint8_t*>(w.data) + g * group_bytes(w.dtype, w.cols);
+    for (int l = 0; l < kGroupRows && g * kGroupRows + l < w.rows; ++l) {
+      uint8_t* row = out + rb * static_cast<size_t>(g * kGroupRows + l);
+      for (int64_t b = 0; b < nblk; ++b) unpack_lane(w.dtype, grp + b * bb, l, row + static_cast<size_t>(b) * dst_bb);
     }
   }
 }

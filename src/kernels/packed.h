@@ -63,6 +63,11 @@ inline size_t packed_bytes(DType t, int64_t rows, int64_t cols) {
 // which holds packed_bytes(w.dtype, w.rows, w.cols) bytes.
 void pack_groups(const Weight& w, int64_t g0, int64_t g1, uint8_t* out);
 
+// The inverse: groups [g0, g1) of a whole packed matrix back into GGUF's row
+// layout in `out` (row_bytes(w.dtype, w.cols) per row, w.rows rows). Exact:
+// unpacking a packed matrix gives back the bytes it was packed from.
+void unpack_groups(const Weight& w, int64_t g0, int64_t g1, uint8_t* out);
+
 // The packed weight's view: same dtype and shape, data = the packed bytes.
 Weight packed_view(const Weight& w, const uint8_t* packed);
 

@@ -3,6 +3,7 @@
 #include <map>
 #include <string>
 
+#include "model/checkpoint_layout.h"
 #include "model/model.h"
 
 namespace dsinfer::model {
@@ -23,6 +24,13 @@ WeightStats Model::weight_stats() const {
   std::map<std::string, size_t> by_dtype;
   size_t expert_bytes = 0, embed_bytes = 0;
   int64_t expert_params = 0;
+  // Block-quantized tensors are stored as U8 bytes: their parameters are the config's shape.
+  std::map<std::string, int64_t> spec_numel;
+  for (const TensorSpec& t : checkpoint_layout(cfg_)) {
+    int64_t n = 1;
+    for (int64_t d : t.shape) n *= d;
+    spec_numel[t.name] = n;
+  }
   for (const std::string& name : ckpt_.names()) {
     const io::TensorInfo* t = ckpt_.find(name);
     if (layer_of(name) >= cfg_.num_hidden_layers) {
@@ -31,10 +39,12 @@ WeightStats Model::weight_stats() const {
     }
     by_dtype[std::string(dtype_name(t->dtype))] += t->nbytes;
     const bool scale = name.size() > 10 && name.compare(name.size() - 10, 10, "_scale_inv") == 0;
-    if (!scale) s.params_total += t->numel();
+    const auto spec = spec_numel.find(name);
+    const int64_t numel = t->dtype == DType::U8 && spec != spec_numel.end() ? spec->second : t->numel();
+    if (!scale) s.params_total += numel;
     if (name.find(".mlp.experts.") != std::string::npos) {
       expert_bytes += t->nbytes;
-      if (!scale) expert_params += t->numel();
+      if (!scale) expert_params += numel;
     }
     if (name == "model.embed_tokens.weight") embed_bytes = t->nbytes;
     s.decode_bytes_per_token += t->nbytes;

@@ -14,6 +14,7 @@
 #include "kernels/host_memory.h"
 #include "kernels/reference/reference_backend.h"
 #include "model/checkpoint_layout.h"
+#include "model/row_group_storage.h"
 #include "model/weight_loader.h"
 
 namespace dsinfer::model {
@@ -85,7 +86,11 @@ QuantizeReport quantize_checkpoint(const QuantizeOptions& o) {
     const DType want = s.role == TensorRole::LmHead ? (o.type == DType::Q8_0 ? DType::BF16 : DType::Q8_0) : o.type;
     const DType dt = want == DType::BF16 ? DType::BF16 : fit_block_type(want, s.shape[1]);
     out.push_back(quantize_matrix(loader.matrix(s.name, s.shape[0], s.shape[1]), s.name, dt, pool));
-    if (dt != DType::BF16) meta["dsinfer.dtype." + s.name] = std::string(dtype_name(dt));
+    if (dt != DType::BF16 && o.row_groups) {
+      store_row_groups(out.back(), dt, s.shape[1], meta);
+    } else if (dt != DType::BF16) {
+      meta["dsinfer.dtype." + s.name] = std::string(dtype_name(dt));
+    }
     ++(dt == want ? rep.tensors_quantized : rep.tensors_fallback);
     if (const auto* sc = ckpt.find(s.name + "_scale_inv")) rep.bytes_in += sc->nbytes;
   }

@@ -16,6 +16,9 @@ struct QuantizeOptions {
   std::string output_dir;
   DType type = DType::Q4_K;
   int threads = 0;
+  // true: the CPU kernels' 16-row groups, mapped in place at load
+  // (row_group_storage.h); false: GGUF's row layout, as other tools read it.
+  bool row_groups = true;
 };
 
 struct QuantizeReport {

@@ -127,12 +127,16 @@ size_t synthetic_weight_bytes(const io::ModelConfig& cfg, DType weight_dtype) {
   return n;
 }
 
-std::unique_ptr<Model> make_synthetic_model(const SyntheticOptions& opts, kernels::Backend& backend) {
+io::ModelConfig synthetic_model_config(const SyntheticOptions& opts) {
   io::ModelConfig cfg = synthetic_config(opts.preset, opts.vocab_size);
   if (opts.weight_dtype == DType::F8_E4M3) {
     cfg.quantization_config.quant_method = "fp8";
     cfg.quantization_config.weight_block_size = {128, 128};
   }
+  return cfg;
+}
+
+std::vector<io::TensorData> synthetic_tensors(const io::ModelConfig& cfg, const SyntheticOptions& opts) {
   ThreadPool pool(0);
   std::vector<io::TensorData> tensors;
   uint64_t seed = opts.seed;
@@ -147,6 +151,12 @@ std::unique_ptr<Model> make_synthetic_model(const SyntheticOptions& opts, kernel
       tensors.push_back(std::move(st));
     }
   }
+  return tensors;
+}
+
+std::unique_ptr<Model> make_synthetic_model(const SyntheticOptions& opts, kernels::Backend& backend) {
+  io::ModelConfig cfg = synthetic_model_config(opts);
+  std::vector<io::TensorData> tensors = synthetic_tensors(cfg, opts);
   return Model::create(std::move(cfg), io::Checkpoint::from_memory("synthetic:" + opts.preset, std::move(tensors)),
                        backend);
 }

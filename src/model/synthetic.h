@@ -10,6 +10,7 @@
 
 #include "core/dtype.h"
 #include "io/hf_config.h"
+#include "io/safetensors_writer.h"
 #include "kernels/backend.h"
 #include "model/model.h"
 
@@ -27,6 +28,18 @@ std::vector<std::string> synthetic_presets();
 io::ModelConfig synthetic_config(const std::string& preset, int64_t vocab_size = 0);
 // Bytes the weights will take (to refuse what cannot fit before allocating).
 size_t synthetic_weight_bytes(const io::ModelConfig& cfg, DType weight_dtype);
+// The preset's config with the weight type's quantization settings (FP8 blocks).
+io::ModelConfig synthetic_model_config(const SyntheticOptions& opts);
+// Every tensor of the model, as a checkpoint stores it (block types as GGUF blocks).
+std::vector<io::TensorData> synthetic_tensors(const io::ModelConfig& cfg, const SyntheticOptions& opts);
 std::unique_ptr<Model> make_synthetic_model(const SyntheticOptions& opts, kernels::Backend& backend);
+
+// The preset's config.json text (vocab_size overridden when > 0).
+std::string synthetic_config_json(const std::string& preset, int64_t vocab_size = 0);
+// The synthetic model written as a checkpoint directory that every command
+// loads (config.json and model.safetensors, block types stored as `dsinfer
+// quantize` stores them): `dsinfer quantize --model synthetic:PRESET`, e.g. to
+// measure start-up from disk.
+void write_synthetic_checkpoint(const SyntheticOptions& opts, const std::string& dir);
 
 }  // namespace dsinfer::model

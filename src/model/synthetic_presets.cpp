@@ -73,9 +73,13 @@ std::vector<std::string> synthetic_presets() {
 }
 
 io::ModelConfig synthetic_config(const std::string& preset, int64_t vocab_size) {
+  return io::parse_config(json::parse(synthetic_config_json(preset, vocab_size)), "synthetic:" + preset);
+}
+
+std::string synthetic_config_json(const std::string& preset, int64_t vocab_size) {
   json j = preset_json(preset);
   if (vocab_size > 0) j["vocab_size"] = vocab_size;
-  return io::parse_config(j, "synthetic:" + preset);
+  return j.dump(2);
 }
 
 }  // namespace dsinfer::model

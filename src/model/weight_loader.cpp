@@ -6,11 +6,14 @@
 #include "core/error.h"
 #include "core/quant.h"
 #include "io/mapped_file.h"
+#include "kernels/packed.h"
+#include "model/row_group_storage.h"
 
 namespace dsinfer::model {
 
-// A block-quantized matrix written by `dsinfer quantize`: U8 [rows, row_bytes]
-// with its block type in the checkpoint metadata ("dsinfer.dtype.NAME").
+// A block-quantized matrix written by `dsinfer quantize`: U8 with its block
+// type in the checkpoint metadata ("dsinfer.dtype.NAME"), in 16-row groups
+// [groups, group_bytes] (row_group_storage.h) or GGUF's rows [rows, row_bytes].
 kernels::Weight WeightLoader::packed(const io::TensorInfo& t, int64_t rows, int64_t cols) const {
   const auto it = ckpt_.metadata().find("dsinfer.dtype." + t.name);
   if (it == ckpt_.metadata().end())
@@ -19,12 +22,20 @@ kernels::Weight WeightLoader::packed(const io::TensorInfo& t, int64_t rows, int6
   if (!dt || !is_block_quant(*dt)) fail("tensor ", t.name, ": unknown block type \"", it->second, "\" in metadata");
   if (cols % block_elems(*dt) != 0)
     fail("tensor ", t.name, ": ", cols, " columns is not a multiple of the ", it->second, " block");
-  ckpt_.get(t.name, {rows, static_cast<int64_t>(row_bytes(*dt, cols))});
   kernels::Weight w;
   w.dtype = *dt;
   w.rows = rows;
   w.cols = cols;
   w.data = t.data;
+  const auto layout = ckpt_.metadata().find("dsinfer.layout." + t.name);
+  if (layout == ckpt_.metadata().end()) {  // GGUF's row layout
+    ckpt_.get(t.name, {rows, static_cast<int64_t>(row_bytes(*dt, cols))});
+    return import(w);
+  }
+  if (layout->second != kRowGroupLayout)
+    fail("tensor ", t.name, ": unknown layout \"", layout->second, "\" in metadata (known: ", kRowGroupLayout, ")");
+  ckpt_.get(t.name, {kernels::packed::groups(rows), kernels::packed::group_bytes(*dt, cols)});
+  w.group_rows = kernels::packed::kGroupRows;
   return import(w);
 }
 

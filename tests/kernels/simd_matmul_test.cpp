@@ -380,6 +380,12 @@ TEST_P(PackedRows, DequantizeExactlyAsTheRowLayout) {
   const Packed pk = pack(tw.stored);
   const int64_t block_bytes = GetParam() == DType::Q4_K ? 2368 : GetParam() == DType::Q8_0 ? 544 : 288;  // per 16 rows
   EXPECT_EQ(pk.w.bytes(), static_cast<size_t>(tw.stored.rows * 512 / block_elems(GetParam()) * block_bytes / 16));
+  // Unpacking gives back the exact GGUF bytes (how a stored row-group
+  // checkpoint reaches the kernels below AVX-512).
+  std::vector<uint8_t> rows(tw.data.size(), 0xAB);
+  const size_t used = row_bytes(GetParam(), 512) * static_cast<size_t>(tw.stored.rows);
+  kernels::packed::unpack_groups(pk.w, 0, kernels::packed::groups(pk.w.rows), rows.data());
+  EXPECT_EQ(0, std::memcmp(rows.data(), tw.data.data(), used)) << "unpack(pack(w)) != w";
   std::vector<float> want(512), got(512);
   for (int64_t first : {0, 5, 16}) {
     const int64_t n = tw.stored.rows - first;

@@ -4,11 +4,13 @@
 // near-tie (route_margin < 0.01, see the reference README) are exempted.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include "common/testdata.h"
 #include "model/model_test_util.h"
+#include "kernels/cpu/isa.h"
 #include "model/quantize.h"
 
 namespace dsinfer::test {
@@ -77,6 +79,41 @@ TEST_P(QuantizedAccuracy, StaysCloseToReference) {
     EXPECT_GE(agreement, 0.35);
   }
   std::filesystem::remove_all(out);
+}
+
+// The two storage layouts hold the same blocks: whichever a checkpoint uses,
+// every SIMD level computes bit-identical logits from it (AVX-512 repacks GGUF
+// rows into groups, the lower levels unpack groups into rows, both exactly).
+TEST(QuantizedStorage, RowGroupsAndGgufRowsGiveIdenticalLogits) {
+  REQUIRE_TESTDATA(td);
+  const std::string model = "ds2-lite-tiny";  // MLA, MoE experts, a 4-bit fallback width
+  const nlohmann::json ref = nlohmann::json::parse(std::ifstream(td + "/reference/" + model + ".json"));
+  const auto tokens = ref["cases"][0]["tokens"].get<std::vector<int32_t>>();
+  for (DType type : {DType::Q4_K, DType::Q8_0, DType::Q4_0}) {
+    std::string dirs[2];
+    for (int rows16 = 0; rows16 < 2; ++rows16) {
+      dirs[rows16] = make_temp_dir();
+      model::QuantizeOptions o;
+      o.input_dir = td + "/reference/models/" + model;
+      o.output_dir = dirs[rows16];
+      o.type = type;
+      o.row_groups = rows16 == 1;
+      model::quantize_checkpoint(o);
+    }
+    for (const char* isa : {"scalar", "avx2", "avx512"}) {
+      if (!kernels::cpu::isa_supported(kernels::cpu::resolve_isa(isa))) continue;
+      std::vector<float> logits[2];
+      for (int rows16 = 0; rows16 < 2; ++rows16) {
+        auto backend = kernels::make_backend({"cpu", 2, isa});
+        auto m = model::Model::load(dirs[rows16], *backend);
+        logits[rows16] = run_tokens(*m, tokens);
+      }
+      ASSERT_EQ(logits[0].size(), logits[1].size());
+      EXPECT_EQ(0, std::memcmp(logits[0].data(), logits[1].data(), logits[0].size() * sizeof(float)))
+          << dtype_name(type) << " at " << isa << ": row-group and GGUF-row checkpoints differ";
+    }
+    for (const std::string& d : dirs) std::filesystem::remove_all(d);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/quant.h"
 #include "core/thread_pool.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/matmul.h"
@@ -27,14 +28,28 @@ class CpuBackend final : public Backend {
   void download(void* dst, const Buffer& src, size_t bytes, size_t offset) override {
     if (bytes) std::memcpy(dst, static_cast<const char*>(src.data()) + offset, bytes);
   }
-  // Q4_K and Q8_0 go into the row-group layout of the AVX-512 GEMM kernels
-  // (the backend keeps the packed copy; the loader then releases the original).
+  // Q4_K, Q8_0 and Q4_0 go into the row-group layout of the AVX-512 GEMM
+  // kernels (the backend keeps the packed copy; the loader then releases the
+  // original). Checkpoints already stored in it are used in place; below
+  // AVX-512 (whose kernels read GGUF's row layout) they are unpacked.
   Weight import_weight(const Weight& w) override {
-    if (isa_ != cpu::Isa::Avx512 || !packed::has_layout(w.dtype) || w.row0 != 0 || w.group_rows) return w;
+    const bool avx512 = isa_ == cpu::Isa::Avx512;
+    if (w.row0 != 0 || !packed::has_layout(w.dtype) || avx512 == (w.group_rows != 0)) return w;
+    const int64_t groups = packed::groups(w.rows);
+    if (!avx512) {
+      Buffer b = host_alloc(row_bytes(w.dtype, w.cols) * static_cast<size_t>(w.rows));
+      auto* out = static_cast<uint8_t*>(b.data());
+      pool_.parallel_for(groups, [&](int64_t g0, int64_t g1) { packed::unpack_groups(w, g0, g1, out); });
+      owned_.push_back(b);
+      Weight rows = w;
+      rows.data = out;
+      rows.group_rows = 0;
+      return rows;
+    }
     Buffer b = host_alloc(packed::packed_bytes(w.dtype, w.rows, w.cols));
     auto* out = static_cast<uint8_t*>(b.data());
-    pool_.parallel_for(packed::groups(w.rows), [&](int64_t g0, int64_t g1) { packed::pack_groups(w, g0, g1, out); });
-    packed_.push_back(b);
+    pool_.parallel_for(groups, [&](int64_t g0, int64_t g1) { packed::pack_groups(w, g0, g1, out); });
+    owned_.push_back(b);
     return packed::packed_view(w, out);
   }
 
@@ -76,7 +91,7 @@ class CpuBackend final : public Backend {
   cpu::Isa isa_;
   ThreadPool pool_;
   std::vector<cpu::QuantAct> acts_;  // matmul scratch: quantized activations
-  std::vector<Buffer> packed_;  // repacked weights handed out by import_weight
+  std::vector<Buffer> owned_;  // repacked (or unpacked) weights handed out by import_weight
 };
 
 }  // namespace

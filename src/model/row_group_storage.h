@@ -1,0 +1,23 @@
+// Block-quantized matrices as dsinfer writes them into checkpoints: in the CPU
+// kernels' 16-row groups (kernels/packed.h), so that loading maps them in
+// place from the page cache instead of repacking a gigabyte into fresh memory
+// at every start. The tensor is U8 [groups, group_bytes] with metadata
+// dsinfer.dtype.NAME (the block type) and dsinfer.layout.NAME = "rows16".
+// Checkpoints in GGUF's row layout (no layout entry) still load.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "core/dtype.h"
+#include "io/safetensors_writer.h"
+
+namespace dsinfer::model {
+
+inline constexpr const char* kRowGroupLayout = "rows16";
+
+// t holds a [rows, cols] matrix of `dtype` blocks in GGUF's row layout; it
+// becomes the stored form above, its metadata entries added to `meta`.
+void store_row_groups(io::TensorData& t, DType dtype, int64_t cols, std::map<std::string, std::string>& meta);
+
+}  // namespace dsinfer::model
