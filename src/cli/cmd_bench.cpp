@@ -37,17 +37,30 @@ double peak_rss_gib() {
   return static_cast<double>(ru.ru_maxrss) / (1024.0 * 1024.0);
 }
 
+// Whether prefill runs on the integer dot product: the synthetic model's
+// --type, or for a checkpoint whether most weight bytes are block-quantized
+// (stored as U8 by `dsinfer quantize`).
+bool integer_weights(const BenchCliOptions& o, const model::WeightStats& st) {
+  if (is_synthetic(o.model)) return o.type == "q8_0" || o.type == "q4_0" || o.type == "q4_k";
+  size_t blocks = 0, all = 0;
+  for (const auto& [dtype, bytes] : st.bytes_by_dtype) {
+    all += bytes;
+    if (dtype == "U8" || dtype == "Q8_0" || dtype == "Q4_0" || dtype == "Q4_K") blocks += bytes;
+  }
+  return 2 * blocks > all;
+}
+
 nlohmann::ordered_json report(const BenchCliOptions& o, model::Model& m, const engine::BenchResult& r,
                               const kernels::MachinePeaks& p) {
   const auto st = m.weight_stats();
-  const bool integer = o.type == "q8_0" || o.type == "q4_0" || o.type == "q4_k";
+  const bool integer = integer_weights(o, st);
   const double bytes = static_cast<double>(st.decode_bytes_per_token);
   const double achieved = bytes * o.bench.batch / (r.decode_step_ms * 1e-3) / 1e9 / static_cast<double>(o.bench.batch);
   const double prefill_ops = 2.0 * static_cast<double>(st.params_active) * r.prefill_tokens_per_s / 1e9;
   const double peak = integer ? p.int8_gops : p.bf16_gflops;
   nlohmann::ordered_json j;
   j["model"] = o.model;
-  j["type"] = o.type;
+  j["type"] = is_synthetic(o.model) ? o.type : integer ? "checkpoint (block-quantized)" : "checkpoint (float)";
   j["threads"] = o.backend.threads;
   j["prompt"] = o.bench.prompt;
   j["gen"] = o.bench.gen;

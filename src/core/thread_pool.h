@@ -46,7 +46,7 @@ class ThreadPool {
   static constexpr int kPiecesPerThread = 4;
 
  private:
-  void worker_loop(int index);
+  void worker_loop();
   // Returns the next generation after `seen`, or seen when stopping.
   uint64_t wait_for_job(uint64_t seen);
   void run_range();   // a worker's share of the current job, exceptions kept for the caller

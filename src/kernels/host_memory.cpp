@@ -11,11 +11,12 @@
 namespace dsinfer::kernels {
 
 namespace {
-// From this size on, fresh anonymous pages (zero already, so no memset pass)
-// with transparent huge pages: repacked weights (a gigabyte at load) then
-// fault in 2 MB at a time, cleared by the kernel on the threads that first
-// write them, instead of 4 KB faults after a single-threaded memset.
-constexpr size_t kMapThreshold = size_t{1} << 20;
+// From this size on (a KV cache, an lm_head), fresh anonymous pages: zero
+// already, so no memset pass touching them all at start (a KV cache sized for
+// the whole context is mostly never written), and transparent huge pages
+// where written. Below it the heap's zeroed reuse: per-step scratch buffers
+// would otherwise fault in fresh pages at every forward pass.
+constexpr size_t kMapThreshold = size_t{64} << 20;
 }  // namespace
 
 Buffer host_alloc(size_t bytes) {

@@ -412,14 +412,17 @@ TEST_P(PackedRows, TwinsAgreeBitwiseAndResultsDoNotDependOnTheBatch) {
   kernels::cpu::matmul(args_for(p, p.x, view, scalar), Isa::Scalar, pool, act);
   expect_close(p, scalar, run_reference(p, quantized_x(p), tw.view), bounds(p, tw.view, quantized_x(p)), 1e-5, false,
                "packed scalar twin vs reference");
-  ThreadPool one_thread(1);  // 10 groups on one thread: decode tiles of 8 and 2 groups; on two: 4 and 1
+  // 10 groups on one thread: decode tiles of 8 and 2 groups (4, 4, 2 for two
+  // tokens); on two, pieces of 1-2 groups; the 4-group view below: one tile of 4.
+  ThreadPool one_thread(1);
+  const kernels::Weight view4 = pk.w.slice_rows(3, 61);  // groups 0-3
   for (Isa isa : available_isas()) {
     std::vector<float> all;
     kernels::cpu::matmul(args_for(p, p.x, view, all), isa, pool, act);
     const std::string name(kernels::cpu::isa_name(isa));
     EXPECT_EQ(0, std::memcmp(all.data(), scalar.data(), all.size() * sizeof(float))) << name << " vs scalar twin";
-    for (int64_t t : {int64_t{0}, int64_t{9}, int64_t{18}}) {
-      for (int64_t n : {1, 2}) {  // decode tiles span several groups
+    for (int64_t t : {int64_t{0}, int64_t{9}, int64_t{15}}) {
+      for (int64_t n : {1, 2, 3, 5}) {  // decode tiles span several groups; 3 and 5 leave token tiles of 3 and 1
         Problem few = p;
         few.n = n;
         std::vector<float> xs(p.x.begin() + t * p.x_stride, p.x.begin() + (t + n) * p.x_stride), ys;
@@ -430,6 +433,12 @@ TEST_P(PackedRows, TwinsAgreeBitwiseAndResultsDoNotDependOnTheBatch) {
               << name << " token " << t + k << " in a call of " << n << " differs from the batch of 20";
       }
     }
+    Problem four = p;
+    four.n = 1;
+    four.rows = 61;
+    std::vector<float> x0(p.x.begin(), p.x.begin() + p.x_stride), y4;
+    kernels::cpu::matmul(args_for(four, x0, view4, y4), isa, one_thread, act);
+    EXPECT_EQ(0, std::memcmp(y4.data(), all.data(), 61 * sizeof(float))) << name << ": a tile of 4 groups differs";
   }
 }
 
