@@ -476,6 +476,8 @@ TEST(MatmulBatch, EachProductAsIfAlone) {
         kernels::MatmulArgs a = batch[i];
         a.y = alone.data();
         kernels::cpu::matmul(a, isa, pool, acts);
+        EXPECT_EQ(alone.size(), y[i].size());
+        if (alone.empty()) continue;  // the product with no tokens writes nothing
         EXPECT_EQ(0, std::memcmp(alone.data(), y[i].data(), alone.size() * sizeof(float)))
             << kernels::cpu::isa_name(isa) << ", " << threads << " threads: product " << i << " differs in the batch";
         if (i < 5) {
