@@ -1,23 +1,37 @@
-// Paged causal attention on the CPU for (token, head) pairs: scores q.k for
-// the query's whole context, one softmax pass with a vectorized exp, then the
-// weighted sum of V rows. The same code serves grouped-query attention and
-// MLA's absorbed form (one latent cache as K and V, v_dim < qk_dim). Each
-// (token, head) is computed on its own, so results do not depend on what else
-// is in the batch. The AVX-512 kernel has a scalar twin with the same passes.
+// Paged causal attention on the CPU: scores q.k for each query's whole
+// context, one softmax pass with a vectorized exp, then the weighted sum of V
+// rows. The same code serves grouped-query attention and MLA's absorbed form
+// (one latent cache as K and V, v_dim < qk_dim). Work is cut into tiles of
+// query tokens of one sequence and query heads of one KV head, which read the
+// same K/V rows: the AVX-512 kernel walks a tile's keys block by block so each
+// block comes from memory once for the whole tile. Every (token, head) still
+// gets exactly the operations it gets alone, so results do not depend on the
+// tiles or on what else is in the batch. The scalar twin has the same passes.
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "kernels/backend.h"
 #include "kernels/cpu/isa.h"
 
 namespace dsinfer::kernels::cpu {
 
-// Pairs th in [begin, end): token th / n_heads, head th % n_heads.
-void attention(const AttentionArgs& a, Isa isa, int64_t begin, int64_t end);
+// Tokens [t0, t1) (consecutive in the batch, one sequence) x query heads
+// [h0, h1) (one KV head's).
+struct AttentionTile {
+  int64_t t0 = 0, t1 = 0, h0 = 0, h1 = 0;
+};
 
-void attention_scalar(const AttentionArgs& a, int64_t begin, int64_t end);
-void attention_avx512(const AttentionArgs& a, int64_t begin, int64_t end);
+// Tiles of up to 8 tokens x a KV head's query heads, halved (heads first)
+// until there are at least `min_tiles` when the batch allows it.
+std::vector<AttentionTile> attention_tiles(const AttentionArgs& a, int64_t min_tiles);
+
+// tiles[begin, end).
+void attention(const AttentionArgs& a, Isa isa, const AttentionTile* tiles, int64_t begin, int64_t end);
+
+void attention_scalar(const AttentionArgs& a, const AttentionTile& tile);
+void attention_avx512(const AttentionArgs& a, const AttentionTile& tile);
 
 // e^x in float by range reduction to 2^n e^r, |r| <= ln2 / 2, and a degree-6
 // polynomial (about 1 ulp); exact 1 at 0, 0 below -104. The SIMD kernels use

@@ -5,6 +5,7 @@
 
 #include "core/quant.h"
 #include "core/thread_pool.h"
+#include "kernels/buffer_cache.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/host_memory.h"
@@ -20,7 +21,7 @@ class CpuBackend final : public Backend {
   CpuBackend(int threads, cpu::Isa isa) : isa_(isa), pool_(threads) {}
 
   Capabilities capabilities() const override { return {"cpu", std::string(cpu::isa_name(isa_)), pool_.size(), true}; }
-  Buffer alloc(size_t bytes) override { return host_alloc(bytes); }
+  Buffer alloc(size_t bytes) override { return scratch_.alloc(bytes); }
   // memcpy with a null pointer is undefined even for 0 bytes (empty vectors pass null).
   void upload(const Buffer& dst, const void* src, size_t bytes, size_t offset) override {
     if (bytes) std::memcpy(static_cast<char*>(dst.data()) + offset, src, bytes);
@@ -71,7 +72,8 @@ class CpuBackend final : public Backend {
     run(n, 4096, [&](int64_t b, int64_t e) { ref::add(y, x, b, e); });
   }
   void attention(const AttentionArgs& a) override {
-    run(a.n_tokens * a.n_heads, 1, [&](int64_t b, int64_t e) { cpu::attention(a, isa_, b, e); });
+    const std::vector<cpu::AttentionTile> tiles = cpu::attention_tiles(a, 2 * pool_.size());
+    run(static_cast<int64_t>(tiles.size()), 1, [&](int64_t b, int64_t e) { cpu::attention(a, isa_, tiles.data(), b, e); });
   }
   void copy_rows(const RowCopyArgs& a) override {
     run(a.n, 8, [&](int64_t b, int64_t e) { ref::copy_rows(a, b, e); });
@@ -91,6 +93,7 @@ class CpuBackend final : public Backend {
   cpu::Isa isa_;
   ThreadPool pool_;
   std::vector<cpu::QuantAct> acts_;  // matmul scratch: quantized activations
+  HostBufferCache scratch_;  // per-step buffers come back every step
   std::vector<Buffer> owned_;  // repacked (or unpacked) weights handed out by import_weight
 };
 
