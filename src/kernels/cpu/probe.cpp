@@ -95,7 +95,8 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) double vnni_loop(int64_t 
     for (auto& a : acc) a = _mm512_dpbusd_epi32(a, x, y);
   __m512i s = acc[0];
   for (int k = 1; k < 12; ++k) s = _mm512_add_epi32(s, acc[k]);
-  return static_cast<double>(_mm512_reduce_add_epi32(s));
+  // OR, not a sum: the lanes wrap after many iterations, and a signed sum could overflow.
+  return static_cast<double>(_mm512_reduce_or_epi32(s));
 }
 
 __attribute__((target("avx2"))) double avx2_int8_loop(int64_t iters) {

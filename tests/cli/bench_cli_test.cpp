@@ -1,0 +1,42 @@
+// `dsinfer bench --json` on a tiny synthetic model: one JSON object whose
+// figures agree with each other (roofline from the probe and the bytes per
+// token, fraction from the achieved rate), and a peak resident memory that is
+// the model's own, not the bandwidth probe's 1 GiB buffer.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/run_binary.h"
+
+namespace dsinfer::test {
+namespace {
+
+TEST(BenchCli, JsonFiguresAgreeWithEachOther) {
+  const CmdResult r =
+      run_dsinfer({"bench", "--model", "synthetic:tiny", "--type", "q8_0", "--prompt", "8", "--gen", "4", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  for (const char* f : {"prefill_tokens_per_s", "decode_tokens_per_s", "decode_step_ms", "decode_bytes_per_token",
+                        "achieved_read_gbps", "machine_read_gbps", "decode_roofline_tokens_per_s",
+                        "decode_fraction_of_roofline", "prefill_gops", "dot_peak_gops", "prefill_fraction_of_peak",
+                        "peak_rss_gib"})
+    ASSERT_TRUE(j.contains(f) && j[f].is_number()) << "missing or not a number: " << f;
+  const auto num = [&](const char* f) { return j[f].get<double>(); };
+  EXPECT_GT(num("prefill_tokens_per_s"), 0);
+  EXPECT_GT(num("machine_read_gbps"), 0);
+  EXPECT_GT(num("dot_peak_gops"), 0);
+  const double bytes = num("decode_bytes_per_token"), bw = num("machine_read_gbps");
+  EXPECT_NEAR(num("decode_tokens_per_s"), 1e3 / num("decode_step_ms"), 1e-6 * num("decode_tokens_per_s"));
+  EXPECT_NEAR(num("achieved_read_gbps"), bytes * num("decode_tokens_per_s") / 1e9, 1e-6 * num("achieved_read_gbps"));
+  EXPECT_NEAR(num("decode_roofline_tokens_per_s"), bw * 1e9 / bytes, 1e-6 * num("decode_roofline_tokens_per_s"));
+  EXPECT_NEAR(num("decode_fraction_of_roofline"), num("achieved_read_gbps") / bw, 1e-9);
+  EXPECT_NEAR(num("prefill_fraction_of_peak"), num("prefill_gops") / num("dot_peak_gops"), 1e-9);
+  EXPECT_GT(num("peak_rss_gib"), 0);
+  if (j.contains("peak_rss_note")) {
+    GTEST_SKIP() << "this kernel could not restart the peak: " << j["peak_rss_note"];
+  }
+  EXPECT_LT(num("peak_rss_gib"), 0.9) << "the probe's 1 GiB read buffer counted as the model's memory";
+}
+
+}  // namespace
+}  // namespace dsinfer::test
