@@ -3,6 +3,8 @@
 // BM_ReadBandwidth of the same run (the machine's read roofline), and the
 // prefill figures with BM_Int8Peak / BM_Bf16Peak: ratios, not absolute times,
 // because the development machine is shared.
+// Batch: 8 and 16 tokens over weights that stream from memory (batched
+// decode), to compare with both limits.
 //   build/matmul_bench --benchmark_filter=Decode
 #include <benchmark/benchmark.h>
 
@@ -62,7 +64,7 @@ void BM_Matmul(benchmark::State& state) {
   const int64_t rows = state.range(1), cols = state.range(2), n = state.range(3);
   auto backend = dsinfer::kernels::make_backend({"cpu", 0, "auto"});
   const Matrix m = make_matrix(t, rows, cols);
-  const int copies = n == 1 ? copies_for(m.bytes.size()) : 1;
+  const int copies = n <= 16 ? copies_for(m.bytes.size()) : 1;  // decode and batched decode stream from memory
   std::vector<std::vector<uint8_t>> data(static_cast<size_t>(copies), m.bytes);
   std::vector<dsinfer::kernels::Weight> ws(static_cast<size_t>(copies), m.w);
   for (int i = 0; i < copies; ++i) {  // as the model loader does: the backend may repack (Q4_K on AVX-512)
@@ -126,6 +128,7 @@ void BM_Bf16Peak(benchmark::State& state) {
 
 BENCHMARK(BM_ReadBandwidth)->Iterations(3)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Matmul)->Name("Decode")->UseRealTime()->Apply([](auto* b) { shapes(b, 1); })->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Matmul)->Name("Batch")->UseRealTime()->Apply([](auto* b) { shapes(b, 8), shapes(b, 16); })->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Int8Peak)->Iterations(2)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Bf16Peak)->Iterations(2)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Matmul)->Name("Prefill")->UseRealTime()->Apply([](auto* b) { shapes(b, 128); })->Unit(benchmark::kMillisecond);

@@ -421,8 +421,14 @@ TEST_P(PackedRows, TwinsAgreeBitwiseAndResultsDoNotDependOnTheBatch) {
     kernels::cpu::matmul(args_for(p, p.x, view, all), isa, pool, act);
     const std::string name(kernels::cpu::isa_name(isa));
     EXPECT_EQ(0, std::memcmp(all.data(), scalar.data(), all.size() * sizeof(float))) << name << " vs scalar twin";
-    for (int64_t t : {int64_t{0}, int64_t{9}, int64_t{15}}) {
-      for (int64_t n : {1, 2, 3, 5}) {  // decode tiles span several groups; 3 and 5 leave token tiles of 3 and 1
+    // Decode tiles span several groups; 3 and 5 tokens leave token tiles of 3
+    // and 1; up to 16 tokens run in passes over 256 weight values with the
+    // running sums stored between passes, 20 whole rows per tile.
+    std::vector<std::pair<int64_t, int64_t>> calls = {{0, 9}, {4, 16}};
+    for (int64_t t : {int64_t{0}, int64_t{9}, int64_t{15}})
+      for (int64_t n : {1, 2, 3, 5}) calls.emplace_back(t, n);
+    for (const auto& [t, n] : calls) {
+      {
         Problem few = p;
         few.n = n;
         std::vector<float> xs(p.x.begin() + t * p.x_stride, p.x.begin() + (t + n) * p.x_stride), ys;

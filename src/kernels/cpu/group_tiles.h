@@ -1,10 +1,12 @@
 // The driver shared by the kernels over weights repacked into groups of 16
 // rows (packed.h): which tiles of groups x tokens to run, and where their
 // results go. A kernel K provides `template <int G, int T> static void
-// tile(const GroupCtx&, const uint8_t* grp, int64_t t, float (*out)[kRows])`
-// for G groups (consecutive, gbytes apart) and T tokens, writing
-// out[g * T + tt][lane]. Tile shapes differ only in how many rows and tokens
-// share a pass; each (row, token) sees the same operations in every shape.
+// tile(const GroupCtx&, const TileAt&, float (*out)[kRows])` for G groups
+// (consecutive, gbytes apart) and T tokens over weight blocks [k0, k1),
+// accumulating into out[g * T + tt][lane]. Tile shapes and block ranges differ
+// only in how many rows and tokens share a pass and where the running sums
+// wait between passes (stored and reloaded exactly); each (row, token) sees
+// the same operations in every shape.
 #pragma once
 
 #include <algorithm>
@@ -25,16 +27,51 @@ inline constexpr int kPrefillGroups = 3, kPrefillTokens = 4;
 // Groups per tile with 1 or 2 tokens: one memory stream each (a core reading a
 // single stream gets well under its share of the bandwidth).
 inline constexpr int kStreams1 = 8, kStreams2 = 4;  // powers of two (tile_any)
+// Calls of at most kSpanTiles token tiles (batched decode, a MoE expert's few
+// tokens) read each weight once from memory: they go in passes over 256
+// weight values, every token tile running while the pass's weights are in
+// L1, and the next pass's weights prefetched meanwhile (from memory at the
+// pace of the compute; without it, reading and computing take turns). Longer
+// calls run token chunks over whole rows, each group's weights reused from L2
+// by all tiles of the chunk.
+inline constexpr int kSpanTiles = 4;
 
 struct GroupCtx {
   const MatmulArgs* a = nullptr;
   const QuantAct* act = nullptr;
   int64_t nblk = 0;    // weight blocks per row
   int64_t gbytes = 0;  // bytes per group
+  int64_t bbytes = 0;  // bytes per block of a group
 };
 
-// A tile: groups grp, grp + gbytes, ... (ng of them) for tokens t .. t + nt - 1.
-using TileFn = void (*)(const GroupCtx& c, const uint8_t* grp, int ng, int64_t t, int nt, float (*out)[kRows]);
+// A tile: groups grp, grp + gbytes, ... (ng of them) for tokens t .. t + nt - 1
+// over weight blocks [k0, k1). The running sums start at zero (k0 == 0) or
+// from out. Prefill tiles (nt > 2) with pf set also pull pf_bytes at
+// pf + g * gbytes for each of the G groups into L1, spread over the tile, so
+// that weights streaming in from memory overlap with the compute on the ones
+// already here; decode tiles prefetch their own streams.
+struct TileAt {
+  const uint8_t* grp = nullptr;
+  int ng = 1;
+  int64_t t = 0;
+  int nt = 1;
+  int64_t k0 = 0, k1 = 0;
+  const uint8_t* pf = nullptr;
+  int64_t pf_bytes = 0;
+};
+
+using TileFn = void (*)(const GroupCtx& c, const TileAt& at, float (*out)[kRows]);
+
+// Part `step` of `steps` of a prefill tile's prefetch for group g (the bytes
+// split evenly over the tile's steps). Always
+// inlined: GCC judges a function whose only effect is prefetching to have
+// none, and deletes the call (pure-const analysis, then dead-code removal).
+[[gnu::always_inline]] inline void prefetch_part(const GroupCtx& c, const TileAt& at, int g, int64_t step, int64_t steps) {
+  const int64_t per = (at.pf_bytes + steps * 64 - 1) / (steps * 64) * 64;
+  const int64_t end = std::min(at.pf_bytes, (step + 1) * per);
+  const uint8_t* p = at.pf + g * c.gbytes;
+  for (int64_t o = step * per; o < end; o += 64) __builtin_prefetch(p + o, 0, 3);
+}
 
 // Pointers into the quantized activations of a tile's tokens.
 template <int T>
@@ -53,37 +90,75 @@ struct TileActs {
   }
 };
 
-// The tile shapes group_rows asks for, as template instances of K::tile.
-template <class K, int G>
-void tile_tokens(const GroupCtx& c, const uint8_t* grp, int64_t t, int nt, float (*out)[kRows]) {
-  switch (nt) {
-    case 4: return K::template tile<G, 4>(c, grp, t, out);
-    case 3: return K::template tile<G, 3>(c, grp, t, out);
-    case 2: return K::template tile<G, 2>(c, grp, t, out);
-    default: return K::template tile<G, 1>(c, grp, t, out);
+// The tile shapes group_rows asks for, as template instances of K::tile. Part
+// is true for tiles over part of the rows or with a prefetch (the passes of a
+// short call), whose running sums and prefetches cost a little in the inner
+// loop; the tiles of decode and long calls do without.
+template <class K, int G, bool Part>
+void tile_tokens(const GroupCtx& c, const TileAt& at, float (*out)[kRows]) {
+  switch (at.nt) {
+    case 4: return K::template tile<G, 4, Part>(c, at, out);
+    case 3: return K::template tile<G, 3, Part>(c, at, out);
+    case 2: return K::template tile<G, 2, Part>(c, at, out);
+    default: return K::template tile<G, 1, Part>(c, at, out);
   }
+}
+
+template <class K, int G>
+void tile_tokens(const GroupCtx& c, const TileAt& at, float (*out)[kRows]) {
+  if (at.k0 > 0 || at.k1 < c.nblk || at.pf) return tile_tokens<K, G, true>(c, at, out);
+  tile_tokens<K, G, false>(c, at, out);
 }
 
 template <class K>
-void tile_any(const GroupCtx& c, const uint8_t* grp, int ng, int64_t t, int nt, float (*out)[kRows]) {
-  if (nt == 1 && ng > 3) return ng == 8 ? K::template tile<8, 1>(c, grp, t, out) : K::template tile<4, 1>(c, grp, t, out);
-  if (nt == 2 && ng == 4) return K::template tile<4, 2>(c, grp, t, out);
-  switch (ng) {
-    case 3: return tile_tokens<K, 3>(c, grp, t, nt, out);
-    case 2: return tile_tokens<K, 2>(c, grp, t, nt, out);
-    default: return tile_tokens<K, 1>(c, grp, t, nt, out);
+void tile_any(const GroupCtx& c, const TileAt& at, float (*out)[kRows]) {
+  if (at.nt == 1 && at.ng > 3) return at.ng == 8 ? K::template tile<8, 1, false>(c, at, out) : K::template tile<4, 1, false>(c, at, out);
+  if (at.nt == 2 && at.ng == 4) return K::template tile<4, 2, false>(c, at, out);
+  switch (at.ng) {
+    case 3: return tile_tokens<K, 3>(c, at, out);
+    case 2: return tile_tokens<K, 2>(c, at, out);
+    default: return tile_tokens<K, 1>(c, at, out);
   }
 }
 
+// The passes of a call of at most kSpanTiles token tiles over groups [g0, g1).
+struct SpanPlan {
+  const GroupCtx& c;
+  const uint8_t* base;
+  int64_t g0, g1;
+  int64_t n;     // tokens
+  int64_t span;  // blocks per pass
+  int64_t tiles() const { return (n + kPrefillTokens - 1) / kPrefillTokens; }
+  // Token tile i of the pass over blocks k0.. of the groups from g: where it is,
+  // and its share of the next pass's weights to prefetch.
+  TileAt tile(int64_t g, int64_t k0, int64_t i) const {
+    const int64_t t = i * kPrefillTokens;
+    TileAt at{base + g * c.gbytes,
+              static_cast<int>(std::min<int64_t>(kPrefillGroups, g1 - g)),
+              t,
+              static_cast<int>(std::min<int64_t>(kPrefillTokens, n - t)),
+              k0,
+              std::min(c.nblk, k0 + span)};
+    const int64_t next_k = at.k1 < c.nblk ? at.k1 : 0, next_g = at.k1 < c.nblk ? g : g + kPrefillGroups;
+    const int64_t bytes = span * c.bbytes, part = (bytes + tiles() * 64 - 1) / (tiles() * 64) * 64;
+    if (next_g < g1) {
+      at.pf = base + next_g * c.gbytes + next_k * c.bbytes + i * part;
+      at.pf_bytes = std::clamp<int64_t>(bytes - i * part, 0, part);
+    }
+    return at;
+  }
+};
+
 // Rows [begin, end) of the view. With 1-2 tokens (decode), several groups
-// per tile so that each thread reads several memory streams; otherwise token
-// chunks (activations in L2), then prefill tiles over the groups covering the
-// rows.
+// per tile so that each thread reads several memory streams; up to
+// kSpanTiles token tiles, passes as SpanPlan says; otherwise token chunks
+// (activations in L2), each running whole rows of kPrefillGroups groups.
 template <TileFn Tile>
 void group_rows(const MatmulJob& job, int64_t begin, int64_t end) {
   const MatmulArgs& a = *job.a;
   const Weight& w = *a.w;
-  const GroupCtx c{&a, job.act, w.cols / block_elems(w.dtype), packed::group_bytes(w.dtype, w.cols)};
+  const int64_t nblk = w.cols / block_elems(w.dtype), gbytes = packed::group_bytes(w.dtype, w.cols);
+  const GroupCtx c{&a, job.act, nblk, gbytes, gbytes / nblk};
   const auto* base = static_cast<const uint8_t*>(w.data);
   const int64_t g0 = (w.row0 + begin) / kRows, g1 = (w.row0 + end + kRows - 1) / kRows;
   const auto store = [&](int64_t g, int64_t t, const float* v) {
@@ -100,9 +175,22 @@ void group_rows(const MatmulJob& job, int64_t begin, int64_t end) {
     for (int64_t g = g0; g < g1;) {
       int ng = streams;  // the widest tile shape that fits the groups left
       while (ng > 1 && g + ng > g1) ng /= 2;
-      Tile(c, base + g * c.gbytes, ng, 0, nt, out);
+      Tile(c, TileAt{base + g * c.gbytes, ng, 0, nt, 0, nblk, nullptr}, out);
       for (int k = 0; k < ng * nt; ++k) store(g + k / nt, k % nt, out[k]);
       g += ng;
+    }
+    return;
+  }
+  if (a.n <= kSpanTiles * kPrefillTokens) {
+    const SpanPlan p{c, base, g0, g1, a.n, std::max<int64_t>(1, 256 / block_elems(w.dtype))};
+    float sums[kSpanTiles][kOut][kRows];  // running sums per token tile between passes
+    for (int64_t g = g0; g < g1; g += kPrefillGroups) {
+      for (int64_t k0 = 0; k0 < nblk; k0 += p.span)
+        for (int64_t i = 0; i < p.tiles(); ++i) Tile(c, p.tile(g, k0, i), sums[i]);
+      for (int64_t i = 0; i < p.tiles(); ++i) {
+        const TileAt at = p.tile(g, 0, i);
+        for (int k = 0; k < at.ng * at.nt; ++k) store(g + k / at.nt, at.t + k % at.nt, sums[i][k]);
+      }
     }
     return;
   }
@@ -113,7 +201,7 @@ void group_rows(const MatmulJob& job, int64_t begin, int64_t end) {
       const int ng = static_cast<int>(std::min<int64_t>(kPrefillGroups, g1 - g));
       for (int64_t t = t0; t < t1; t += kPrefillTokens) {
         const int nt = static_cast<int>(std::min<int64_t>(kPrefillTokens, t1 - t));
-        Tile(c, base + g * c.gbytes, ng, t, nt, out);
+        Tile(c, TileAt{base + g * c.gbytes, ng, t, nt, 0, nblk, nullptr}, out);
         for (int k = 0; k < ng * nt; ++k) store(g + k / nt, t + k % nt, out[k]);
       }
     }

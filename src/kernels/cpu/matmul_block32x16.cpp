@@ -23,6 +23,7 @@ namespace {
 
 using groups::GroupCtx;
 using groups::kRows;
+using groups::TileAt;
 using groups::TileActs;
 
 // Where a block's 32 values are: kLoads 64-byte loads of 16 rows x 4 bytes,
@@ -50,14 +51,21 @@ struct Q4Format {
   }
 };
 
+// One (row, token) of a tile: lane l of group grp, token t.
+struct Lane {
+  const uint8_t* grp;
+  int l;
+  int64_t t;
+};
+
 template <class F>
-float row_dot_scalar(const GroupCtx& c, const uint8_t* grp, int l, int64_t t) {
-  const int8_t* aq = c.act->q_row(t);
-  const float* ad = c.act->d_row(t);
-  const int32_t* as = c.act->s_row(t);
-  float acc = 0.0f;
-  for (int64_t b = 0; b < c.nblk; ++b) {
-    const uint8_t* blk = grp + b * F::kBlockBytes;
+float row_dot_scalar(const GroupCtx& c, const TileAt& at, const Lane& r, float acc) {
+  const int8_t* aq = c.act->q_row(r.t);
+  const float* ad = c.act->d_row(r.t);
+  const int32_t* as = c.act->s_row(r.t);
+  const int l = r.l;
+  for (int64_t b = at.k0; b < at.k1; ++b) {
+    const uint8_t* blk = r.grp + b * F::kBlockBytes;
     uint16_t h16;
     std::memcpy(&h16, blk + 2 * l, 2);
     const int8_t* a = aq + b * kActBlock;
@@ -71,10 +79,13 @@ float row_dot_scalar(const GroupCtx& c, const uint8_t* grp, int l, int64_t t) {
 }
 
 template <class F>
-void tile_scalar(const GroupCtx& c, const uint8_t* grp, int ng, int64_t t, int nt, float (*out)[kRows]) {
-  for (int g = 0; g < ng; ++g)
-    for (int tt = 0; tt < nt; ++tt)
-      for (int l = 0; l < kRows; ++l) out[g * nt + tt][l] = row_dot_scalar<F>(c, grp + g * c.gbytes, l, t + tt);
+void tile_scalar(const GroupCtx& c, const TileAt& at, float (*out)[kRows]) {
+  for (int g = 0; g < at.ng; ++g)
+    for (int tt = 0; tt < at.nt; ++tt)
+      for (int l = 0; l < kRows; ++l) {
+        float& o = out[g * at.nt + tt][l];
+        o = row_dot_scalar<F>(c, at, Lane{at.grp + g * c.gbytes, l, at.t + tt}, at.k0 > 0 ? o : 0.0f);
+      }
 }
 
 DSI_TARGET inline __m512i bcast4(const int8_t* p) {
@@ -134,19 +145,27 @@ struct Avx512 {
     }
   }
 
-  template <int G, int T>
-  DSI_TARGET static void tile(const GroupCtx& c, const uint8_t* grp, int64_t t, float (*out)[kRows]) {
-    const TileActs<T> x(*c.act, t);
+  // Part: over blocks [at.k0, at.k1) from the sums in out, prefetching at.pf
+  // (group_tiles.h); otherwise whole rows from zero.
+  template <int G, int T, bool Part>
+  DSI_TARGET static void tile(const GroupCtx& c, const TileAt& at, float (*out)[kRows]) {
+    const uint8_t* grp = at.grp;
+    const int64_t k0 = Part ? at.k0 : 0, k1 = Part ? at.k1 : c.nblk;
+    const TileActs<T> x(*c.act, at.t);
     __m512 acc[G][T];
     DSI_UNROLL
     for (int g = 0; g < G; ++g)
       DSI_UNROLL
-      for (int tt = 0; tt < T; ++tt) acc[g][tt] = _mm512_setzero_ps();
-    for (int64_t b = 0; b < c.nblk; ++b) {
+      for (int tt = 0; tt < T; ++tt) acc[g][tt] = Part && k0 > 0 ? _mm512_loadu_ps(out[g * T + tt]) : _mm512_setzero_ps();
+    for (int64_t b = k0; b < k1; ++b) {
       const uint8_t* blk[G];
       DSI_UNROLL
       for (int g = 0; g < G; ++g) blk[g] = grp + g * c.gbytes + b * F::kBlockBytes;
-      if constexpr (T <= 2) {  // decode is memory-bound: pull each stream kAhead blocks ahead
+      if constexpr (Part) {
+        if (at.pf)
+          DSI_UNROLL
+          for (int g = 0; g < G; ++g) groups::prefetch_part(c, at, g, b - k0, k1 - k0);
+      } else if constexpr (T <= 2) {  // decode is memory-bound: pull each stream kAhead blocks ahead
         // Past a group's end comes the next tile's group, G groups on
         // (prefetching past the matrix is harmless: prefetches never fault).
         const int64_t ahead = kAhead * F::kBlockBytes + (b + kAhead < c.nblk ? 0 : (G - 1) * c.gbytes);

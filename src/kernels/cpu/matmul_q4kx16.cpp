@@ -22,6 +22,7 @@ namespace {
 
 using groups::GroupCtx;
 using groups::kRows;
+using groups::TileAt;
 using groups::TileActs;
 using packed::q4k::kMinOffset;
 using packed::q4k::kQsOffset;
@@ -34,13 +35,20 @@ float half_at(const uint8_t* p) {
   return half_to_float(h);
 }
 
-float row_dot_scalar(const GroupCtx& c, const uint8_t* grp, int l, int64_t t) {
-  const int8_t* aq = c.act->q_row(t);
-  const float* ad = c.act->d_row(t);
-  const float* afs = c.act->fs_row(t);
-  float acc = 0.0f;
-  for (int64_t sb = 0; sb < c.nblk; ++sb) {
-    const uint8_t* sup = grp + sb * kSuperBytes;
+// One (row, token) of a tile: lane l of group grp, token t.
+struct Lane {
+  const uint8_t* grp;
+  int l;
+  int64_t t;
+};
+
+float row_dot_scalar(const GroupCtx& c, const TileAt& at, const Lane& r, float acc) {
+  const int8_t* aq = c.act->q_row(r.t);
+  const float* ad = c.act->d_row(r.t);
+  const float* afs = c.act->fs_row(r.t);
+  const int l = r.l;
+  for (int64_t sb = at.k0; sb < at.k1; ++sb) {
+    const uint8_t* sup = r.grp + sb * kSuperBytes;
     const float d = half_at(sup + 2 * l), dmin = half_at(sup + 32 + 2 * l);
     for (int j = 0; j < 8; ++j) {
       const int64_t b = sb * 8 + j;
@@ -60,10 +68,13 @@ float row_dot_scalar(const GroupCtx& c, const uint8_t* grp, int l, int64_t t) {
   return acc;
 }
 
-void tile_scalar(const GroupCtx& c, const uint8_t* grp, int ng, int64_t t, int nt, float (*out)[kRows]) {
-  for (int g = 0; g < ng; ++g)
-    for (int tt = 0; tt < nt; ++tt)
-      for (int l = 0; l < kRows; ++l) out[g * nt + tt][l] = row_dot_scalar(c, grp + g * c.gbytes, l, t + tt);
+void tile_scalar(const GroupCtx& c, const TileAt& at, float (*out)[kRows]) {
+  for (int g = 0; g < at.ng; ++g)
+    for (int tt = 0; tt < at.nt; ++tt)
+      for (int l = 0; l < kRows; ++l) {
+        float& o = out[g * at.nt + tt][l];
+        o = row_dot_scalar(c, at, Lane{at.grp + g * c.gbytes, l, at.t + tt}, at.k0 > 0 ? o : 0.0f);
+      }
 }
 
 DSI_TARGET inline __m512 lane_scales(const uint8_t* p, __m512 mult) {
@@ -144,15 +155,19 @@ DSI_TARGET inline void sub_block(const Super<G>& x, const TileActs<T>& act, int6
 }
 
 struct Avx512 {
-template <int G, int T>
-DSI_TARGET static void tile(const GroupCtx& c, const uint8_t* grp, int64_t t, float (*out)[kRows]) {
-  const TileActs<T> x(*c.act, t);
+// Part: over blocks [at.k0, at.k1) from the sums in out, prefetching at.pf
+// (group_tiles.h); otherwise whole rows from zero.
+template <int G, int T, bool Part>
+DSI_TARGET static void tile(const GroupCtx& c, const TileAt& at, float (*out)[kRows]) {
+  const uint8_t* grp = at.grp;
+  const int64_t k0 = Part ? at.k0 : 0, k1 = Part ? at.k1 : c.nblk;
+  const TileActs<T> x(*c.act, at.t);
   __m512 acc[G][T];
   DSI_UNROLL
   for (int g = 0; g < G; ++g)
     DSI_UNROLL
-    for (int tt = 0; tt < T; ++tt) acc[g][tt] = _mm512_setzero_ps();
-  for (int64_t sb = 0; sb < c.nblk; ++sb) {
+    for (int tt = 0; tt < T; ++tt) acc[g][tt] = Part && k0 > 0 ? _mm512_loadu_ps(out[g * T + tt]) : _mm512_setzero_ps();
+  for (int64_t sb = k0; sb < k1; ++sb) {
     Super<G> s;
     // After a group's last super-block comes the next tile's group, G groups on
     // (prefetching past the matrix is harmless: prefetches never fault).
@@ -164,7 +179,11 @@ DSI_TARGET static void tile(const GroupCtx& c, const uint8_t* grp, int64_t t, fl
       s.d[g] = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s.sup[g])));
       s.dmin[g] = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s.sup[g] + 32)));
     }
-    for (int j = 0; j < 8; ++j) sub_block<G, T>(s, x, sb * 8 + j, j, acc);
+    for (int j = 0; j < 8; ++j) {
+      if (Part && at.pf)
+        for (int g = 0; g < G; ++g) groups::prefetch_part(c, at, g, (sb - k0) * 8 + j, (k1 - k0) * 8);
+      sub_block<G, T>(s, x, sb * 8 + j, j, acc);
+    }
   }
   DSI_UNROLL
   for (int g = 0; g < G; ++g)
