@@ -24,6 +24,8 @@
 #include "core/dtype.h"
 #include "core/error.h"
 #include "kernels/backend.h"
+#include "kernels/cpu/activation.h"
+#include "kernels/cpu/isa.h"
 #include "kernels/kernel_test_util.h"
 
 namespace dsinfer::test {
@@ -419,6 +421,28 @@ TEST_P(ElementwiseBackendTest, SiluMulAndAdd) {
     std::vector<float> want_add(y0);
     for (size_t i = 0; i < static_cast<size_t>(n); ++i) want_add[i] = y0[i] + x[i];
     EXPECT_TRUE(all_equal(from_device<float>(*be_, yd, y0.size()), want_add));
+  }
+}
+
+// The CPU's AVX-512 silu_mul and its scalar twin agree bit for bit on random
+// inputs of awkward lengths and offsets, and on the edge values (zeros,
+// infinities, NaN, exp's overflow and underflow ranges).
+TEST(CpuActivationTwins, SiluMulAgreesBitForBit) {
+  if (!kernels::cpu::isa_supported(kernels::cpu::Isa::Avx512)) GTEST_SKIP() << "no AVX-512 on this CPU: SKIPPED";
+  std::mt19937 rng(61);
+  const float inf = std::numeric_limits<float>::infinity();
+  for (int64_t n : {1, 15, 17, 33, 1000, 4099}) {
+    auto g = random_floats(rng, static_cast<size_t>(n), -30.0f, 30.0f);
+    const auto u = random_floats(rng, static_cast<size_t>(n), -2.0f, 2.0f);
+    const float edges[] = {0.0f, -0.0f, inf, -inf, std::nanf(""), 89.0f, -89.0f, 104.5f, -104.5f, 1e-30f, -200.0f};
+    for (size_t i = 0; i < std::size(edges) && i < g.size(); ++i) g[(i * 7) % g.size()] = edges[i];
+    for (int64_t begin : {int64_t{0}, n / 3}) {
+      std::vector<float> scalar(static_cast<size_t>(n), kSentinel), simd(scalar);
+      kernels::cpu::silu_mul_scalar({g.data(), u.data(), scalar.data()}, begin, n);
+      kernels::cpu::silu_mul_avx512({g.data(), u.data(), simd.data()}, begin, n);
+      ASSERT_EQ(0, std::memcmp(scalar.data(), simd.data(), scalar.size() * sizeof(float))) << "n=" << n << " begin=" << begin;
+      for (int64_t i = 0; i < begin; ++i) ASSERT_EQ(simd[static_cast<size_t>(i)], kSentinel) << "wrote before begin";
+    }
   }
 }
 

@@ -9,17 +9,6 @@
 
 namespace dsinfer::kernels::cpu {
 
-float exp_approx(float x) {
-  using namespace exp_consts;
-  if (!(x >= kMinArg)) return x != x ? x : 0.0f;  // NaN propagates
-  const float n = std::nearbyint(x * kLog2e);
-  const float r = std::fma(-n, kLn2Lo, std::fma(-n, kLn2Hi, x));
-  float p = kP0;
-  for (float c : {kP1, kP2, kP3, kP4, kP5}) p = std::fma(p, r, c);
-  const float e = std::fma(p, r * r, r) + 1.0f;
-  return std::ldexp(e, static_cast<int>(n));
-}
-
 namespace {
 
 void scalar_pair(const AttentionArgs& a, int64_t t, int64_t h, std::vector<float>& scores, std::vector<float>& acc) {

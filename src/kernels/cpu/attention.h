@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "kernels/backend.h"
+#include "kernels/cpu/exp_consts.h"  // exp_approx
 #include "kernels/cpu/isa.h"
 
 namespace dsinfer::kernels::cpu {
@@ -32,11 +33,6 @@ void attention(const AttentionArgs& a, Isa isa, const AttentionTile* tiles, int6
 
 void attention_scalar(const AttentionArgs& a, const AttentionTile& tile);
 void attention_avx512(const AttentionArgs& a, const AttentionTile& tile);
-
-// e^x in float by range reduction to 2^n e^r, |r| <= ln2 / 2, and a degree-6
-// polynomial (about 1 ulp); exact 1 at 0, 0 below -104. The SIMD kernels use
-// the same constants.
-float exp_approx(float x);
 
 // The cache row of position `pos` of sequence `seq` (block-table lookup).
 inline const float* cache_row(const AttentionArgs& a, const float* cache, int64_t stride, int64_t seq, int64_t pos) {

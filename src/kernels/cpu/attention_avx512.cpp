@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "kernels/cpu/attention.h"
-#include "kernels/cpu/exp_consts.h"
+#include "kernels/cpu/exp_avx512.h"
 
 #define DSI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma")))
 #define DSI_UNROLL _Pragma("GCC unroll 16")
@@ -20,18 +20,6 @@ namespace {
 
 DSI_TARGET inline __mmask16 tail_mask(int64_t left) {
   return left >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1);
-}
-
-DSI_TARGET inline __m512 exp16(__m512 x) {
-  using namespace exp_consts;
-  x = _mm512_max_ps(_mm512_set1_ps(kMinArg), x);  // NaN (second operand) passes through
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(kLog2e)), _MM_FROUND_TO_NEAREST_INT);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Hi), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(kLn2Lo), r);
-  __m512 p = _mm512_set1_ps(kP0);
-  for (float c : {kP1, kP2, kP3, kP4, kP5}) p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c));
-  const __m512 e = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
-  return _mm512_scalef_ps(e, n);
 }
 
 struct Head {

@@ -6,6 +6,7 @@
 #include "core/quant.h"
 #include "core/thread_pool.h"
 #include "kernels/buffer_cache.h"
+#include "kernels/cpu/activation.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/host_memory.h"
@@ -66,7 +67,7 @@ class CpuBackend final : public Backend {
     run(a.n_tokens, 1, [&](int64_t b, int64_t e) { ref::rope(a, b, e); });
   }
   void silu_mul(const float* g, const float* u, float* o, int64_t n) override {
-    run(n, 4096, [&](int64_t b, int64_t e) { ref::silu_mul(g, u, o, b, e); });
+    run(n, 4096, [&](int64_t b, int64_t e) { cpu::silu_mul({g, u, o}, isa_, b, e); });
   }
   void add(float* y, const float* x, int64_t n) override {
     run(n, 4096, [&](int64_t b, int64_t e) { ref::add(y, x, b, e); });
