@@ -17,11 +17,13 @@
 // sqrt(qk_dim) 2^-24 |q||k| scale, which moves the softmax weights by the same
 // relative amount; outputs are convex combinations of V values in [-1, 1], so
 // we allow 1e-6 sqrt(qk_dim) (1 + |o|) against the reference.
+#include "kernels/cpu/intrin.h"  // first: see intrin.h
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <numeric>
 #include <random>
@@ -31,6 +33,9 @@
 
 #include "kernels/backend.h"
 #include "kernels/cpu/attention.h"
+#include "kernels/cpu/exp_avx2.h"
+#include "kernels/cpu/exp_avx512.h"
+#include "kernels/cpu/isa.h"
 #include "kernels/kernel_test_util.h"
 
 namespace dsinfer::test {
@@ -287,6 +292,40 @@ TEST(AttentionExp, CloseToLibmOverTheSoftmaxRange) {
   EXPECT_EQ(kernels::cpu::exp_approx(-500.0f), 0.0f);
   EXPECT_EQ(kernels::cpu::exp_approx(-INFINITY), 0.0f);
   EXPECT_TRUE(std::isnan(kernels::cpu::exp_approx(NAN)));
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma"))) void exp_avx512_of(const float* x, float* y) {
+  _mm512_storeu_ps(y, kernels::cpu::exp16(_mm512_loadu_ps(x)));
+}
+
+__attribute__((target("avx2,fma"))) void exp_avx2_of(const float* x, float* y) {
+  _mm256_storeu_ps(y, kernels::cpu::exp8(_mm256_loadu_ps(x)));
+}
+
+// exp16 and exp8 (the softmax and silu exp of the SIMD kernels) equal
+// exp_approx bit for bit: over the whole finite range in steps that hit
+// every binade, through denormal results, overflow and the edges.
+TEST(AttentionExp, SimdTwinsAgreeBitForBit) {
+  std::vector<float> xs = {0.0f, -0.0f, -104.0f, -103.99f, -87.5f, -87.3f, 88.7f, 88.8f, 89.0f, 1e-30f, -1e-30f, -INFINITY, NAN};
+  for (float x = -110.0f; x <= 90.0f; x += 0.01173f) xs.push_back(x);
+  while (xs.size() % 16) xs.push_back(0.5f);
+  using kernels::cpu::Isa;
+  if (!kernels::cpu::isa_supported(Isa::Avx2)) GTEST_SKIP() << "no AVX2 on this CPU: SKIPPED";
+  for (Isa isa : {Isa::Avx2, Isa::Avx512}) {
+    if (!kernels::cpu::isa_supported(isa)) {
+      std::printf("[  SKIPPED ] exp twin for %s: not on this CPU\n", std::string(kernels::cpu::isa_name(isa)).c_str());
+      continue;
+    }
+    std::vector<float> y(xs.size());
+    for (size_t i = 0; i < xs.size(); i += isa == Isa::Avx512 ? 16 : 8)
+      isa == Isa::Avx512 ? exp_avx512_of(&xs[i], &y[i]) : exp_avx2_of(&xs[i], &y[i]);
+    int bad = 0;
+    for (size_t i = 0; i < xs.size(); ++i) {
+      const float want = kernels::cpu::exp_approx(xs[i]);
+      const bool same = std::isnan(want) ? std::isnan(y[i]) : std::memcmp(&want, &y[i], 4) == 0;
+      if (!same && bad++ < 5) ADD_FAILURE() << kernels::cpu::isa_name(isa) << " exp(" << xs[i] << ") = " << y[i] << ", scalar " << want;
+    }
+  }
 }
 
 class AttentionBackendTest : public ::testing::TestWithParam<BackendCase> {};

@@ -78,6 +78,8 @@ void attention(const AttentionArgs& a, Isa isa, const AttentionTile* tiles, int6
   for (int64_t i = begin; i < end; ++i) {
     if (isa == Isa::Avx512) {
       attention_avx512(a, tiles[i]);
+    } else if (isa == Isa::Avx2) {
+      attention_avx2(a, tiles[i]);
     } else {
       attention_scalar(a, tiles[i]);
     }

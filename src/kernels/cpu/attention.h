@@ -6,7 +6,8 @@
 // same K/V rows: the AVX-512 kernel walks a tile's keys block by block so each
 // block comes from memory once for the whole tile. Every (token, head) still
 // gets exactly the operations it gets alone, so results do not depend on the
-// tiles or on what else is in the batch. The scalar twin has the same passes.
+// tiles or on what else is in the batch. The AVX-512 and AVX2 kernels are one
+// template (attention_tiled.inc); the scalar twin has the same passes.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +34,7 @@ void attention(const AttentionArgs& a, Isa isa, const AttentionTile* tiles, int6
 
 void attention_scalar(const AttentionArgs& a, const AttentionTile& tile);
 void attention_avx512(const AttentionArgs& a, const AttentionTile& tile);
+void attention_avx2(const AttentionArgs& a, const AttentionTile& tile);  // the same kernel, 8 lanes
 
 // The cache row of position `pos` of sequence `seq` (block-table lookup).
 inline const float* cache_row(const AttentionArgs& a, const float* cache, int64_t stride, int64_t seq, int64_t pos) {

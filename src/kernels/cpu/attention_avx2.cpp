@@ -1,0 +1,60 @@
+// AVX2 instance of the tiled attention (attention_tiled.inc): 8 floats per
+// vector, tails through maskload/maskstore with a lane mask.
+#include "kernels/cpu/intrin.h"  // first: see intrin.h
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "kernels/cpu/attention.h"
+#include "kernels/cpu/exp_avx2.h"
+
+#define DSI_TARGET __attribute__((target("avx2,fma")))
+#define DSI_UNROLL _Pragma("GCC unroll 16")
+
+namespace dsinfer::kernels::cpu {
+
+namespace avx2_attention {
+
+struct V256 {
+  static constexpr int64_t kWidth = 8;
+  using vec = __m256;
+  using mask = __m256i;  // all ones in the lanes in use
+  DSI_TARGET static mask tail(int64_t left) {
+    const int n = left >= 8 ? 8 : static_cast<int>(left);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+  DSI_TARGET static vec zero() { return _mm256_setzero_ps(); }
+  DSI_TARGET static vec set1(float x) { return _mm256_set1_ps(x); }
+  DSI_TARGET static vec load(mask m, const float* p) { return _mm256_maskload_ps(p, m); }
+  DSI_TARGET static vec load_or(mask m, const float* p, vec other) {
+    return _mm256_blendv_ps(other, _mm256_maskload_ps(p, m), _mm256_castsi256_ps(m));
+  }
+  DSI_TARGET static void store(mask m, float* p, vec v) { _mm256_maskstore_ps(p, m, v); }
+  DSI_TARGET static vec keep(mask m, vec v) { return _mm256_and_ps(_mm256_castsi256_ps(m), v); }
+  DSI_TARGET static vec fmadd(vec a, vec b, vec c) { return _mm256_fmadd_ps(a, b, c); }
+  DSI_TARGET static vec add(vec a, vec b) { return _mm256_add_ps(a, b); }
+  DSI_TARGET static vec sub(vec a, vec b) { return _mm256_sub_ps(a, b); }
+  DSI_TARGET static vec div(vec a, vec b) { return _mm256_div_ps(a, b); }
+  DSI_TARGET static vec max(vec a, vec b) { return _mm256_max_ps(a, b); }
+  DSI_TARGET static float reduce_add(vec v) {
+    const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
+  }
+  DSI_TARGET static float reduce_max(vec v) {
+    const __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    const __m128 t = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_max_ss(t, _mm_movehdup_ps(t)));
+  }
+  DSI_TARGET static vec exp(vec x) { return exp8(x); }
+};
+
+#include "kernels/cpu/attention_tiled.inc"
+
+}  // namespace avx2_attention
+
+void attention_avx2(const AttentionArgs& a, const AttentionTile& tile) {
+  avx2_attention::attention_tile<avx2_attention::V256>(a, tile);
+}
+
+}  // namespace dsinfer::kernels::cpu
