@@ -73,6 +73,25 @@ using TileFn = void (*)(const GroupCtx& c, const TileAt& at, float (*out)[kRows]
   for (int64_t o = step * per; o < end; o += 64) __builtin_prefetch(p + o, 0, 3);
 }
 
+// One (row, token) of a tile: lane l of group grp, token t.
+struct Lane {
+  const uint8_t* grp;
+  int l;
+  int64_t t;
+};
+
+// The scalar twins' tile: each (group, token, lane) through RowDot, which
+// continues the running sum it is given over blocks [at.k0, at.k1).
+template <float (*RowDot)(const GroupCtx&, const TileAt&, const Lane&, float)>
+void tile_scalar(const GroupCtx& c, const TileAt& at, float (*out)[kRows]) {
+  for (int g = 0; g < at.ng; ++g)
+    for (int tt = 0; tt < at.nt; ++tt)
+      for (int l = 0; l < kRows; ++l) {
+        float& o = out[g * at.nt + tt][l];
+        o = RowDot(c, at, Lane{at.grp + g * c.gbytes, l, at.t + tt}, at.k0 > 0 ? o : 0.0f);
+      }
+}
+
 // Pointers into the quantized activations of a tile's tokens.
 template <int T>
 struct TileActs {

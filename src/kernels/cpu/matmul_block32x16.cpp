@@ -23,6 +23,7 @@ namespace {
 
 using groups::GroupCtx;
 using groups::kRows;
+using groups::Lane;
 using groups::TileAt;
 using groups::TileActs;
 
@@ -51,13 +52,6 @@ struct Q4Format {
   }
 };
 
-// One (row, token) of a tile: lane l of group grp, token t.
-struct Lane {
-  const uint8_t* grp;
-  int l;
-  int64_t t;
-};
-
 template <class F>
 float row_dot_scalar(const GroupCtx& c, const TileAt& at, const Lane& r, float acc) {
   const int8_t* aq = c.act->q_row(r.t);
@@ -76,16 +70,6 @@ float row_dot_scalar(const GroupCtx& c, const TileAt& at, const Lane& r, float a
     acc = std::fma(static_cast<float>(dot), half_to_float(h16) * ad[b], acc);
   }
   return acc;
-}
-
-template <class F>
-void tile_scalar(const GroupCtx& c, const TileAt& at, float (*out)[kRows]) {
-  for (int g = 0; g < at.ng; ++g)
-    for (int tt = 0; tt < at.nt; ++tt)
-      for (int l = 0; l < kRows; ++l) {
-        float& o = out[g * at.nt + tt][l];
-        o = row_dot_scalar<F>(c, at, Lane{at.grp + g * c.gbytes, l, at.t + tt}, at.k0 > 0 ? o : 0.0f);
-      }
 }
 
 DSI_TARGET inline __m512i bcast4(const int8_t* p) {
@@ -185,7 +169,8 @@ struct Avx512 {
 
 template <class F>
 RowsFn rows_fn(Isa isa) {
-  return isa == Isa::Avx512 ? groups::group_rows<groups::tile_any<Avx512<F>>> : groups::group_rows<tile_scalar<F>>;
+  if (isa == Isa::Avx512) return groups::group_rows<groups::tile_any<Avx512<F>>>;
+  return groups::group_rows<groups::tile_scalar<row_dot_scalar<F>>>;
 }
 
 }  // namespace

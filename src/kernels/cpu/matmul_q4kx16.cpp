@@ -22,6 +22,7 @@ namespace {
 
 using groups::GroupCtx;
 using groups::kRows;
+using groups::Lane;
 using groups::TileAt;
 using groups::TileActs;
 using packed::q4k::kMinOffset;
@@ -34,13 +35,6 @@ float half_at(const uint8_t* p) {
   std::memcpy(&h, p, 2);
   return half_to_float(h);
 }
-
-// One (row, token) of a tile: lane l of group grp, token t.
-struct Lane {
-  const uint8_t* grp;
-  int l;
-  int64_t t;
-};
 
 float row_dot_scalar(const GroupCtx& c, const TileAt& at, const Lane& r, float acc) {
   const int8_t* aq = c.act->q_row(r.t);
@@ -66,15 +60,6 @@ float row_dot_scalar(const GroupCtx& c, const TileAt& at, const Lane& r, float a
     }
   }
   return acc;
-}
-
-void tile_scalar(const GroupCtx& c, const TileAt& at, float (*out)[kRows]) {
-  for (int g = 0; g < at.ng; ++g)
-    for (int tt = 0; tt < at.nt; ++tt)
-      for (int l = 0; l < kRows; ++l) {
-        float& o = out[g * at.nt + tt][l];
-        o = row_dot_scalar(c, at, Lane{at.grp + g * c.gbytes, l, at.t + tt}, at.k0 > 0 ? o : 0.0f);
-      }
 }
 
 DSI_TARGET inline __m512 lane_scales(const uint8_t* p, __m512 mult) {
@@ -195,7 +180,8 @@ DSI_TARGET static void tile(const GroupCtx& c, const TileAt& at, float (*out)[kR
 }  // namespace
 
 RowsFn q4kx16_rows_fn(Isa isa) {
-  return isa == Isa::Avx512 ? groups::group_rows<groups::tile_any<Avx512>> : groups::group_rows<tile_scalar>;
+  if (isa == Isa::Avx512) return groups::group_rows<groups::tile_any<Avx512>>;
+  return groups::group_rows<groups::tile_scalar<row_dot_scalar>>;
 }
 
 }  // namespace dsinfer::kernels::cpu
