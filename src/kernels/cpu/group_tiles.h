@@ -140,11 +140,11 @@ void tile_any(const GroupCtx& c, const TileAt& at, float (*out)[kRows]) {
   }
 }
 
-// The passes of a call of at most kSpanTiles token tiles over groups [g0, g1).
+// The passes of a call of at most kSpanTiles token tiles over groups up to g1.
 struct SpanPlan {
   const GroupCtx& c;
   const uint8_t* base;
-  int64_t g0, g1;
+  int64_t g1;
   int64_t n;     // tokens
   int64_t span;  // blocks per pass
   int64_t tiles() const { return (n + kPrefillTokens - 1) / kPrefillTokens; }
@@ -201,7 +201,7 @@ void group_rows(const MatmulJob& job, int64_t begin, int64_t end) {
     return;
   }
   if (a.n <= kSpanTiles * kPrefillTokens) {
-    const SpanPlan p{c, base, g0, g1, a.n, std::max<int64_t>(1, 256 / block_elems(w.dtype))};
+    const SpanPlan p{c, base, g1, a.n, std::max<int64_t>(1, 256 / block_elems(w.dtype))};
     float sums[kSpanTiles][kOut][kRows];  // running sums per token tile between passes
     for (int64_t g = g0; g < g1; g += kPrefillGroups) {
       for (int64_t k0 = 0; k0 < nblk; k0 += p.span)
