@@ -17,6 +17,8 @@ namespace avx2_attention {
 
 struct V256 {
   static constexpr int64_t kWidth = 8;
+  static constexpr int kScoreHeads = 1;  // 8 score sums + a query + a key of 16 registers
+  static constexpr int64_t kValueCols = 64;  // 8 registers of output per pass
   using vec = __m256;
   using mask = __m256i;  // all ones in the lanes in use
   DSI_TARGET static mask tail(int64_t left) {

@@ -16,6 +16,8 @@ namespace avx512_attention {
 
 struct V512 {
   static constexpr int64_t kWidth = 16;
+  static constexpr int kScoreHeads = 3;  // 3 x 8 score sums + 3 queries + a key: 28 of 32 registers
+  static constexpr int64_t kValueCols = 128;  // 8 registers of output per pass
   using vec = __m512;
   using mask = __mmask16;
   DSI_TARGET static mask tail(int64_t left) {
