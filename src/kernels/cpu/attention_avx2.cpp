@@ -19,6 +19,7 @@ struct V256 {
   static constexpr int64_t kWidth = 8;
   static constexpr int kScoreHeads = 1;  // 8 score sums + a query + a key of 16 registers
   static constexpr int64_t kValueCols = 64;  // 8 registers of output per pass
+  static constexpr int kValueHeads = 1;
   using vec = __m256;
   using mask = __m256i;  // all ones in the lanes in use
   DSI_TARGET static mask tail(int64_t left) {

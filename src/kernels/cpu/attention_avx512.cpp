@@ -18,6 +18,7 @@ struct V512 {
   static constexpr int64_t kWidth = 16;
   static constexpr int kScoreHeads = 3;  // 3 x 8 score sums + 3 queries + a key: 28 of 32 registers
   static constexpr int64_t kValueCols = 128;  // 8 registers of output per pass
+  static constexpr int kValueHeads = 2;        // 2 x 8 sums + 2 weights + a V vector: 19 registers
   using vec = __m512;
   using mask = __mmask16;
   DSI_TARGET static mask tail(int64_t left) {
