@@ -123,21 +123,32 @@ std::vector<float> run_reference(const Problem& p, const std::vector<float>& x, 
 
 // w as a backend sees it after loading: the stored matrix imported (Q4_K is
 // repacked into row groups on AVX-512), then the view's rows sliced again.
-std::vector<float> run_cpu(const Problem& p, const kernels::Weight& w, Isa isa, int threads) {
-  std::vector<float> y;
-  auto be = kernels::make_backend({"cpu", threads, std::string(kernels::cpu::isa_name(isa))});
+kernels::Weight imported(kernels::Backend& be, const kernels::Weight& w) {
   kernels::Weight stored = w;
   stored.row0 = 0;
   stored.rows = w.row0 + w.rows;
-  const kernels::Weight view = be->import_weight(stored).slice_rows(w.row0, w.rows);
-  be->matmul(args_for(p, p.x, view, y));
+  return be.import_weight(stored).slice_rows(w.row0, w.rows);
+}
+
+std::vector<float> run_cpu(const Problem& p, const kernels::Weight& w, Isa isa, int threads) {
+  std::vector<float> y;
+  auto be = kernels::make_backend({"cpu", threads, std::string(kernels::cpu::isa_name(isa))});
+  be->matmul(args_for(p, p.x, imported(*be, w), y));
   return y;
 }
 
-// x as the integer kernels see it: blocks of 32 quantized then dequantized.
-std::vector<float> quantized_x(const Problem& p) {
+// Blocks per activation scale of the kernel the CPU backend runs for w at this
+// ISA (8 for Q4_K in row groups, on AVX-512).
+int64_t span_at(const kernels::Weight& w, Isa isa) {
+  auto be = kernels::make_backend({"cpu", 1, std::string(kernels::cpu::isa_name(isa))});
+  return kernels::cpu::act_span(imported(*be, w));
+}
+
+// x as the integer kernels see it: blocks of 32 (sharing their scale over
+// spans of `span` blocks) quantized then dequantized.
+std::vector<float> quantized_x(const Problem& p, int64_t span = 1) {
   kernels::cpu::QuantAct act;
-  act.resize(p.n, p.cols);
+  act.resize(p.n, p.cols, span);
   kernels::cpu::quantize_act(Isa::Scalar, p.x.data(), p.x_stride, 0, p.n, act);
   std::vector<float> xq(p.x.size(), 0.0f);
   for (int64_t t = 0; t < p.n; ++t)
@@ -208,19 +219,20 @@ void check_type(DType t) {
       if (rows_list[ri] * cols * n_list[ni] > 6'000'000) continue;  // keep the double-precision oracle quick
       const Problem p = make_problem(rows_list[ri], n_list[ni], cols, ++seed);
       const TestWeight tw = make_weight(t, p.rows, cols, 1 + ri % 3, ++seed);
-      const std::vector<float> xq = integer ? quantized_x(p) : p.x;
-      const Bounds b = bounds(p, tw.view, xq);
       const std::vector<float> want = run_reference(p, p.x, tw.view);
-      const std::vector<float> want_q = integer ? run_reference(p, xq, tw.view) : want;
       std::vector<float> scalar;
       for (Isa isa : available_isas()) {
+        const int64_t span = integer ? span_at(tw.view, isa) : 1;
+        const std::vector<float> xq = integer ? quantized_x(p, span) : p.x;
+        const Bounds b = bounds(p, tw.view, xq);
+        const std::vector<float> want_q = integer ? run_reference(p, xq, tw.view) : want;
         const std::vector<float> got = run_cpu(p, tw.view, isa, 1 + (ri + ni) % 2);
         const std::string what = describe(t, isa, p);
         expect_close(p, got, want_q, b, 1e-5, false, what + " vs reference");
         if (integer) expect_close(p, got, want, b, 1e-5, true, what + " vs unquantized reference");
         if (isa == Isa::Scalar)
           scalar = got;
-        else
+        else if (span == 1)  // the row-group Q4_K twins are compared in PackedRows
           expect_close(p, got, scalar, b, 1e-5, false, what + " vs scalar twin");
       }
     }
@@ -410,7 +422,8 @@ TEST_P(PackedRows, TwinsAgreeBitwiseAndResultsDoNotDependOnTheBatch) {
   std::vector<kernels::cpu::QuantAct> act;
   std::vector<float> scalar;
   kernels::cpu::matmul(args_for(p, p.x, view, scalar), Isa::Scalar, pool, act);
-  expect_close(p, scalar, run_reference(p, quantized_x(p), tw.view), bounds(p, tw.view, quantized_x(p)), 1e-5, false,
+  const std::vector<float> xq = quantized_x(p, kernels::cpu::act_span(view));
+  expect_close(p, scalar, run_reference(p, xq, tw.view), bounds(p, tw.view, xq), 1e-5, false,
                "packed scalar twin vs reference");
   // 10 groups on one thread: decode tiles of 8 and 2 groups (4, 4, 2 for two
   // tokens); on two, pieces of 1-2 groups; the 4-group view below: one tile of 4.
@@ -529,6 +542,50 @@ TEST(SimdQuantAct, BitIdenticalAcrossIsas) {
     const float x0 = x[static_cast<size_t>(i)];
     EXPECT_LE(std::fabs(ref.d[0] * ref.q[static_cast<size_t>(i)] - x0), ref.d[0] * 0.5f * 1.0001f);
   }
+}
+
+// Spans of 8 blocks (Q4_K's super-blocks) share the scale of their 256
+// values; every ISA gives the same bits, and the int16 pairs of block sums
+// hold the sums.
+TEST(SimdQuantAct, SpansShareOneScale) {
+  const int64_t n = 3, k = 512, stride = k + 5;
+  std::mt19937 rng(6);
+  std::normal_distribution<float> nd(0.0f, 2.0f);
+  std::vector<float> x(static_cast<size_t>(n * stride));
+  for (auto& v : x) v = nd(rng);
+  for (int i = 0; i < 32; ++i) x[static_cast<size_t>(stride + 288 + i)] *= 1e-3f;  // a quiet block beside loud ones
+  for (int i = 0; i < 256; ++i) x[static_cast<size_t>(2 * stride + i)] = 0.0f;      // a zero span
+  x[static_cast<size_t>(17)] = 9.0f;                                                 // max |x| of token 0's first span
+  kernels::cpu::QuantAct ref;
+  ref.resize(n, k, 8);
+  kernels::cpu::quantize_act(Isa::Scalar, x.data(), stride, 0, n, ref);
+  for (Isa isa : available_isas()) {
+    kernels::cpu::QuantAct got;
+    got.resize(n, k, 8);
+    kernels::cpu::quantize_act(isa, x.data(), stride, 0, n, got);
+    const std::string name(kernels::cpu::isa_name(isa));
+    EXPECT_EQ(got.q, ref.q) << name;
+    EXPECT_EQ(got.d, ref.d) << name;
+    EXPECT_EQ(got.s, ref.s) << name;
+    EXPECT_EQ(got.sp, ref.sp) << name;
+  }
+  EXPECT_EQ(ref.d[0], 9.0f / 127.0f);
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t b = 0; b < k / 32; ++b) {
+      const float d = ref.d_row(t)[b];
+      EXPECT_EQ(d, ref.d_row(t)[b / 8 * 8]) << "block " << b << " of token " << t << " has its own scale";
+      int32_t sum = 0;
+      for (int i = 0; i < 32; ++i) {
+        const int8_t q = ref.q_row(t)[b * 32 + i];
+        sum += q;
+        EXPECT_LE(std::fabs(d * q - x[static_cast<size_t>(t * stride + b * 32 + i)]), d * 0.5f * 1.0001f);
+      }
+      EXPECT_EQ(ref.s_row(t)[b], sum);
+      const int32_t pair = ref.sp_row(t)[b / 2];
+      EXPECT_EQ(static_cast<int16_t>(b % 2 ? pair >> 16 : pair & 0xffff), sum) << "pair of block " << b;
+    }
+  EXPECT_EQ(ref.d_row(2)[0], 0.0f);
+  EXPECT_THROW(ref.resize(1, 32 * 9, 8), std::invalid_argument);
 }
 
 TEST(SimdIsa, SelectionAndErrors) {

@@ -99,12 +99,14 @@ struct TileActs {
   const float* d[T];
   const int32_t* s[T];
   const float* fs[T];
+  const int32_t* sp[T];
   TileActs(const QuantAct& act, int64_t t) {
     for (int tt = 0; tt < T; ++tt) {
       q[tt] = act.q_row(t + tt);
       d[tt] = act.d_row(t + tt);
       s[tt] = act.s_row(t + tt);
       fs[tt] = act.fs_row(t + tt);
+      sp[tt] = act.sp_row(t + tt);
     }
   }
 };

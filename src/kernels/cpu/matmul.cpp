@@ -17,6 +17,8 @@ float dot(const float* a, const float* b, int64_t n) {
   return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail;
 }
 
+int64_t act_span(const Weight& w) { return w.group_rows && w.dtype == DType::Q4_K ? kSuperSpan : 1; }
+
 RowsFn select_rows_fn(Isa isa, const Weight& w) {
   if (w.group_rows) return w.dtype == DType::Q4_K ? q4kx16_rows_fn(isa) : block32x16_rows_fn(isa, w.dtype);
   RowsFn f = nullptr;
@@ -41,11 +43,12 @@ struct Part {
 };
 
 bool same_input(const MatmulArgs& a, const MatmulArgs& b) {
-  return a.x == b.x && a.x_stride == b.x_stride && a.n == b.n && a.w->cols == b.w->cols;
+  return a.x == b.x && a.x_stride == b.x_stride && a.n == b.n && a.w->cols == b.w->cols && act_span(*a.w) == act_span(*b.w);
 }
 
 // Quantizes the activations of every integer product, once per distinct input
-// (the gate and up projections of one x share them), all in one pass.
+// (the gate and up projections of one x share them, when their kernels want
+// the same span), all in one pass.
 void quantize_inputs(const MatmulArgs* a, size_t count, Isa isa, ThreadPool& pool, std::vector<Part>& parts,
                      std::vector<QuantAct>& acts) {
   std::vector<size_t> owner;  // products whose activations are quantized, in acts order
@@ -59,7 +62,7 @@ void quantize_inputs(const MatmulArgs* a, size_t count, Isa isa, ThreadPool& poo
   }
   if (owner.empty()) return;
   if (acts.size() < owner.size()) acts.resize(owner.size());  // before taking pointers into it
-  for (size_t k = 0; k < owner.size(); ++k) acts[k].resize(a[owner[k]].n, a[owner[k]].w->cols);
+  for (size_t k = 0; k < owner.size(); ++k) acts[k].resize(a[owner[k]].n, a[owner[k]].w->cols, act_span(*a[owner[k]].w));
   for (size_t i = 0; i < count; ++i)
     if (slot[i]) parts[i].job.act = &acts[slot[i] - 1];
   std::vector<int64_t> first(owner.size() + 1, 0);  // token prefix sums over the distinct inputs
@@ -117,7 +120,7 @@ void matmul(const MatmulArgs& a, int64_t begin, int64_t end) {
   thread_local QuantAct act;
   MatmulJob job{&a, nullptr};
   if (is_block_quant(w.dtype) && a.n > 0) {
-    act.resize(a.n, w.cols);
+    act.resize(a.n, w.cols, act_span(w));
     quantize_act(isa, a.x, a.x_stride, 0, a.n, act);
     job.act = &act;
   }

@@ -12,37 +12,42 @@
 namespace dsinfer::kernels::cpu {
 
 // Activations of the integer kernels: each token's k values in blocks of 32,
-// q = round(x / d) with d = max|x| / 127 (f32), so x ~ d * q. Blocks per token
-// are padded to an even count with zero blocks (q = d = s = 0).
+// q = round(x / d) with d = max|x| / 127 (f32), so x ~ d * q. A span of 8
+// blocks shares one d (the max over its 256 values: Q4_K's super-blocks, so
+// that the kernel sums a super-block's integer products before its one float
+// scaling). Blocks per token are padded to an even count with zero blocks
+// (q = d = s = 0).
 inline constexpr int kActBlock = 32;
+inline constexpr int64_t kSuperSpan = 8;
 
 struct QuantAct {
-  int64_t n = 0;   // tokens
-  int64_t k = 0;   // values per token (a multiple of 32)
-  int64_t nb = 0;  // blocks per token including the padding
+  int64_t n = 0;     // tokens
+  int64_t k = 0;     // values per token (a multiple of 32; of 256 with span 8)
+  int64_t nb = 0;    // blocks per token including the padding
+  int64_t span = 1;  // consecutive blocks sharing one d: 1 or kSuperSpan
   std::vector<int8_t> q;     // [n][nb * 32]
-  std::vector<float> d;      // [n][nb]      scale
+  std::vector<float> d;      // [n][nb]      scale (repeated over a span)
   std::vector<int32_t> s;    // [n][nb]      sum of the block's q
   std::vector<float> fs;     // [n][nb]      d * s (the Q4_K min term)
   std::vector<float> dx;     // [n][nb * 8]  d repeated 8 times (AVX-512 kernels)
   std::vector<int32_t> nsx;  // [n][nb * 8]  -s repeated 8 times (AVX-512 kernels)
+  std::vector<int32_t> sp;   // [n][nb / 2]  span 8: s of blocks 2i, 2i + 1 as int16 (low, high)
 
   // Sizes the buffers for n tokens of k values; zeroes the padding blocks.
-  void resize(int64_t n_tokens, int64_t k_values);
+  // Throws std::invalid_argument if k does not fit the span.
+  void resize(int64_t n_tokens, int64_t k_values, int64_t blocks_per_scale = 1);
   const int8_t* q_row(int64_t t) const { return q.data() + t * nb * kActBlock; }
   const float* d_row(int64_t t) const { return d.data() + t * nb; }
   const int32_t* s_row(int64_t t) const { return s.data() + t * nb; }
   const float* fs_row(int64_t t) const { return fs.data() + t * nb; }
   const float* dx_row(int64_t t) const { return dx.data() + t * nb * 8; }
   const int32_t* nsx_row(int64_t t) const { return nsx.data() + t * nb * 8; }
+  const int32_t* sp_row(int64_t t) const { return sp.empty() ? nullptr : sp.data() + t * (nb / 2); }
 };
 
 // Quantizes tokens [t0, t1) of x ([n, x_stride], first act.k columns) into act
 // (already resized). Every ISA produces bit-identical results.
 void quantize_act(Isa isa, const float* x, int64_t x_stride, int64_t t0, int64_t t1, QuantAct& act);
-void quantize_act_block_scalar(const float* x, int8_t* q, float* d, int32_t* s);
-void quantize_act_block_avx2(const float* x, int8_t* q, float* d, int32_t* s);
-void quantize_act_block_avx512(const float* x, int8_t* q, float* d, int32_t* s);
 
 // Everything a row kernel needs: the arguments and, for the integer types, the
 // quantized activations of all a.n tokens.
@@ -63,6 +68,9 @@ RowsFn avx512_rows_fn(const Weight& w);
 // the AVX-512 kernel, or its scalar twin for any lower level.
 RowsFn q4kx16_rows_fn(Isa isa);
 RowsFn block32x16_rows_fn(Isa isa, DType t);  // Q8_0, Q4_0
+
+// Blocks per activation scale the kernel for w expects (QuantAct::span).
+int64_t act_span(const Weight& w);
 
 // The kernel matmul() uses for this ISA (falling back to a lower level when needed).
 RowsFn select_rows_fn(Isa isa, const Weight& w);

@@ -1,9 +1,12 @@
 // y = x W^T for Q4_K weights repacked into groups of 16 rows (packed.h):
-// the AVX-512 VNNI kernel and its scalar twin. Both compute, per row and token,
-// the same sequence of float operations (sub-blocks in order: one fused
-// multiply-add of the exact integer dot product, one for the min term), so
-// they agree bit for bit and a token's result does not depend on how many
-// tokens share the call (the engine's batch invariance).
+// the AVX-512 VNNI kernel and its scalar twin. The activations come in spans
+// of 8 blocks with one scale (QuantAct::span, like GGUF's Q8_K), so each
+// super-block of 256 values is summed exactly in integers (sub-block dot
+// products times their 6-bit scales; the min term as 6-bit mins times the
+// activation sums) and scaled in float once. Both kernels do the same float
+// operations per row, token and super-block, so they agree bit for bit and a
+// token's result does not depend on how many tokens share the call (the
+// engine's batch invariance).
 #include "kernels/cpu/intrin.h"  // first: see intrin.h
 #include <algorithm>
 #include <cmath>
@@ -39,15 +42,13 @@ float half_at(const uint8_t* p) {
 float row_dot_scalar(const GroupCtx& c, const TileAt& at, const Lane& r, float acc) {
   const int8_t* aq = c.act->q_row(r.t);
   const float* ad = c.act->d_row(r.t);
-  const float* afs = c.act->fs_row(r.t);
+  const int32_t* as = c.act->s_row(r.t);
   const int l = r.l;
   for (int64_t sb = at.k0; sb < at.k1; ++sb) {
     const uint8_t* sup = r.grp + sb * kSuperBytes;
-    const float d = half_at(sup + 2 * l), dmin = half_at(sup + 32 + 2 * l);
+    int32_t isum = 0, msum = 0;  // at most 8 * 63 * 32 * 15 * 127 and 8 * 63 * 32 * 127
     for (int j = 0; j < 8; ++j) {
       const int64_t b = sb * 8 + j;
-      const float ws = static_cast<float>(sup[kScOffset + 16 * j + l]) * d;
-      const float wm = static_cast<float>(sup[kMinOffset + 16 * j + l]) * dmin;
       const int8_t* a = aq + b * kActBlock;
       int32_t dot = 0;
       for (int h = 0; h < 4; ++h)
@@ -55,16 +56,13 @@ float row_dot_scalar(const GroupCtx& c, const TileAt& at, const Lane& r, float a
           const uint8_t byte = sup[kQsOffset + 256 * j + 64 * h + 4 * l + i];
           dot += (byte & 0xf) * a[8 * h + i] + (byte >> 4) * a[8 * h + 4 + i];
         }
-      acc = std::fma(static_cast<float>(dot), ws * ad[b], acc);
-      acc = std::fma(-wm, afs[b], acc);
+      isum += dot * sup[kScOffset + 16 * j + l];
+      msum += as[b] * sup[kMinOffset + 16 * j + l];
     }
+    const float mins = static_cast<float>(msum) * half_at(sup + 32 + 2 * l);
+    acc = std::fma(std::fma(static_cast<float>(isum), half_at(sup + 2 * l), -mins), ad[sb * 8], acc);
   }
   return acc;
-}
-
-DSI_TARGET inline __m512 lane_scales(const uint8_t* p, __m512 mult) {
-  const __m128i u8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-  return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(u8)), mult);
 }
 
 DSI_TARGET inline __m512i bcast4(const int8_t* p) {
@@ -83,8 +81,10 @@ struct Super {
   __m512 d[G], dmin[G];
 };
 
+// Sub-block j of super-block sb (activation block b) for G groups x T tokens,
+// added to the super-block's integer sums.
 template <int G, int T>
-DSI_TARGET inline void sub_block(const Super<G>& x, const TileActs<T>& act, int64_t b, int j, __m512 (&acc)[G][T]) {
+DSI_TARGET inline void sub_block(const Super<G>& x, const TileActs<T>& act, int64_t b, int j, __m512i (&isum)[G][T]) {
   const uint8_t* const* sup = x.sup;
   const __m512i low4 = _mm512_set1_epi8(0x0f);
   // Integer sums are exact, so splitting them into independent chains
@@ -125,16 +125,48 @@ DSI_TARGET inline void sub_block(const Super<G>& x, const TileActs<T>& act, int6
   }
   DSI_UNROLL
   for (int g = 0; g < G; ++g) {
-    const __m512 ws = lane_scales(sup[g] + kScOffset + 16 * j, x.d[g]);
-    const __m512 wm = lane_scales(sup[g] + kMinOffset + 16 * j, x.dmin[g]);
+    const __m512i sc = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sup[g] + kScOffset + 16 * j)));
     DSI_UNROLL
     for (int tt = 0; tt < T; ++tt) {
       __m512i s = dot[0][g][tt];
       DSI_UNROLL
       for (int k = 1; k < C; ++k) s = _mm512_add_epi32(s, dot[k][g][tt]);
-      const __m512 f = _mm512_mul_ps(ws, _mm512_set1_ps(act.d[tt][b]));
-      acc[g][tt] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), f, acc[g][tt]);
-      acc[g][tt] = _mm512_fnmadd_ps(wm, _mm512_set1_ps(act.fs[tt][b]), acc[g][tt]);
+      isum[g][tt] = _mm512_add_epi32(isum[g][tt], _mm512_mullo_epi32(s, sc));
+    }
+  }
+}
+
+// Word indices that pair lane l's bytes of two consecutive sub-blocks' mins
+// (bytes l and 16 + l, widened to words) in 32-bit lane l.
+alignas(64) constexpr uint16_t kMinPairs[32] = {0, 16, 1, 17, 2,  18, 3,  19, 4,  20, 5,  21, 6,  22, 7,  23,
+                                                8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+
+// The end of super-block sb: the min term (mins times the activation sums,
+// two sub-blocks per vpdpwssd), then one float scaling into the running sums
+// in out (which start from zero at the first super-block).
+template <int G, int T>
+DSI_TARGET inline void super_end(const Super<G>& x, const TileActs<T>& act, int64_t sb, const __m512i (&isum)[G][T],
+                                 float (*out)[kRows]) {
+  const __m512i pairs = _mm512_load_si512(kMinPairs);
+  DSI_UNROLL
+  for (int g = 0; g < G; ++g) {
+    __m512i msum[T];
+    DSI_UNROLL
+    for (int tt = 0; tt < T; ++tt) msum[tt] = _mm512_setzero_si512();
+    DSI_UNROLL
+    for (int i = 0; i < 4; ++i) {
+      const __m256i m8 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.sup[g] + kMinOffset + 32 * i));
+      const __m512i m = _mm512_permutexvar_epi16(pairs, _mm512_cvtepu8_epi16(m8));
+      DSI_UNROLL
+      for (int tt = 0; tt < T; ++tt) msum[tt] = _mm512_dpwssd_epi32(msum[tt], m, _mm512_set1_epi32(act.sp[tt][sb * 4 + i]));
+    }
+    DSI_UNROLL
+    for (int tt = 0; tt < T; ++tt) {
+      const __m512 mins = _mm512_mul_ps(_mm512_cvtepi32_ps(msum[tt]), x.dmin[g]);
+      const __m512 part = _mm512_fmsub_ps(_mm512_cvtepi32_ps(isum[g][tt]), x.d[g], mins);
+      float* o = out[g * T + tt];
+      const __m512 acc = sb == 0 ? _mm512_setzero_ps() : _mm512_loadu_ps(o);
+      _mm512_storeu_ps(o, _mm512_fmadd_ps(part, _mm512_set1_ps(act.d[tt][sb * 8]), acc));
     }
   }
 }
@@ -147,11 +179,6 @@ DSI_TARGET static void tile(const GroupCtx& c, const TileAt& at, float (*out)[kR
   const uint8_t* grp = at.grp;
   const int64_t k0 = Part ? at.k0 : 0, k1 = Part ? at.k1 : c.nblk;
   const TileActs<T> x(*c.act, at.t);
-  __m512 acc[G][T];
-  DSI_UNROLL
-  for (int g = 0; g < G; ++g)
-    DSI_UNROLL
-    for (int tt = 0; tt < T; ++tt) acc[g][tt] = Part && k0 > 0 ? _mm512_loadu_ps(out[g * T + tt]) : _mm512_setzero_ps();
   for (int64_t sb = k0; sb < k1; ++sb) {
     Super<G> s;
     // After a group's last super-block comes the next tile's group, G groups on
@@ -164,16 +191,18 @@ DSI_TARGET static void tile(const GroupCtx& c, const TileAt& at, float (*out)[kR
       s.d[g] = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s.sup[g])));
       s.dmin[g] = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s.sup[g] + 32)));
     }
+    __m512i isum[G][T];
+    DSI_UNROLL
+    for (int g = 0; g < G; ++g)
+      DSI_UNROLL
+      for (int tt = 0; tt < T; ++tt) isum[g][tt] = _mm512_setzero_si512();
     for (int j = 0; j < 8; ++j) {
       if (Part && at.pf)
         for (int g = 0; g < G; ++g) groups::prefetch_part(c, at, g, (sb - k0) * 8 + j, (k1 - k0) * 8);
-      sub_block<G, T>(s, x, sb * 8 + j, j, acc);
+      sub_block<G, T>(s, x, sb * 8 + j, j, isum);
     }
+    super_end<G, T>(s, x, sb, isum, out);
   }
-  DSI_UNROLL
-  for (int g = 0; g < G; ++g)
-    DSI_UNROLL
-    for (int tt = 0; tt < T; ++tt) _mm512_storeu_ps(out[g * T + tt], acc[g][tt]);
 }
 };
 
