@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -71,7 +72,11 @@ nlohmann::ordered_json report(const BenchCliOptions& o, model::Model& m, const e
   const bool integer = integer_weights(o, st);
   const double bytes = static_cast<double>(st.decode_bytes_per_token);
   const double achieved = bytes * o.bench.batch / (r.decode_step_ms * 1e-3) / 1e9 / static_cast<double>(o.bench.batch);
-  const double prefill_ops = 2.0 * static_cast<double>(st.params_active) * r.prefill_tokens_per_s / 1e9;
+  // Multiply-adds of the weight products per prompt token (the lm_head's once
+  // per prompt shared out); attention's float products are not counted.
+  const double ops_per_token = 2.0 * (static_cast<double>(st.params_prefill) +
+                                      static_cast<double>(st.params_lm_head) / static_cast<double>(std::max<int64_t>(1, o.bench.prompt)));
+  const double prefill_ops = ops_per_token * r.prefill_tokens_per_s / 1e9;
   const double peak = integer ? p.int8_gops : p.bf16_gflops;
   nlohmann::ordered_json j;
   j["model"] = o.model;
@@ -89,6 +94,7 @@ nlohmann::ordered_json report(const BenchCliOptions& o, model::Model& m, const e
   j["machine_read_gbps"] = p.read_gbps;
   j["decode_roofline_tokens_per_s"] = p.read_gbps * 1e9 / bytes;
   j["decode_fraction_of_roofline"] = achieved / p.read_gbps;
+  j["prefill_ops_per_token"] = ops_per_token;
   j["prefill_gops"] = prefill_ops;
   j["dot_peak_gops"] = peak;
   j["dot_instruction"] = integer ? p.int8_instruction : p.bf16_instruction;

@@ -49,6 +49,8 @@ nlohmann::ordered_json summary(const model::Model& m) {
   }
   j["params_total"] = st.params_total;
   j["params_active_per_token"] = st.params_active;
+  j["params_multiplied_per_prompt_token"] = st.params_prefill;
+  j["params_lm_head"] = st.params_lm_head;
   j["kv_cache_values_per_token"] = kv.values_per_token();
   j["kv_cache_bytes_per_token_f32"] = kv.bytes_per_token();
   nlohmann::ordered_json d;

@@ -22,6 +22,10 @@ namespace dsinfer::model {
 struct WeightStats {
   int64_t params_total = 0;      // every parameter stored (MTP layers excluded)
   int64_t params_active = 0;     // parameters one token touches
+  // Of those, the ones a prompt token multiplies: not the embedding table (a
+  // lookup) nor the lm_head (run for the prompt's last token only).
+  int64_t params_prefill = 0;
+  int64_t params_lm_head = 0;
   size_t decode_bytes_per_token = 0;  // weight bytes read to decode one token
   std::vector<std::pair<std::string, size_t>> bytes_by_dtype;
   int64_t mtp_tensors = 0;       // tensors of the MTP layer(s), loaded lazily for speculative decoding later

@@ -23,7 +23,7 @@ WeightStats Model::weight_stats() const {
   WeightStats s;
   std::map<std::string, size_t> by_dtype;
   size_t expert_bytes = 0, embed_bytes = 0;
-  int64_t expert_params = 0;
+  int64_t expert_params = 0, embed_params = 0;
   // Block-quantized tensors are stored as U8 bytes: their parameters are the config's shape.
   std::map<std::string, int64_t> spec_numel;
   for (const TensorSpec& t : checkpoint_layout(cfg_)) {
@@ -46,7 +46,11 @@ WeightStats Model::weight_stats() const {
       expert_bytes += t->nbytes;
       if (!scale) expert_params += numel;
     }
-    if (name == "model.embed_tokens.weight") embed_bytes = t->nbytes;
+    if (name == "model.embed_tokens.weight") {
+      embed_bytes = t->nbytes;
+      embed_params = numel;
+    }
+    if (name == "lm_head.weight") s.params_lm_head = numel;
     s.decode_bytes_per_token += t->nbytes;
   }
   // One token reads top_k of n_routed_experts experts in every MoE layer and one embedding row.
@@ -55,6 +59,8 @@ WeightStats Model::weight_stats() const {
                             : 0.0;
   s.params_active = s.params_total - static_cast<int64_t>(static_cast<double>(expert_params) * unused);
   const bool tied = lm_head_.data == embed_tokens_.data;
+  if (tied) s.params_lm_head = embed_params;
+  s.params_prefill = s.params_active - embed_params - (tied ? 0 : s.params_lm_head);
   s.decode_bytes_per_token -= static_cast<size_t>(static_cast<double>(expert_bytes) * unused);
   if (!tied) s.decode_bytes_per_token -= embed_bytes - embed_bytes / static_cast<size_t>(cfg_.vocab_size);
   for (const DecoderLayer& l : layers_) s.decode_bytes_per_token += static_cast<size_t>(l.attn->decode_bytes_delta());

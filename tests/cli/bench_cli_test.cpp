@@ -18,7 +18,7 @@ TEST(BenchCli, JsonFiguresAgreeWithEachOther) {
   const nlohmann::json j = nlohmann::json::parse(r.out);
   for (const char* f : {"prefill_tokens_per_s", "decode_tokens_per_s", "decode_step_ms", "decode_bytes_per_token",
                         "achieved_read_gbps", "machine_read_gbps", "decode_roofline_tokens_per_s",
-                        "decode_fraction_of_roofline", "prefill_gops", "dot_peak_gops", "prefill_fraction_of_peak",
+                        "decode_fraction_of_roofline", "prefill_ops_per_token", "prefill_gops", "dot_peak_gops", "prefill_fraction_of_peak",
                         "peak_rss_gib"})
     ASSERT_TRUE(j.contains(f) && j[f].is_number()) << "missing or not a number: " << f;
   const auto num = [&](const char* f) { return j[f].get<double>(); };
@@ -31,6 +31,7 @@ TEST(BenchCli, JsonFiguresAgreeWithEachOther) {
   EXPECT_NEAR(num("decode_roofline_tokens_per_s"), bw * 1e9 / bytes, 1e-6 * num("decode_roofline_tokens_per_s"));
   EXPECT_NEAR(num("decode_fraction_of_roofline"), num("achieved_read_gbps") / bw, 1e-9);
   EXPECT_NEAR(num("prefill_fraction_of_peak"), num("prefill_gops") / num("dot_peak_gops"), 1e-9);
+  EXPECT_NEAR(num("prefill_gops"), num("prefill_ops_per_token") * num("prefill_tokens_per_s") / 1e9, 1e-6 * num("prefill_gops"));
   EXPECT_GT(num("peak_rss_gib"), 0);
   if (j.contains("peak_rss_note")) {
     GTEST_SKIP() << "this kernel could not restart the peak: " << j["peak_rss_note"];

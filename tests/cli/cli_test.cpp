@@ -128,6 +128,11 @@ TEST(Cli, InspectReportsMlaCacheAndActiveParameters) {
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["kv_cache_values_per_token"], 4 * (64 + 16));
   EXPECT_LT(j["params_active_per_token"].get<int64_t>(), j["params_total"].get<int64_t>());
+  // A prompt token multiplies neither the embedding table (looked up) nor the
+  // lm_head (the last token's only): ds3-tiny stores both, untied.
+  const int64_t table = j["vocab_size"].get<int64_t>() * j["hidden_size"].get<int64_t>();
+  EXPECT_EQ(j["params_lm_head"].get<int64_t>(), table);
+  EXPECT_EQ(j["params_multiplied_per_prompt_token"].get<int64_t>(), j["params_active_per_token"].get<int64_t>() - 2 * table);
   EXPECT_GT(j["decode_weight_bytes_per_token"].get<int64_t>(), 0);
   EXPECT_EQ(j["weight_bytes_by_dtype"].size(), 2u);  // BF16 weights and the F32 correction bias
 }
