@@ -20,21 +20,22 @@ namespace dsinfer::kernels::cpu::groups {
 
 inline constexpr int kRows = packed::kGroupRows;
 // Prefill tiles: up to kPrefillGroups groups x kPrefillTokens tokens, so each
-// weight vector serves 4 tokens and each broadcast activation 3 groups (24
-// accumulators, the most that fit the 32 registers). Measured on Zen 5 against
-// 1 x 8: ~20% faster for Q8_0/Q4_0, the same for Q4_K (matmul_bench Prefill).
-inline constexpr int kPrefillGroups = 3, kPrefillTokens = 4;
+// weight vector serves 6 tokens and each broadcast activation 2 groups (Q4_K:
+// 12 dot-product and 12 integer-sum registers of the 32). Measured on Zen 5
+// against 3 x 4 (matmul_bench Prefill): Q4_K +11%, Q4_0 +6%, Q8_0 +2.5%.
+inline constexpr int kPrefillGroups = 2, kPrefillTokens = 6;
 // Groups per tile with 1 or 2 tokens: one memory stream each (a core reading a
 // single stream gets well under its share of the bandwidth).
 inline constexpr int kStreams1 = 8, kStreams2 = 4;  // powers of two (tile_any)
-// Calls of at most kSpanTiles token tiles (batched decode, a MoE expert's few
-// tokens) read each weight once from memory: they go in passes over 256
-// weight values, every token tile running while the pass's weights are in
-// L1, and the next pass's weights prefetched meanwhile (from memory at the
-// pace of the compute; without it, reading and computing take turns). Longer
-// calls run token chunks over whole rows, each group's weights reused from L2
-// by all tiles of the chunk.
-inline constexpr int kSpanTiles = 4;
+// Calls of at most kSpanTiles token tiles of kSpanTokens (batched decode, a
+// MoE expert's few tokens) read each weight once from memory: they go in
+// passes over 256 weight values of kSpanGroups groups, every token tile
+// running while the pass's weights are in L1, and the next pass's weights
+// prefetched meanwhile (from memory at the pace of the compute; without it,
+// reading and computing take turns). Tiles of 3 x 4 here: 8 tokens as 6 + 2
+// ran 10-20% slower. Longer calls run token chunks over whole rows, each
+// group's weights reused from L2 by all tiles of the chunk.
+inline constexpr int kSpanGroups = 3, kSpanTokens = 4, kSpanTiles = 4;
 
 struct GroupCtx {
   const MatmulArgs* a = nullptr;
@@ -115,8 +116,12 @@ struct TileActs {
 // is true for tiles over part of the rows or with a prefetch (the passes of a
 // short call), whose running sums and prefetches cost a little in the inner
 // loop; the tiles of decode and long calls do without.
-template <class K, int G, bool Part>
+template <class K, int G, bool Part, int MaxT>
 void tile_tokens(const GroupCtx& c, const TileAt& at, float (*out)[kRows]) {
+  if constexpr (MaxT >= 6)
+    if (at.nt == 6) return K::template tile<G, 6, Part>(c, at, out);
+  if constexpr (MaxT >= 5)
+    if (at.nt == 5) return K::template tile<G, 5, Part>(c, at, out);
   switch (at.nt) {
     case 4: return K::template tile<G, 4, Part>(c, at, out);
     case 3: return K::template tile<G, 3, Part>(c, at, out);
@@ -127,12 +132,14 @@ void tile_tokens(const GroupCtx& c, const TileAt& at, float (*out)[kRows]) {
 
 template <class K, int G>
 void tile_tokens(const GroupCtx& c, const TileAt& at, float (*out)[kRows]) {
-  if (at.k0 > 0 || at.k1 < c.nblk || at.pf) return tile_tokens<K, G, true>(c, at, out);
-  tile_tokens<K, G, false>(c, at, out);
+  constexpr int kMaxT = G <= kPrefillGroups ? kPrefillTokens : kSpanTokens;
+  if (at.k0 > 0 || at.k1 < c.nblk || at.pf) return tile_tokens<K, G, true, kSpanTokens>(c, at, out);
+  tile_tokens<K, G, false, kMaxT>(c, at, out);
 }
 
 template <class K>
 void tile_any(const GroupCtx& c, const TileAt& at, float (*out)[kRows]) {
+  static_assert(kSpanGroups == 3 && kPrefillGroups < kSpanGroups && kPrefillTokens <= 6 && kSpanTokens <= 4);
   if (at.nt == 1 && at.ng > 3) return at.ng == 8 ? K::template tile<8, 1, false>(c, at, out) : K::template tile<4, 1, false>(c, at, out);
   if (at.nt == 2 && at.ng == 4) return K::template tile<4, 2, false>(c, at, out);
   switch (at.ng) {
@@ -149,18 +156,18 @@ struct SpanPlan {
   int64_t g1;
   int64_t n;     // tokens
   int64_t span;  // blocks per pass
-  int64_t tiles() const { return (n + kPrefillTokens - 1) / kPrefillTokens; }
+  int64_t tiles() const { return (n + kSpanTokens - 1) / kSpanTokens; }
   // Token tile i of the pass over blocks k0.. of the groups from g: where it is,
   // and its share of the next pass's weights to prefetch.
   TileAt tile(int64_t g, int64_t k0, int64_t i) const {
-    const int64_t t = i * kPrefillTokens;
+    const int64_t t = i * kSpanTokens;
     TileAt at{base + g * c.gbytes,
-              static_cast<int>(std::min<int64_t>(kPrefillGroups, g1 - g)),
+              static_cast<int>(std::min<int64_t>(kSpanGroups, g1 - g)),
               t,
-              static_cast<int>(std::min<int64_t>(kPrefillTokens, n - t)),
+              static_cast<int>(std::min<int64_t>(kSpanTokens, n - t)),
               k0,
               std::min(c.nblk, k0 + span)};
-    const int64_t next_k = at.k1 < c.nblk ? at.k1 : 0, next_g = at.k1 < c.nblk ? g : g + kPrefillGroups;
+    const int64_t next_k = at.k1 < c.nblk ? at.k1 : 0, next_g = at.k1 < c.nblk ? g : g + kSpanGroups;
     const int64_t bytes = span * c.bbytes, part = (bytes + tiles() * 64 - 1) / (tiles() * 64) * 64;
     if (next_g < g1) {
       at.pf = base + next_g * c.gbytes + next_k * c.bbytes + i * part;
@@ -189,7 +196,8 @@ void group_rows(const MatmulJob& job, int64_t begin, int64_t end) {
     for (int64_t l = std::max<int64_t>(0, begin - first); l < l1; ++l) y[l] = v[l] + (a.bias ? a.bias[first + l] : 0.0f);
   };
   constexpr int kOut = 16;
-  static_assert(kOut >= kStreams1 && kOut >= 2 * kStreams2 && kOut >= kPrefillGroups * kPrefillTokens);
+  static_assert(kOut >= kStreams1 && kOut >= 2 * kStreams2 && kOut >= kPrefillGroups * kPrefillTokens &&
+                kOut >= kSpanGroups * kSpanTokens);
   float out[kOut][kRows];  // one row of 16 results per (group, token) of a tile
   if (a.n <= 2) {
     const int nt = static_cast<int>(a.n), streams = nt == 1 ? kStreams1 : kStreams2;
@@ -202,10 +210,10 @@ void group_rows(const MatmulJob& job, int64_t begin, int64_t end) {
     }
     return;
   }
-  if (a.n <= kSpanTiles * kPrefillTokens) {
+  if (a.n <= kSpanTiles * kSpanTokens) {
     const SpanPlan p{c, base, g1, a.n, std::max<int64_t>(1, 256 / block_elems(w.dtype))};
     float sums[kSpanTiles][kOut][kRows];  // running sums per token tile between passes
-    for (int64_t g = g0; g < g1; g += kPrefillGroups) {
+    for (int64_t g = g0; g < g1; g += kSpanGroups) {
       for (int64_t k0 = 0; k0 < nblk; k0 += p.span)
         for (int64_t i = 0; i < p.tiles(); ++i) Tile(c, p.tile(g, k0, i), sums[i]);
       for (int64_t i = 0; i < p.tiles(); ++i) {
