@@ -510,21 +510,16 @@ TEST(MatmulBatch, EachProductAsIfAlone) {
 
 // ---- activation quantization and ISA selection ----------------------------
 
-TEST(SimdQuantAct, BitIdenticalAcrossIsas) {
-  const int64_t n = 3, k = 32 * 9, stride = k + 3;
-  std::mt19937 rng(5);
-  std::normal_distribution<float> nd(0.0f, 2.0f);
-  std::vector<float> x(static_cast<size_t>(n * stride));
-  for (auto& v : x) v = nd(rng);
-  for (int i = 0; i < 32; ++i) x[static_cast<size_t>(stride + 32 + i)] = 0.0f;  // a zero block
-  for (int i = 0; i < 32; ++i) x[static_cast<size_t>(2 * stride + 64 + i)] = (i % 4 - 1.5f) * 0.5f;  // exact .5 ties
+// x ([n, stride], k values per token) quantized in spans of `span` blocks by
+// the scalar code, after checking that every ISA gives the same bits.
+kernels::cpu::QuantAct quantize_on_every_isa(const std::vector<float>& x, int64_t stride, int64_t n, int64_t k,
+                                             int64_t span) {
   kernels::cpu::QuantAct ref;
-  ref.resize(n, k);
+  ref.resize(n, k, span);
   kernels::cpu::quantize_act(Isa::Scalar, x.data(), stride, 0, n, ref);
-  EXPECT_EQ(ref.nb, 10);  // 9 blocks padded to even
   for (Isa isa : available_isas()) {
     kernels::cpu::QuantAct got;
-    got.resize(n, k);
+    got.resize(n, k, span);
     kernels::cpu::quantize_act(isa, x.data(), stride, 0, n, got);
     const std::string name(kernels::cpu::isa_name(isa));
     EXPECT_EQ(got.q, ref.q) << name;
@@ -533,7 +528,21 @@ TEST(SimdQuantAct, BitIdenticalAcrossIsas) {
     EXPECT_EQ(got.fs, ref.fs) << name;
     EXPECT_EQ(got.dx, ref.dx) << name;
     EXPECT_EQ(got.nsx, ref.nsx) << name;
+    EXPECT_EQ(got.sp, ref.sp) << name;
   }
+  return ref;
+}
+
+TEST(SimdQuantAct, BitIdenticalAcrossIsas) {
+  const int64_t n = 3, k = 32 * 9, stride = k + 3;
+  std::mt19937 rng(5);
+  std::normal_distribution<float> nd(0.0f, 2.0f);
+  std::vector<float> x(static_cast<size_t>(n * stride));
+  for (auto& v : x) v = nd(rng);
+  for (int i = 0; i < 32; ++i) x[static_cast<size_t>(stride + 32 + i)] = 0.0f;  // a zero block
+  for (int i = 0; i < 32; ++i) x[static_cast<size_t>(2 * stride + 64 + i)] = (i % 4 - 1.5f) * 0.5f;  // exact .5 ties
+  const kernels::cpu::QuantAct ref = quantize_on_every_isa(x, stride, n, k, 1);
+  EXPECT_EQ(ref.nb, 10);  // 9 blocks padded to even
   for (int64_t t = 0; t < n; ++t) {
     EXPECT_EQ(ref.d_row(t)[9], 0.0f);  // padding block
     for (int i = 0; i < 32; ++i) EXPECT_EQ(ref.q_row(t)[9 * 32 + i], 0);
@@ -557,19 +566,7 @@ TEST(SimdQuantAct, SpansShareOneScale) {
   for (int i = 0; i < 32; ++i) x[static_cast<size_t>(stride + 288 + i)] *= 1e-3f;  // a quiet block beside loud ones
   for (int i = 0; i < 256; ++i) x[static_cast<size_t>(2 * stride + i)] = 0.0f;      // a zero span
   x[static_cast<size_t>(17)] = 9.0f;                                                 // max |x| of token 0's first span
-  kernels::cpu::QuantAct ref;
-  ref.resize(n, k, 8);
-  kernels::cpu::quantize_act(Isa::Scalar, x.data(), stride, 0, n, ref);
-  for (Isa isa : available_isas()) {
-    kernels::cpu::QuantAct got;
-    got.resize(n, k, 8);
-    kernels::cpu::quantize_act(isa, x.data(), stride, 0, n, got);
-    const std::string name(kernels::cpu::isa_name(isa));
-    EXPECT_EQ(got.q, ref.q) << name;
-    EXPECT_EQ(got.d, ref.d) << name;
-    EXPECT_EQ(got.s, ref.s) << name;
-    EXPECT_EQ(got.sp, ref.sp) << name;
-  }
+  kernels::cpu::QuantAct ref = quantize_on_every_isa(x, stride, n, k, 8);
   EXPECT_EQ(ref.d[0], 9.0f / 127.0f);
   for (int64_t t = 0; t < n; ++t)
     for (int64_t b = 0; b < k / 32; ++b) {
