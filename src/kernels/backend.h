@@ -161,6 +161,9 @@ class Backend {
 
   // Memory. Zero-initialised.
   virtual Buffer alloc(size_t bytes) = 0;
+  // Contents unspecified: for a buffer the next op writes in full (zeroing a
+  // recycled prefill buffer is a pass over memory with the other cores idle).
+  virtual Buffer alloc_uninit(size_t bytes) { return alloc(bytes); }
   virtual void upload(const Buffer& dst, const void* src, size_t bytes, size_t offset = 0) = 0;
   virtual void download(void* dst, const Buffer& src, size_t bytes, size_t offset = 0) = 0;
   // Makes a checkpoint weight usable by this backend (CPU: the mmap'd view itself).

@@ -36,11 +36,11 @@ HostBufferCache::HostBufferCache(Limits limits) : limits_(limits), state_(std::m
   state_->max_cached = limits.max_cached;
 }
 
-Buffer HostBufferCache::alloc(size_t bytes) {
+Buffer HostBufferCache::get(size_t bytes, bool zero) {
   if (bytes < limits_.min_bytes || bytes > limits_.max_bytes) return host_alloc(bytes);
   Buffer block = state_->take(bytes);
   if (block.data()) {
-    std::memset(block.data(), 0, bytes);
+    if (zero) std::memset(block.data(), 0, bytes);
   } else {
     block = host_alloc(bytes);
   }

@@ -4,7 +4,7 @@
 // context) is tens of MB at prefill. The C heap serves blocks over its mmap
 // threshold (at most 32 MB) with fresh pages, so every step would fault and
 // the kernel zero them again: ~14% of a 512-token deepseek-v2-lite prefill.
-// Kept blocks are handed out again (zeroed) to requests of up to their size
+// Kept blocks are handed out again (zeroed unless asked not to) to requests of up to their size
 // and at least half of it; a block returned while the cache is full is freed.
 #pragma once
 
@@ -27,10 +27,14 @@ class HostBufferCache {
 
   // Zeroed, 64-byte aligned, as host_alloc. Safe from any thread; a buffer
   // may outlive the cache (it is then simply freed).
-  Buffer alloc(size_t bytes);
+  Buffer alloc(size_t bytes) { return get(bytes, true); }
+  // The same without zeroing a recycled block (fresh ones are zero anyway):
+  // for buffers the next op writes in full.
+  Buffer alloc_uninit(size_t bytes) { return get(bytes, false); }
   size_t cached_bytes() const;
 
  private:
+  Buffer get(size_t bytes, bool zero);
   struct State;
   Limits limits_;
   std::shared_ptr<State> state_;

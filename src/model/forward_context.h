@@ -40,6 +40,9 @@ class ForwardContext {
   kernels::Buffer slots;               // [n_tokens] i64
 
   kernels::Buffer scratch(int64_t n_floats) const { return backend.alloc(static_cast<size_t>(n_floats) * 4); }
+  // Scratch with unspecified contents, for the output of an op that writes
+  // every element of it (a matmul, attention, a norm, an embedding lookup).
+  kernels::Buffer output(int64_t n_floats) const { return backend.alloc_uninit(static_cast<size_t>(n_floats) * 4); }
   kernels::Buffer upload_i64(const std::vector<int64_t>& v) const;
   // Slot of position p of sequence s.
   int64_t slot_of(int64_t s, int64_t p) const;

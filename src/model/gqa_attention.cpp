@@ -1,5 +1,6 @@
 #include "model/gqa_attention.h"
 
+#include <array>
 #include <cmath>
 
 #include "model/mlp.h"
@@ -30,12 +31,15 @@ void GqaAttention::forward(ForwardContext& ctx, KVCache& cache, int64_t layer, c
   const int64_t n = ctx.n_tokens;
   const int64_t q_dim = n_heads_ * head_dim_;
   const int64_t kv_dim = n_kv_heads_ * head_dim_;
-  kernels::Buffer q = ctx.scratch(n * q_dim);   // [n, n_heads, head_dim]
-  kernels::Buffer k = ctx.scratch(n * kv_dim);  // [n, n_kv_heads, head_dim]
-  kernels::Buffer v = ctx.scratch(n * kv_dim);  // [n, n_kv_heads, head_dim]
-  linear(b, x, n, q_proj_, q.f32(), q_bias_.f32());
-  linear(b, x, n, k_proj_, k.f32(), k_bias_.f32());
-  linear(b, x, n, v_proj_, v.f32(), v_bias_.f32());
+  kernels::Buffer q = ctx.output(n * q_dim);   // [n, n_heads, head_dim]
+  kernels::Buffer k = ctx.output(n * kv_dim);  // [n, n_kv_heads, head_dim]
+  kernels::Buffer v = ctx.output(n * kv_dim);  // [n, n_kv_heads, head_dim]
+  // One pass over the three projections: x quantized once, one fork/join, and
+  // k and v (a few row groups each) share the threads with q.
+  const std::array<kernels::MatmulArgs, 3> qkv{linear_args(x, n, q_proj_, q.f32(), q_bias_.f32()),
+                                               linear_args(x, n, k_proj_, k.f32(), k_bias_.f32()),
+                                               linear_args(x, n, v_proj_, v.f32(), v_bias_.f32())};
+  b.matmul_batch(qkv.data(), qkv.size());
 
   kernels::RopeArgs r{q.f32(), n, n_heads_, q_dim, head_dim_, 0, head_dim_, ctx.positions.i32(),
                       rope_.inv_freq.data(), rope_.mscale, kernels::RopeStyle::NeoX};
@@ -49,7 +53,7 @@ void GqaAttention::forward(ForwardContext& ctx, KVCache& cache, int64_t layer, c
   b.copy_rows({k.f32(), kv_dim, cache.k(layer), kv_dim, n, kv_dim, nullptr, slots});
   b.copy_rows({v.f32(), kv_dim, cache.v(layer), kv_dim, n, kv_dim, nullptr, slots});
 
-  kernels::Buffer attn = ctx.scratch(n * q_dim);  // [n, n_heads, head_dim]
+  kernels::Buffer attn = ctx.output(n * q_dim);  // [n, n_heads, head_dim]
   kernels::AttentionArgs a = ctx.paged_attention();
   a.q = q.f32();
   a.q_token_stride = q_dim;

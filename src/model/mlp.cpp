@@ -27,8 +27,8 @@ Mlp::Mlp(const WeightLoader& w, const std::string& prefix, int64_t hidden, int64
 
 void Mlp::forward(ForwardContext& ctx, const float* x, int64_t n, float* out) {
   kernels::Backend& b = ctx.backend;
-  kernels::Buffer gate = ctx.scratch(n * intermediate_);  // [n, intermediate]
-  kernels::Buffer up = ctx.scratch(n * intermediate_);    // [n, intermediate]
+  kernels::Buffer gate = ctx.output(n * intermediate_);  // [n, intermediate]
+  kernels::Buffer up = ctx.output(n * intermediate_);    // [n, intermediate]
   const auto gu = gate_up(x, n, gate.f32(), up.f32());
   b.matmul_batch(gu.data(), gu.size());  // one pass, x quantized once
   b.silu_mul(gate.f32(), up.f32(), gate.f32(), n * intermediate_);

@@ -71,9 +71,9 @@ std::vector<float> Model::forward(const Batch& batch, KVCache& cache, const Forw
   const int64_t n = ctx.n_tokens;
   const int64_t hidden = cfg_.hidden_size;
   const float eps = static_cast<float>(cfg_.rms_norm_eps);
-  kernels::Buffer h = ctx.scratch(n * hidden);    // [n, hidden] residual stream
-  kernels::Buffer xn = ctx.scratch(n * hidden);   // [n, hidden] normed input of a sub-layer
-  kernels::Buffer out = ctx.scratch(n * hidden);  // [n, hidden] sub-layer output
+  kernels::Buffer h = ctx.output(n * hidden);    // [n, hidden] residual stream
+  kernels::Buffer xn = ctx.output(n * hidden);   // [n, hidden] normed input of a sub-layer
+  kernels::Buffer out = ctx.output(n * hidden);  // [n, hidden] sub-layer output
   kernels::Buffer ids = ctx.scratch(n);
   backend_.upload(ids, batch.tokens.data(), batch.tokens.size() * 4);
   backend_.embed(embed_tokens_, ids.i32(), n, h.f32());
@@ -89,10 +89,10 @@ std::vector<float> Model::forward(const Batch& batch, KVCache& cache, const Forw
   const int64_t m = static_cast<int64_t>(batch.logit_rows.size());
   std::vector<int64_t> rows(batch.logit_rows.begin(), batch.logit_rows.end());
   kernels::Buffer row_idx = ctx.upload_i64(rows);
-  kernels::Buffer last = ctx.scratch(m * hidden);  // [m, hidden]
+  kernels::Buffer last = ctx.output(m * hidden);  // [m, hidden]
   backend_.copy_rows({h.f32(), hidden, last.f32(), hidden, m, hidden, row_idx.i64(), nullptr});
   backend_.rms_norm({last.f32(), hidden, norm_.f32(), last.f32(), hidden, m, hidden, eps});
-  kernels::Buffer logits = ctx.scratch(m * cfg_.vocab_size);  // [m, vocab_size]
+  kernels::Buffer logits = ctx.output(m * cfg_.vocab_size);  // [m, vocab_size]
   linear(backend_, last.f32(), m, lm_head_, logits.f32());
   std::vector<float> result(static_cast<size_t>(m * cfg_.vocab_size));
   backend_.download(result.data(), logits, result.size() * 4);

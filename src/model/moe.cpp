@@ -29,7 +29,7 @@ void Moe::route(ForwardContext& ctx, const float* x, int64_t n, std::vector<int3
                 std::vector<float>& weights) {
   kernels::Backend& b = ctx.backend;
   const int64_t k = route_.top_k;
-  kernels::Buffer logits = ctx.scratch(n * route_.n_experts);  // [n, n_routed_experts]
+  kernels::Buffer logits = ctx.output(n * route_.n_experts);  // [n, n_routed_experts]
   linear(b, x, n, gate_, logits.f32());
   kernels::Buffer id_buf = ctx.scratch(n * k);  // [n, top_k] i32
   kernels::Buffer w_buf = ctx.scratch(n * k);   // [n, top_k]
@@ -95,10 +95,10 @@ void Moe::run_experts(ForwardContext& ctx, const float* x, int64_t n, const Expe
   b.upload(wts, w_host.data(), w_host.size() * 4);
   // An expert taking every token (all of them when decoding one) reads x in
   // place, so x is quantized once for all of them.
-  const kernels::Buffer xe = ctx.scratch(gather ? total * hidden_ : 1);  // [total, hidden]
+  const kernels::Buffer xe = ctx.output(gather ? total * hidden_ : 1);  // [total, hidden]
   if (gather) b.copy_rows({x, hidden_, xe.f32(), hidden_, total, hidden_, idx.i64(), nullptr});
-  const kernels::Buffer gate = ctx.scratch(total * inter), up = ctx.scratch(total * inter);  // [total, intermediate]
-  const kernels::Buffer ye = ctx.scratch(total * hidden_);  // [total, hidden]
+  const kernels::Buffer gate = ctx.output(total * inter), up = ctx.output(total * inter);  // [total, intermediate]
+  const kernels::Buffer ye = ctx.output(total * hidden_);  // [total, hidden]
   std::vector<kernels::MatmulArgs> args;
   for (size_t i = 0; i < active.size(); ++i) {
     const int64_t m = first[i + 1] - first[i];

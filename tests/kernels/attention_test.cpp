@@ -35,6 +35,7 @@
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/exp_avx2.h"
 #include "kernels/cpu/exp_avx512.h"
+#include "kernels/cpu/reduce_avx512.h"
 #include "kernels/cpu/isa.h"
 #include "kernels/kernel_test_util.h"
 
@@ -326,6 +327,43 @@ TEST(AttentionExp, SimdTwinsAgreeBitForBit) {
       if (!same && bad++ < 5) ADD_FAILURE() << kernels::cpu::isa_name(isa) << " exp(" << xs[i] << ") = " << y[i] << ", scalar " << want;
     }
   }
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma"))) void scores_both_ways(const float* x, float scale, float* together,
+                                                                                 float* alone) {
+  __m512 v[8];
+  for (int j = 0; j < 8; ++j) v[j] = _mm512_loadu_ps(x + 16 * j);
+  kernels::cpu::reduce8_scaled(v, scale, together);
+  for (int j = 0; j < 8; ++j) alone[j] = _mm512_reduce_add_ps(v[j]) * scale;
+}
+
+// The AVX-512 scores of 8 keys summed together equal the one-key path's sums
+// bit for bit (a sequence's last keys take that path): lanes of mixed
+// magnitude and sign, where any other order of the additions rounds
+// differently, and infinities and NaN in some lanes.
+TEST(AttentionScores, EightSumsTogetherEqualOneAtATime) {
+  if (!kernels::cpu::isa_supported(kernels::cpu::Isa::Avx512)) GTEST_SKIP() << "no AVX-512 on this CPU: SKIPPED";
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> mant(-1.0f, 1.0f);
+  std::uniform_int_distribution<int> expo(-20, 20);
+  int differ_from_sequential = 0;
+  for (int trial = 0; trial < 2000; ++trial) {
+    float x[128];
+    for (float& f : x) f = std::ldexp(mant(rng), expo(rng));
+    if (trial % 100 == 1) x[trial % 128] = INFINITY;
+    if (trial % 100 == 2) x[trial % 128] = NAN;
+    const float scale = 0.0721f + 0.001f * static_cast<float>(trial % 7);
+    float together[8], alone[8];
+    scores_both_ways(x, scale, together, alone);
+    for (int j = 0; j < 8; ++j) {
+      const bool same = std::isnan(alone[j]) ? std::isnan(together[j]) : std::memcmp(&alone[j], &together[j], 4) == 0;
+      ASSERT_TRUE(same) << "trial " << trial << " key " << j << ": " << together[j] << " vs " << alone[j];
+      float seq = 0;  // lanes in order: the data does tell summation orders apart
+      for (int l = 0; l < 16; ++l) seq += x[16 * j + l];
+      differ_from_sequential += seq * scale != alone[j];
+    }
+  }
+  EXPECT_GT(differ_from_sequential, 1000);
 }
 
 class AttentionBackendTest : public ::testing::TestWithParam<BackendCase> {};

@@ -1,4 +1,5 @@
-// The CPU backend's buffer cache hands freed blocks out again: zeroed, only to
+// The CPU backend's buffer cache hands freed blocks out again: zeroed (unless
+// asked not to), only to
 // requests that fit them without wasting more than half, never holding more
 // than its limit, and buffers that outlive it are still freed (ASan checks).
 #include "kernels/buffer_cache.h"
@@ -35,6 +36,24 @@ TEST(HostBufferCache, ReusesAFreedBlockZeroed) {
   EXPECT_EQ(reinterpret_cast<uintptr_t>(b.data()) % 64, 0u);
   EXPECT_TRUE(all_zero(b));
   EXPECT_EQ(cache.cached_bytes(), 0u);
+}
+
+// An op's output buffer skips the zeroing pass (the op writes it in full);
+// it still gets the recycled block, and a fresh block is still zero.
+TEST(HostBufferCache, UninitialisedReuseSkipsTheZeroing) {
+  HostBufferCache cache;
+  void* first = nullptr;
+  {
+    Buffer a = cache.alloc_uninit(3 * kMB);
+    EXPECT_TRUE(all_zero(a));  // fresh pages
+    first = a.data();
+    std::memset(a.data(), 0xab, a.bytes());
+  }
+  Buffer b = cache.alloc_uninit(3 * kMB);
+  EXPECT_EQ(b.data(), first);
+  EXPECT_EQ(static_cast<const unsigned char*>(b.data())[0], 0xab);  // not zeroed again
+  b = Buffer();
+  EXPECT_TRUE(all_zero(cache.alloc(3 * kMB)));  // the zeroed request still is
 }
 
 TEST(HostBufferCache, KeepsTheBlocksWholeCapacity) {

@@ -37,6 +37,12 @@ void scalar_pair(const AttentionArgs& a, int64_t t, int64_t h, std::vector<float
 
 int64_t ceil_div(int64_t x, int64_t y) { return (x + y - 1) / y; }
 
+// (token, head) pairs per tile that read the same K/V rows: each K/V block
+// loaded serves them all. With one query head per KV head (MHA, MLA's
+// up-projected prefill) that takes 64 tokens; 8 left each block read from
+// memory once per 8 queries, and the attention memory-bound.
+constexpr int64_t kTilePairs = 64;
+
 }  // namespace
 
 void attention_scalar(const AttentionArgs& a, const AttentionTile& tile) {
@@ -52,7 +58,7 @@ std::vector<AttentionTile> attention_tiles(const AttentionArgs& a, int64_t min_t
     if (t == 0 || a.tok_seq[t] != a.tok_seq[t - 1]) runs.emplace_back(t, t);
     runs.back().second = t + 1;
   }
-  int64_t tokens = 8, heads = std::min<int64_t>(group, 16);
+  int64_t heads = std::min<int64_t>(group, 16), tokens = std::max<int64_t>(8, kTilePairs / heads);
   auto count = [&] {
     int64_t n = 0;
     for (const auto& [t0, t1] : runs) n += ceil_div(t1 - t0, tokens) * a.n_kv_heads * ceil_div(group, heads);

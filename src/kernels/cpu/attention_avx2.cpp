@@ -44,6 +44,9 @@ struct V256 {
     const __m128 t = _mm_add_ps(s, _mm_movehl_ps(s, s));
     return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)));
   }
+  DSI_TARGET static void reduce_add8(const vec* a, float scale, float* out) {
+    for (int j = 0; j < 8; ++j) out[j] = reduce_add(a[j]) * scale;
+  }
   DSI_TARGET static float reduce_max(vec v) {
     const __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     const __m128 t = _mm_max_ps(s, _mm_movehl_ps(s, s));

@@ -6,6 +6,7 @@
 
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/exp_avx512.h"
+#include "kernels/cpu/reduce_avx512.h"
 
 #define DSI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma")))
 #define DSI_UNROLL _Pragma("GCC unroll 16")
@@ -36,6 +37,7 @@ struct V512 {
   DSI_TARGET static vec div(vec a, vec b) { return _mm512_div_ps(a, b); }
   DSI_TARGET static vec max(vec a, vec b) { return _mm512_max_ps(a, b); }
   DSI_TARGET static float reduce_add(vec v) { return _mm512_reduce_add_ps(v); }
+  DSI_TARGET static void reduce_add8(const vec* a, float scale, float* out) { reduce8_scaled(a, scale, out); }
   DSI_TARGET static float reduce_max(vec v) { return _mm512_reduce_max_ps(v); }
   DSI_TARGET static vec exp(vec x) { return exp16(x); }
 };

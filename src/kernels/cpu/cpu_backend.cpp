@@ -17,12 +17,17 @@ namespace dsinfer::kernels {
 
 namespace {
 
+// Elements of silu_mul per piece: one token's MLP (a few thousand values, ~1-2
+// us) runs inline, since a fork/join costs as much as the work.
+constexpr int64_t kSiluGrain = 16384;
+
 class CpuBackend final : public Backend {
  public:
   CpuBackend(int threads, cpu::Isa isa) : isa_(isa), pool_(threads) {}
 
   Capabilities capabilities() const override { return {"cpu", std::string(cpu::isa_name(isa_)), pool_.size(), true}; }
   Buffer alloc(size_t bytes) override { return scratch_.alloc(bytes); }
+  Buffer alloc_uninit(size_t bytes) override { return scratch_.alloc_uninit(bytes); }
   // memcpy with a null pointer is undefined even for 0 bytes (empty vectors pass null).
   void upload(const Buffer& dst, const void* src, size_t bytes, size_t offset) override {
     if (bytes) std::memcpy(static_cast<char*>(dst.data()) + offset, src, bytes);
@@ -67,7 +72,7 @@ class CpuBackend final : public Backend {
     run(a.n_tokens, 1, [&](int64_t b, int64_t e) { ref::rope(a, b, e); });
   }
   void silu_mul(const float* g, const float* u, float* o, int64_t n) override {
-    run(n, 4096, [&](int64_t b, int64_t e) { cpu::silu_mul({g, u, o}, isa_, b, e); });
+    run(n, kSiluGrain, [&](int64_t b, int64_t e) { cpu::silu_mul({g, u, o}, isa_, b, e); });
   }
   void add(float* y, const float* x, int64_t n) override {
     run(n, 4096, [&](int64_t b, int64_t e) { ref::add(y, x, b, e); });
