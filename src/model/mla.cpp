@@ -1,5 +1,6 @@
 #include "model/mla.h"
 
+#include <array>
 #include <cmath>
 #include <vector>
 
@@ -50,15 +51,20 @@ size_t MlaAttention::weight_bytes() const {
          o_proj_.bytes();
 }
 
-void MlaAttention::project_query(ForwardContext& ctx, const float* x, float* q) {
+// The two products of x (the query's first, kv_a_proj_with_mqa) go in one
+// batch: x quantized once, one pass over the threads.
+void MlaAttention::project(ForwardContext& ctx, const float* x, float* q, float* kv) {
   kernels::Backend& b = ctx.backend;
   const int64_t n = ctx.n_tokens;
+  const kernels::MatmulArgs latent = linear_args(x, n, kv_a_proj_with_mqa_, kv);
   if (q_lora_rank_ == 0) {
-    linear(b, x, n, q_proj_, q);
+    const std::array<kernels::MatmulArgs, 2> both{linear_args(x, n, q_proj_, q), latent};
+    b.matmul_batch(both.data(), both.size());
     return;
   }
-  kernels::Buffer qa = ctx.scratch(n * q_lora_rank_);  // [n, q_lora_rank]
-  linear(b, x, n, q_a_proj_, qa.f32());
+  kernels::Buffer qa = ctx.output(n * q_lora_rank_);  // [n, q_lora_rank]
+  const std::array<kernels::MatmulArgs, 2> both{linear_args(x, n, q_a_proj_, qa.f32()), latent};
+  b.matmul_batch(both.data(), both.size());
   b.rms_norm({qa.f32(), q_lora_rank_, q_a_layernorm_.f32(), qa.f32(), q_lora_rank_, n, q_lora_rank_, norm_eps_});
   linear(b, qa.f32(), n, q_b_proj_, q);
 }
@@ -68,10 +74,9 @@ void MlaAttention::forward(ForwardContext& ctx, KVCache& cache, int64_t layer, c
   const int64_t n = ctx.n_tokens;
   const int64_t qk = nope_ + rope_dim_;
   const int64_t row = kv_lora_rank_ + rope_dim_;
-  kernels::Buffer q = ctx.scratch(n * n_heads_ * qk);  // [n, n_heads, nope + rope]
-  project_query(ctx, x, q.f32());
-  kernels::Buffer kv = ctx.scratch(n * row);  // [n, kv_lora_rank + rope]
-  linear(b, x, n, kv_a_proj_with_mqa_, kv.f32());
+  kernels::Buffer q = ctx.output(n * n_heads_ * qk);  // [n, n_heads, nope + rope]
+  kernels::Buffer kv = ctx.output(n * row);  // [n, kv_lora_rank + rope]
+  project(ctx, x, q.f32(), kv.f32());
   b.rms_norm({kv.f32(), row, kv_a_layernorm_.f32(), kv.f32(), row, n, kv_lora_rank_, norm_eps_});
 
   kernels::RopeArgs r{q.f32(), n, n_heads_, n_heads_ * qk, qk, nope_, rope_dim_, ctx.positions.i32(),
@@ -85,7 +90,7 @@ void MlaAttention::forward(ForwardContext& ctx, KVCache& cache, int64_t layer, c
   b.rope(r);
   b.copy_rows({kv.f32(), row, cache.k(layer), row, n, row, nullptr, ctx.slots.i64()});
 
-  kernels::Buffer attn = ctx.scratch(n * n_heads_ * v_dim_);  // [n, n_heads, v_head_dim]
+  kernels::Buffer attn = ctx.output(n * n_heads_ * v_dim_);  // [n, n_heads, v_head_dim]
   // The form is chosen per sequence (decoding ones absorbed), never per batch,
   // so a sequence's numbers do not depend on what else shares its batch.
   std::vector<int64_t> absorbed_rows;
@@ -116,13 +121,13 @@ void MlaAttention::attend_plain_seq(ForwardContext& ctx, const float* latent_cac
   std::vector<int64_t> ctx_slots(static_cast<size_t>(n_ctx));
   for (int64_t p = 0; p < n_ctx; ++p) ctx_slots[static_cast<size_t>(p)] = ctx.slot_of(s, p);
   kernels::Buffer slot_buf = ctx.upload_i64(ctx_slots);
-  kernels::Buffer lat = ctx.scratch(n_ctx * row);  // [n_ctx, kv_lora_rank + rope]
+  kernels::Buffer lat = ctx.output(n_ctx * row);  // [n_ctx, kv_lora_rank + rope]
   b.copy_rows({latent_cache, row, lat.f32(), row, n_ctx, row, slot_buf.i64(), nullptr});
-  kernels::Buffer up = ctx.scratch(n_ctx * n_heads_ * kvb);  // [n_ctx, n_heads, nope + v]
+  kernels::Buffer up = ctx.output(n_ctx * n_heads_ * kvb);  // [n_ctx, n_heads, nope + v]
   kernels::MatmulArgs m{lat.f32(), row, n_ctx, &kv_b_proj_, false, nullptr, up.f32(), n_heads_ * kvb};
   b.matmul(m);
-  kernels::Buffer k = ctx.scratch(n_ctx * n_heads_ * qk);      // [n_ctx, n_heads, nope + rope]
-  kernels::Buffer v = ctx.scratch(n_ctx * n_heads_ * v_dim_);  // [n_ctx, n_heads, v_head_dim]
+  kernels::Buffer k = ctx.output(n_ctx * n_heads_ * qk);      // [n_ctx, n_heads, nope + rope]
+  kernels::Buffer v = ctx.output(n_ctx * n_heads_ * v_dim_);  // [n_ctx, n_heads, v_head_dim]
   for (int64_t h = 0; h < n_heads_; ++h) {
     b.copy_rows({up.f32() + h * kvb, n_heads_ * kvb, k.f32() + h * qk, n_heads_ * qk, n_ctx, nope_, nullptr, nullptr});
     b.copy_rows({lat.f32() + kv_lora_rank_, row, k.f32() + h * qk + nope_, n_heads_ * qk, n_ctx, rope_dim_, nullptr,
@@ -175,7 +180,7 @@ void MlaAttention::attend_absorbed(ForwardContext& ctx, const float* latent_cach
   kernels::Buffer qs = ctx.scratch(all ? 1 : n * n_heads_ * qk);  // [n, n_heads, nope + rope] (subset)
   if (!all) b.copy_rows({q, n_heads_ * qk, qs.f32(), n_heads_ * qk, n, n_heads_ * qk, row_idx.i64(), nullptr});
   const float* qsub = all ? q : qs.f32();
-  kernels::Buffer ql = ctx.scratch(n * n_heads_ * row);  // [n, n_heads, kv_lora_rank + rope]
+  kernels::Buffer ql = ctx.output(n * n_heads_ * row);  // [n, n_heads, kv_lora_rank + rope]
   std::vector<kernels::Weight> heads(static_cast<size_t>(n_heads_));
   std::vector<kernels::MatmulArgs> args(static_cast<size_t>(n_heads_));
   for (int64_t h = 0; h < n_heads_; ++h) {
@@ -197,7 +202,7 @@ void MlaAttention::attend_absorbed(ForwardContext& ctx, const float* latent_cach
   kernels::Buffer pos_buf = ctx.scratch(n), seq_buf = ctx.scratch(n);
   b.upload(pos_buf, pos.data(), pos.size() * 4);
   b.upload(seq_buf, seq.data(), seq.size() * 4);
-  kernels::Buffer ol = ctx.scratch(n * n_heads_ * kv_lora_rank_);  // [n, n_heads, kv_lora_rank]
+  kernels::Buffer ol = ctx.output(n * n_heads_ * kv_lora_rank_);  // [n, n_heads, kv_lora_rank]
   kernels::AttentionArgs a = ctx.paged_attention();
   a.q = ql.f32();
   a.q_token_stride = n_heads_ * row;
@@ -215,7 +220,7 @@ void MlaAttention::attend_absorbed(ForwardContext& ctx, const float* latent_cach
   a.out = ol.f32();
   a.out_token_stride = n_heads_ * kv_lora_rank_;
   b.attention(a);
-  kernels::Buffer os = ctx.scratch(all ? 1 : n * n_heads_ * v_dim_);  // [n, n_heads, v_head_dim] (subset)
+  kernels::Buffer os = ctx.output(all ? 1 : n * n_heads_ * v_dim_);  // [n, n_heads, v_head_dim] (subset)
   float* out = all ? attn : os.f32();
   for (int64_t h = 0; h < n_heads_; ++h) {
     const auto i = static_cast<size_t>(h);

@@ -27,7 +27,8 @@ class MlaAttention final : public AttentionLayer {
   int64_t decode_bytes_delta() const override;
 
  private:
-  void project_query(ForwardContext& ctx, const float* x, float* q);
+  // q [n, n_heads, nope + rope] and the latent kv [n, kv_lora_rank + rope] (not yet normed) from x.
+  void project(ForwardContext& ctx, const float* x, float* q, float* kv);
   void attend_plain_seq(ForwardContext& ctx, const float* latent_cache, int64_t s, const float* q, float* attn);
   void attend_absorbed(ForwardContext& ctx, const float* latent_cache, const float* q, float* attn,
                        const std::vector<int64_t>& rows);

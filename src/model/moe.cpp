@@ -60,9 +60,7 @@ void Moe::forward(ForwardContext& ctx, const float* x, int64_t n, float* out) {
       r.tokens[e].push_back(t);
       r.weights[e].push_back(weights[static_cast<size_t>(t * k + j)]);
     }
-  if (shared_) {
-    shared_->forward(ctx, x, n, out);
-  } else {
+  if (!shared_) {  // the shared experts' down product writes out; without them the routed ones add to zero
     const kernels::Buffer zero = ctx.scratch(n * hidden_);  // scratch is zeroed
     b.copy_rows({zero.f32(), hidden_, out, hidden_, n, hidden_, nullptr, nullptr});
   }
@@ -72,7 +70,8 @@ void Moe::forward(ForwardContext& ctx, const float* x, int64_t n, float* out) {
 // The selected experts' rows concatenated in expert order, so that each of
 // gate/up, down is one batch over all experts (a decode token's 6 small
 // experts fill both cores together) and one scatter adds them all, per token
-// in expert order as before.
+// in expert order as before. The shared experts (all n tokens, ahead of the
+// routed rows) go in the same two batches: x is quantized once for both.
 void Moe::run_experts(ForwardContext& ctx, const float* x, int64_t n, const ExpertRows& r, float* out) {
   kernels::Backend& b = ctx.backend;
   std::vector<size_t> active;
@@ -89,7 +88,8 @@ void Moe::run_experts(ForwardContext& ctx, const float* x, int64_t n, const Expe
     gather = gather || m != n;
   }
   const int64_t total = first.back(), inter = experts_.empty() ? 0 : experts_[0]->intermediate();
-  if (total == 0) return;
+  const int64_t lead = shared_ ? n * shared_->intermediate() : 0;  // the shared experts' gate/up values
+  if (total + lead == 0) return;
   const kernels::Buffer idx = ctx.upload_i64(idx_host);
   const kernels::Buffer wts = ctx.scratch(total);
   b.upload(wts, w_host.data(), w_host.size() * 4);
@@ -97,23 +97,27 @@ void Moe::run_experts(ForwardContext& ctx, const float* x, int64_t n, const Expe
   // place, so x is quantized once for all of them.
   const kernels::Buffer xe = ctx.output(gather ? total * hidden_ : 1);  // [total, hidden]
   if (gather) b.copy_rows({x, hidden_, xe.f32(), hidden_, total, hidden_, idx.i64(), nullptr});
-  const kernels::Buffer gate = ctx.output(total * inter), up = ctx.output(total * inter);  // [total, intermediate]
+  // [n, shared intermediate] then [total, intermediate]
+  const kernels::Buffer gate = ctx.output(lead + total * inter), up = ctx.output(lead + total * inter);
+  float* const g = gate.f32() + lead;  // the routed rows
+  float* const u = up.f32() + lead;
   const kernels::Buffer ye = ctx.output(total * hidden_);  // [total, hidden]
   std::vector<kernels::MatmulArgs> args;
+  if (shared_)
+    for (const auto& a : shared_->gate_up(x, n, gate.f32(), up.f32())) args.push_back(a);
   for (size_t i = 0; i < active.size(); ++i) {
     const int64_t m = first[i + 1] - first[i];
     const float* xi = m == n ? x : xe.f32() + first[i] * hidden_;
-    for (const auto& a : experts_[active[i]]->gate_up(xi, m, gate.f32() + first[i] * inter, up.f32() + first[i] * inter))
-      args.push_back(a);
+    for (const auto& a : experts_[active[i]]->gate_up(xi, m, g + first[i] * inter, u + first[i] * inter)) args.push_back(a);
   }
   b.matmul_batch(args.data(), args.size());
-  b.silu_mul(gate.f32(), up.f32(), gate.f32(), total * inter);
+  b.silu_mul(gate.f32(), up.f32(), gate.f32(), lead + total * inter);
   args.clear();
+  if (shared_) args.push_back(shared_->down(gate.f32(), n, out));
   for (size_t i = 0; i < active.size(); ++i)
-    args.push_back(experts_[active[i]]->down(gate.f32() + first[i] * inter, first[i + 1] - first[i],
-                                             ye.f32() + first[i] * hidden_));
+    args.push_back(experts_[active[i]]->down(g + first[i] * inter, first[i + 1] - first[i], ye.f32() + first[i] * hidden_));
   b.matmul_batch(args.data(), args.size());
-  b.scatter_add({ye.f32(), hidden_, idx.i64(), wts.f32(), out, hidden_, total, hidden_});
+  if (total > 0) b.scatter_add({ye.f32(), hidden_, idx.i64(), wts.f32(), out, hidden_, total, hidden_});
 }
 
 }  // namespace dsinfer::model
