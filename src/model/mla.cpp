@@ -108,6 +108,32 @@ void MlaAttention::forward(ForwardContext& ctx, KVCache& cache, int64_t layer, c
   linear(b, attn.f32(), n, o_proj_, out);
 }
 
+// Per-head K [n_ctx, n_heads, nope + rope] and V [n_ctx, n_heads, v_head_dim]
+// of a context's latent rows lat [n_ctx, kv_lora_rank + rope]: kv_b_proj's
+// rows of each head written straight into K's nope part and V (one batch of
+// 2 x n_heads row slices, lat quantized once), and the shared rope key copied
+// beside every head's.
+void MlaAttention::up_project(ForwardContext& ctx, const float* lat, int64_t n_ctx, float* k, float* v) {
+  kernels::Backend& b = ctx.backend;
+  const int64_t row = kv_lora_rank_ + rope_dim_;
+  const int64_t qk = nope_ + rope_dim_;
+  const int64_t kvb = nope_ + v_dim_;
+  std::vector<kernels::Weight> slices(static_cast<size_t>(2 * n_heads_));
+  std::vector<kernels::MatmulArgs> args(slices.size());
+  for (int64_t h = 0; h < n_heads_; ++h) {
+    const auto i = static_cast<size_t>(2 * h);
+    slices[i] = kv_b_proj_.slice_rows(h * kvb, nope_);               // [nope, kv_lora_rank]
+    slices[i + 1] = kv_b_proj_.slice_rows(h * kvb + nope_, v_dim_);  // [v_head_dim, kv_lora_rank]
+    args[i] = {lat, row, n_ctx, &slices[i], false, nullptr, k + h * qk, n_heads_ * qk};
+    args[i + 1] = {lat, row, n_ctx, &slices[i + 1], false, nullptr, v + h * v_dim_, n_heads_ * v_dim_};
+  }
+  b.matmul_batch(args.data(), args.size());
+  std::vector<int64_t> pos_of(static_cast<size_t>(n_ctx * n_heads_));  // K row (position, head) -> position
+  for (size_t i = 0; i < pos_of.size(); ++i) pos_of[i] = static_cast<int64_t>(i) / n_heads_;
+  const kernels::Buffer pos_idx = ctx.upload_i64(pos_of);
+  b.copy_rows({lat + kv_lora_rank_, row, k + nope_, qk, n_ctx * n_heads_, rope_dim_, pos_idx.i64(), nullptr});
+}
+
 // One sequence: gather its whole context from the cache, up-project to
 // per-head K/V laid out as a single contiguous "block", attend causally.
 void MlaAttention::attend_plain_seq(ForwardContext& ctx, const float* latent_cache, int64_t s, const float* q,
@@ -117,24 +143,14 @@ void MlaAttention::attend_plain_seq(ForwardContext& ctx, const float* latent_cac
   const int64_t n_ctx = sp.n_past + sp.n_tokens;
   const int64_t row = kv_lora_rank_ + rope_dim_;
   const int64_t qk = nope_ + rope_dim_;
-  const int64_t kvb = nope_ + v_dim_;
   std::vector<int64_t> ctx_slots(static_cast<size_t>(n_ctx));
   for (int64_t p = 0; p < n_ctx; ++p) ctx_slots[static_cast<size_t>(p)] = ctx.slot_of(s, p);
   kernels::Buffer slot_buf = ctx.upload_i64(ctx_slots);
   kernels::Buffer lat = ctx.output(n_ctx * row);  // [n_ctx, kv_lora_rank + rope]
   b.copy_rows({latent_cache, row, lat.f32(), row, n_ctx, row, slot_buf.i64(), nullptr});
-  kernels::Buffer up = ctx.output(n_ctx * n_heads_ * kvb);  // [n_ctx, n_heads, nope + v]
-  kernels::MatmulArgs m{lat.f32(), row, n_ctx, &kv_b_proj_, false, nullptr, up.f32(), n_heads_ * kvb};
-  b.matmul(m);
   kernels::Buffer k = ctx.output(n_ctx * n_heads_ * qk);      // [n_ctx, n_heads, nope + rope]
   kernels::Buffer v = ctx.output(n_ctx * n_heads_ * v_dim_);  // [n_ctx, n_heads, v_head_dim]
-  for (int64_t h = 0; h < n_heads_; ++h) {
-    b.copy_rows({up.f32() + h * kvb, n_heads_ * kvb, k.f32() + h * qk, n_heads_ * qk, n_ctx, nope_, nullptr, nullptr});
-    b.copy_rows({lat.f32() + kv_lora_rank_, row, k.f32() + h * qk + nope_, n_heads_ * qk, n_ctx, rope_dim_, nullptr,
-                 nullptr});
-    b.copy_rows({up.f32() + h * kvb + nope_, n_heads_ * kvb, v.f32() + h * v_dim_, n_heads_ * v_dim_, n_ctx, v_dim_,
-                 nullptr, nullptr});
-  }
+  up_project(ctx, lat.f32(), n_ctx, k.f32(), v.f32());
   const int64_t first = ctx.seq_first[static_cast<size_t>(s)];
   std::vector<int32_t> zero(static_cast<size_t>(sp.n_tokens), 0);
   kernels::Buffer seq0 = ctx.scratch(sp.n_tokens);

@@ -29,6 +29,7 @@ class MlaAttention final : public AttentionLayer {
  private:
   // q [n, n_heads, nope + rope] and the latent kv [n, kv_lora_rank + rope] (not yet normed) from x.
   void project(ForwardContext& ctx, const float* x, float* q, float* kv);
+  void up_project(ForwardContext& ctx, const float* lat, int64_t n_ctx, float* k, float* v);
   void attend_plain_seq(ForwardContext& ctx, const float* latent_cache, int64_t s, const float* q, float* attn);
   void attend_absorbed(ForwardContext& ctx, const float* latent_cache, const float* q, float* attn,
                        const std::vector<int64_t>& rows);
