@@ -1,6 +1,7 @@
 #include "engine/sampler.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -49,15 +50,26 @@ void apply_frequency_presence(std::vector<float>& l, float frequency, float pres
   }
 }
 
+bool has_penalties(const SamplingParams& p) {
+  return p.repetition_penalty != 1.0f || p.frequency_penalty != 0.0f || p.presence_penalty != 0.0f;
+}
+
+// NaN and +inf are refused; -inf (a masked token) is fine. The flag loop has no
+// branch so that it vectorizes; the index is searched for only on failure.
+void check_logits(const float* logits, int32_t vocab) {
+  if (vocab <= 0) fail("sampler: vocabulary size must be positive, got ", vocab);
+  int32_t bad = 0;
+  for (int32_t i = 0; i < vocab; ++i) bad |= static_cast<int32_t>(!(logits[i] < std::numeric_limits<float>::infinity()));
+  if (bad == 0) return;
+  for (int32_t i = 0; i < vocab; ++i) {
+    if (!(logits[i] < std::numeric_limits<float>::infinity())) fail("sampler: logit of token ", i, " is ", logits[i]);
+  }
+}
+
 std::vector<float> penalized(const float* logits, int32_t vocab, const SamplingParams& p,
                              const std::vector<int32_t>& prompt, const std::vector<int32_t>& output) {
-  if (vocab <= 0) fail("sampler: vocabulary size must be positive, got ", vocab);
+  check_logits(logits, vocab);
   std::vector<float> l(logits, logits + vocab);
-  for (int32_t i = 0; i < vocab; ++i) {
-    if (std::isnan(l[i]) || l[i] == std::numeric_limits<float>::infinity()) {
-      fail("sampler: logit of token ", i, " is ", l[i]);  // -inf (a masked token) is fine
-    }
-  }
   if (p.repetition_penalty != 1.0f) apply_repetition(l, p.repetition_penalty, prompt, output);
   if (p.frequency_penalty != 0.0f || p.presence_penalty != 0.0f) {
     apply_frequency_presence(l, p.frequency_penalty, p.presence_penalty, output);
@@ -130,6 +142,87 @@ Sampler::Candidates normalized(std::vector<int32_t> ids, const std::vector<float
   return c;
 }
 
+// e^x for x <= 0, branch-free so that loops over it vectorize: the reduction to
+// 2^n e^r and the Cephes polynomial of the kernels' exp (about 1e-7 relative).
+// 0 below -87, where 2^n leaves the normal floats: such a token's weight is
+// under 1e-37 of the best one's.
+float exp_nonpositive(float x) {
+  constexpr float kLog2e = 1.44269504088896341f, kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
+  constexpr float kMin = -87.0f, kRound = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
+  const int32_t keep = -static_cast<int32_t>(x >= kMin);  // all ones, or 0 below kMin (and for -inf)
+  const float c = std::bit_cast<float>((std::bit_cast<int32_t>(x) & keep) | (std::bit_cast<int32_t>(kMin) & ~keep));
+  const float n = (c * kLog2e + kRound) - kRound;
+  const float r = (c - n * kLn2Hi) - n * kLn2Lo;
+  float q = 1.9875691500e-4f;
+  for (float k : {1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f}) q = q * r + k;
+  const float e_r = q * r * r + r + 1.0f;
+  const float two_n = std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);
+  return std::bit_cast<float>(std::bit_cast<int32_t>(e_r * two_n) & keep);
+}
+
+// Tokens per block of the draw over the whole vocabulary: the block sums let the
+// draw find its block first and then walk at most one block's weights.
+constexpr int32_t kDrawBlock = 1024;
+
+// The largest of l[0, n) (no NaN there), over 8 independent lanes so that it vectorizes.
+float max_of(const float* l, int32_t n) {
+  float lanes[8];
+  std::fill(lanes, lanes + 8, -std::numeric_limits<float>::infinity());
+  int32_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j) lanes[j] = l[i + j] > lanes[j] ? l[i + j] : lanes[j];
+  float mx = -std::numeric_limits<float>::infinity();
+  for (; i < n; ++i) mx = std::max(mx, l[i]);
+  for (float x : lanes) mx = std::max(mx, x);
+  return mx;
+}
+
+// w[i] = e^((l[i] - mx) / temperature); returns the sum of each block of kDrawBlock.
+std::vector<float> block_weights(const float* l, int32_t vocab, float temperature, std::vector<float>& w) {
+  const float mx = max_of(l, vocab);
+  if (mx == -std::numeric_limits<float>::infinity()) fail("sampler: every candidate logit is -inf");
+  w.resize(static_cast<size_t>(vocab));
+  for (int32_t i = 0; i < vocab; ++i) w[i] = exp_nonpositive((l[i] - mx) / temperature);
+  std::vector<float> sums;
+  for (int32_t b = 0; b < vocab; b += kDrawBlock) {
+    float lanes[8] = {};  // independent partial sums, so that the sum vectorizes
+    const int32_t end = std::min(vocab, b + kDrawBlock);
+    int32_t i = b;
+    for (; i + 8 <= end; i += 8)
+      for (int j = 0; j < 8; ++j) lanes[j] += w[i + j];
+    float s = 0;
+    for (; i < end; ++i) s += w[i];
+    for (float x : lanes) s += x;
+    sums.push_back(s);
+  }
+  return sums;
+}
+
+// The first token (with weight) where the running weight passes u of the total:
+// the draw of softmax(l / temperature) over every token, in O(vocab) with no
+// candidate list (the API's default: no top-k, top-p or min-p).
+int32_t draw_all(const float* l, int32_t vocab, float temperature, double u) {
+  std::vector<float> w;
+  const std::vector<float> sums = block_weights(l, vocab, temperature, w);
+  double total = 0;
+  for (float s : sums) total += s;
+  const double target = u * total;
+  double acc = 0;
+  size_t b = 0;
+  while (b + 1 < sums.size() && acc + sums[b] <= target) acc += sums[b++];
+  int32_t last = -1;
+  for (auto i = static_cast<int32_t>(b) * kDrawBlock; i < vocab; ++i) {  // past the block only by rounding
+    if (w[i] <= 0) continue;
+    acc += w[i];
+    last = i;
+    if (target < acc) return i;
+  }
+  if (last >= 0) return last;  // u landed in the rounding gap at the top
+  for (int32_t i = static_cast<int32_t>(b) * kDrawBlock - 1; i >= 0; --i)
+    if (w[i] > 0) return i;
+  return static_cast<int32_t>(std::max_element(w.begin(), w.end()) - w.begin());
+}
+
 uint64_t random_seed() {
   std::random_device rd;
   return (static_cast<uint64_t>(rd()) << 32) ^ rd();
@@ -194,12 +287,28 @@ Sampler::Candidates Sampler::select(const float* logits, int32_t vocab, const st
   return normalized(std::move(ids), w);
 }
 
+double Sampler::uniform() {
+  // 53 random bits -> uniform double in [0, 1); portable, unlike std::uniform_real_distribution.
+  return static_cast<double>(rng_() >> 11) * 0x1.0p-53;
+}
+
+bool Sampler::keeps_all(int32_t vocab) const {
+  return (params_.top_k <= 0 || params_.top_k >= vocab) && params_.top_p >= 1.0f && params_.min_p <= 0.0f;
+}
+
 int32_t Sampler::sample(const float* logits, int32_t vocab, const std::vector<int32_t>& prompt,
                         const std::vector<int32_t>& output) {
+  if (!greedy() && keeps_all(vocab)) {
+    if (!has_penalties(params_)) {
+      check_logits(logits, vocab);
+      return draw_all(logits, vocab, params_.temperature, uniform());
+    }
+    const std::vector<float> l = penalized(logits, vocab, params_, prompt, output);
+    return draw_all(l.data(), vocab, params_.temperature, uniform());
+  }
   const Candidates c = select(logits, vocab, prompt, output);
   if (c.ids.size() == 1) return c.ids[0];
-  // 53 random bits -> uniform double in [0, 1); portable, unlike std::uniform_real_distribution.
-  const double u = static_cast<double>(rng_() >> 11) * 0x1.0p-53;
+  const double u = uniform();
   double acc = 0;
   int32_t last = c.ids[0];
   for (size_t j = 0; j < c.ids.size(); ++j) {

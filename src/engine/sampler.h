@@ -2,7 +2,9 @@
 // (repetition penalty, then frequency/presence penalties -> temperature ->
 // top-k -> top-p -> min-p), softmax, then a draw from a per-sequence RNG.
 // O(vocab log k) per token with top-k, expected O(vocab) otherwise (top-p
-// selects by accumulated mass without sorting).
+// selects by accumulated mass without sorting). Without top-k, top-p and min-p
+// (the API's defaults) a draw builds no candidate list: three vectorized passes
+// over the logits and a walk of one block of weights.
 #pragma once
 
 #include <cstdint>
@@ -55,6 +57,9 @@ class Sampler {
  private:
   Candidates select(const float* logits, int32_t vocab, const std::vector<int32_t>& prompt,
                     const std::vector<int32_t>& output) const;
+
+  double uniform();                     // in [0, 1)
+  bool keeps_all(int32_t vocab) const;  // no top-k, top-p or min-p: every token stays a candidate
 
   SamplingParams params_;
   std::mt19937_64 rng_;
