@@ -53,9 +53,14 @@ nlohmann::ordered_json run_json(const Run& r) {
   return j;
 }
 
-double throughput_ratio(const std::vector<Run>& runs) {
-  const double first = runs.front().summary.output_tokens_per_s;
-  return first > 0 ? runs.back().summary.output_tokens_per_s / first : 0;
+// Last run vs first: whole runs, or their full-load windows (with a ramp-up,
+// the steady part; without one the two barely differ).
+double throughput_ratio(const std::vector<Run>& runs, bool full_load = false) {
+  const auto rate = [&](const Run& r) {
+    return full_load ? r.summary.full_load_output_tokens_per_s : r.summary.output_tokens_per_s;
+  };
+  const double first = rate(runs.front());
+  return first > 0 ? rate(runs.back()) / first : 0;
 }
 
 void print(const BenchServeOptions& o, const std::vector<Run>& runs) {
@@ -68,6 +73,7 @@ void print(const BenchServeOptions& o, const std::vector<Run>& runs) {
     j["runs"] = nlohmann::ordered_json::array();
     for (const Run& r : runs) j["runs"].push_back(run_json(r));
     j["output_tokens_per_s_ratio"] = throughput_ratio(runs);
+    j["full_load_output_tokens_per_s_ratio"] = throughput_ratio(runs, true);
     std::cout << j.dump() << "\n";
     return;
   }
@@ -78,8 +84,9 @@ void print(const BenchServeOptions& o, const std::vector<Run>& runs) {
               << loadgen::to_text(r.summary);
   }
   if (runs.size() > 1) {
-    char ratio[64];
-    std::snprintf(ratio, sizeof ratio, "%.2fx", throughput_ratio(runs));
+    char ratio[96];
+    std::snprintf(ratio, sizeof ratio, "%.2fx (while all clients were busy: %.2fx)", throughput_ratio(runs),
+                  throughput_ratio(runs, true));
     std::cout << "output tokens/s, " << runs.back().config.clients << " clients vs " << runs.front().config.clients
               << ": " << ratio << "\n";
   }
@@ -123,6 +130,9 @@ void add_load_options(CLI::App& sub, BenchServeOptions& o) {
   sub.add_option("--seed", l.seed, "seed of the random prompts")->capture_default_str();
   sub.add_option("--prompt-id-max", l.prompt_id_max, "completions prompt ids are drawn below this")
       ->check(CLI::Range(1, 1 << 30))
+      ->capture_default_str();
+  sub.add_option("--ramp-up", l.ramp_up_s, "seconds over which the clients start, evenly spaced (0: all at once)")
+      ->check(CLI::Range(0.0, 3600.0))
       ->capture_default_str();
   sub.add_option("--timeout", l.timeout_s, "seconds to wait for data on a connection")
       ->check(CLI::Range(1, 86400))

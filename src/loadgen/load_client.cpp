@@ -193,6 +193,8 @@ struct ClientLoop {
 
   // Claims request indices until none are left; each index is written by exactly one thread.
   void operator()(int client, httplib::Client& cli) {
+    const double delay = config.ramp_up_s * client / std::max(config.clients, 1);
+    std::this_thread::sleep_until(run_start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(delay)));
     for (int64_t i = next++; i < config.requests; i = next++) {
       RequestRecord rec;
       try {

@@ -29,6 +29,10 @@ struct LoadConfig {
   uint64_t seed = 0;          // prompts depend only on (seed, request index)
   int prompt_id_max = 10000;  // completions prompt ids are drawn from [0, prompt_id_max)
   int timeout_s = 600;        // per read on a connection
+  // Client i sends its first request ramp_up_s * i / clients after the start,
+  // so that a closed loop of equal requests reaches a steady state instead of
+  // every client arriving at once (0: all at once, the burst).
+  double ramp_up_s = 0;
 };
 
 // The JSON body of request `index` (0-based): a streaming request with usage

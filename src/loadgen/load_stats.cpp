@@ -47,6 +47,46 @@ std::string ms(const Distribution& d) {
   return buf;
 }
 
+// After the last client's first send and before any client's last response
+// ended: the part of the run with every client busy. Empty (end <= begin)
+// when no such time exists.
+struct Window {
+  double begin = 0, end = 0;
+  bool holds(double t) const { return t >= begin && t < end; }
+};
+
+Window full_load_window(const std::vector<RequestRecord>& records) {
+  std::map<int, std::pair<double, double>> spans;  // client -> (first send, last response end)
+  for (const RequestRecord& r : records) {
+    auto [it, fresh] = spans.try_emplace(r.client, r.start_s, r.start_s + r.e2e_s);
+    it->second.first = std::min(it->second.first, r.start_s);
+    it->second.second = std::max(it->second.second, r.start_s + r.e2e_s);
+  }
+  Window w{0, std::numeric_limits<double>::infinity()};
+  for (const auto& [client, span] : spans) {
+    w.begin = std::max(w.begin, span.first);
+    w.end = std::min(w.end, span.second);
+  }
+  return spans.empty() ? Window{} : w;
+}
+
+// Output tokens that arrived inside the window, per second of it: each text
+// chunk's arrival (send + TTFT + the gaps before it) counts as the request's
+// tokens per chunk.
+double window_tokens_per_s(const std::vector<RequestRecord>& records, const Window& w) {
+  if (!(w.end > w.begin)) return 0;
+  double tokens = 0;
+  for (const RequestRecord& r : records) {
+    if (!r.ok || r.ttft_s < 0) continue;
+    const double per_chunk = static_cast<double>(r.output_tokens) / static_cast<double>(r.itl_s.size() + 1);
+    double t = r.start_s + r.ttft_s;
+    if (w.holds(t)) tokens += per_chunk;
+    for (double gap : r.itl_s)
+      if (w.holds(t += gap)) tokens += per_chunk;
+  }
+  return tokens / (w.end - w.begin);
+}
+
 }  // namespace
 
 double percentile(std::vector<double> values, double q) {
@@ -93,6 +133,13 @@ LoadSummary summarize(const std::vector<RequestRecord>& records, int clients, do
   s.output_tokens_per_s = wall_s > 0 ? static_cast<double>(s.output_tokens) / wall_s : 0;
   s.client_output_tokens_per_s = mean_client_rate(records);
   s.ttft_s = distribution(ttft);
+  const Window full = full_load_window(records);
+  std::vector<double> full_ttft;
+  for (const RequestRecord& r : records)
+    if (r.ok && r.ttft_s >= 0 && full.holds(r.start_s)) full_ttft.push_back(r.ttft_s);
+  s.ttft_full_load_s = distribution(full_ttft);
+  s.full_load_s = std::max(0.0, full.end - full.begin);
+  s.full_load_output_tokens_per_s = window_tokens_per_s(records, full);
   s.itl_s = distribution(itl);
   s.e2e_s = distribution(e2e);
   return s;
@@ -110,7 +157,10 @@ nlohmann::ordered_json to_json(const LoadSummary& s) {
   j["mean_prompt_tokens"] = s.mean_prompt_tokens;
   j["output_tokens_per_s"] = s.output_tokens_per_s;
   j["client_output_tokens_per_s"] = s.client_output_tokens_per_s;
+  j["full_load_s"] = s.full_load_s;
+  j["full_load_output_tokens_per_s"] = s.full_load_output_tokens_per_s;
   j["ttft_s"] = to_json(s.ttft_s);
+  j["ttft_full_load_s"] = to_json(s.ttft_full_load_s);
   j["itl_s"] = to_json(s.itl_s);
   j["e2e_s"] = to_json(s.e2e_s);
   return j;
@@ -128,7 +178,10 @@ std::string to_text(const LoadSummary& s) {
   std::snprintf(rate, sizeof rate, "%.2f tokens/s (per client %.2f)", s.output_tokens_per_s,
                 s.client_output_tokens_per_s);
   os << "output throughput: " << rate << "\n";
+  std::snprintf(rate, sizeof rate, "%.2f tokens/s over %.2f s", s.full_load_output_tokens_per_s, s.full_load_s);
+  os << "  while all clients were busy: " << rate << "\n";
   os << "time to first token: " << ms(s.ttft_s) << "\n";
+  os << "  sent while all clients were busy: " << ms(s.ttft_full_load_s) << "\n";
   os << "inter-token latency: " << ms(s.itl_s) << "\n";
   os << "request latency: " << ms(s.e2e_s) << "\n";
   return os.str();

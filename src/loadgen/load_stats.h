@@ -50,7 +50,12 @@ struct LoadSummary {
   double mean_prompt_tokens = 0;
   double output_tokens_per_s = 0;        // output_tokens / wall_s
   double client_output_tokens_per_s = 0; // mean over clients of their tokens / their busy span
+  // The full-load window: after the last client's first send and before any
+  // client's last response ended (a ramp-up's steady part).
+  double full_load_s = 0;
+  double full_load_output_tokens_per_s = 0;  // tokens streamed inside the window / its length
   Distribution ttft_s;
+  Distribution ttft_full_load_s;  // requests sent inside the full-load window
   Distribution itl_s;
   Distribution e2e_s;
 };

@@ -11,7 +11,7 @@ namespace {
 TEST(BenchServeCli, HelpListsTheOptions) {
   const CmdResult r = run_dsinfer({"bench-serve", "--help"});
   EXPECT_EQ(r.exit_code, 0);
-  for (const char* opt : {"--url", "--clients", "--requests", "--prompt-tokens", "--max-tokens", "--sweep", "--json"})
+  for (const char* opt : {"--url", "--clients", "--requests", "--prompt-tokens", "--max-tokens", "--sweep", "--ramp-up", "--json"})
     EXPECT_NE(r.out.find(opt), std::string::npos) << opt;
 }
 
@@ -19,6 +19,7 @@ TEST(BenchServeCli, BadArgumentsAreUsageErrors) {
   EXPECT_EQ(run_dsinfer({"bench-serve", "--clients", "0"}).exit_code, 2);
   EXPECT_EQ(run_dsinfer({"bench-serve", "--endpoint", "embeddings"}).exit_code, 2);
   EXPECT_EQ(run_dsinfer({"bench-serve", "--sweep", "1,x"}).exit_code, 2);
+  EXPECT_EQ(run_dsinfer({"bench-serve", "--ramp-up", "-1"}).exit_code, 2);
 }
 
 TEST(BenchServeCli, NoServerIsARuntimeError) {

@@ -40,6 +40,46 @@ TEST(BenchServePercentile, DistributionSummary) {
   EXPECT_TRUE(std::isnan(loadgen::distribution({}).p50));
 }
 
+loadgen::RequestRecord record(int client, double start, double e2e, double ttft) {
+  loadgen::RequestRecord r;
+  r.client = client;
+  r.ok = true;
+  r.status = 200;
+  r.start_s = start;
+  r.e2e_s = e2e;
+  r.ttft_s = ttft;
+  return r;
+}
+
+// Client 0 is busy over [0, 20), client 1 over [5, 25): only requests sent in
+// [5, 20) saw both clients busy; a failed one there has no TTFT to count.
+TEST(BenchServeSummary, FullLoadTtftCountsRequestsSentWhileAllClientsWereBusy) {
+  std::vector<loadgen::RequestRecord> recs = {record(0, 0, 10, 1.0), record(1, 5, 10, 3.0), record(0, 10, 10, 2.0),
+                                              record(1, 15, 10, 4.0), record(1, 19, 1, 9.0)};
+  recs.back().ok = false;
+  recs.back().ttft_s = -1;
+  const loadgen::LoadSummary s = loadgen::summarize(recs, 2, 25);
+  EXPECT_EQ(s.ttft_s.count, 4u);
+  EXPECT_EQ(s.ttft_full_load_s.count, 3u);
+  EXPECT_DOUBLE_EQ(s.ttft_full_load_s.p50, 3.0);
+  EXPECT_DOUBLE_EQ(s.ttft_full_load_s.mean, 3.0);
+  EXPECT_EQ(loadgen::to_json(s)["ttft_full_load_s"]["count"], 3);
+  EXPECT_DOUBLE_EQ(s.full_load_s, 15);
+}
+
+// Chunks arrive at send + TTFT + the gaps; those inside [5, 20) count, each as
+// its request's tokens per chunk.
+TEST(BenchServeSummary, FullLoadThroughputCountsChunksInsideTheWindow) {
+  std::vector<loadgen::RequestRecord> recs = {record(0, 0, 20, 4.0), record(1, 5, 20, 1.0)};
+  recs[0].itl_s = {2.0, 10.0, 1.0};  // chunks at 4, 6, 16, 17: three inside
+  recs[0].output_tokens = 8;         // 2 tokens a chunk
+  recs[1].itl_s = {20.0};            // chunks at 6, 26: one inside
+  recs[1].output_tokens = 2;
+  const loadgen::LoadSummary s = loadgen::summarize(recs, 2, 25);
+  EXPECT_DOUBLE_EQ(s.full_load_s, 15);
+  EXPECT_DOUBLE_EQ(s.full_load_output_tokens_per_s, (3 * 2 + 1 * 1) / 15.0);
+}
+
 std::vector<nlohmann::json> feed(loadgen::SseReader& r, const std::string& piece) {
   return r.feed(piece.data(), piece.size());
 }
@@ -170,6 +210,19 @@ TEST_F(BenchServeLive, ChatLoadCountsEveryToken) {
   const loadgen::LoadResult r = loadgen::run_load(c);
   expect_all_ok(r, c);
   for (const auto& rec : r.records) EXPECT_GE(rec.prompt_tokens, c.prompt_tokens);  // words plus the template
+}
+
+TEST_F(BenchServeLive, RampUpSpacesTheClientsFirstRequests) {
+  loadgen::LoadConfig c = config();
+  c.clients = 2;
+  c.requests = 40;  // enough that client 0 alone is still busy when client 1 starts
+  c.ramp_up_s = 0.6;
+  const loadgen::LoadResult r = loadgen::run_load(c);
+  expect_all_ok(r, c);
+  double first[2] = {1e9, 1e9};
+  for (const auto& rec : r.records) first[rec.client] = std::min(first[rec.client], rec.start_s);
+  EXPECT_LT(first[0], 0.25);
+  EXPECT_GE(first[1], 0.3);  // client 1 of 2 waits half the ramp
 }
 
 TEST_F(BenchServeLive, RejectedRequestsAreReportedAsFailures) {
