@@ -1,12 +1,12 @@
 #include "engine/sampler.h"
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <limits>
 #include <numeric>
 
 #include "core/error.h"
+#include "engine/vocab_weights.h"
 
 namespace dsinfer::engine {
 namespace {
@@ -91,23 +91,11 @@ struct Better {
   bool operator()(int32_t a, int32_t b) const { return l[a] > l[b] || (l[a] == l[b] && a < b); }
 };
 
-// w[id] = exp(l[id] - max) for the candidates (1 for the best); other entries unused.
-std::vector<float> weights(const std::vector<float>& l, const std::vector<int32_t>& ids) {
-  float mx = -std::numeric_limits<float>::infinity();
-  for (int32_t id : ids) mx = std::max(mx, l[id]);
-  if (mx == -std::numeric_limits<float>::infinity()) fail("sampler: every candidate logit is -inf");
-  std::vector<float> w(l.size());
-  for (int32_t id : ids) w[id] = std::exp(l[id] - mx);
-  return w;
-}
-
 // Keeps the smallest set of best tokens (in Better order) whose weight reaches
 // p of the total: the prefix top-p keeps, found without sorting by a
 // quickselect on accumulated weight (expected O(n), also for flat distributions).
-void apply_top_p(std::vector<int32_t>& ids, const std::vector<float>& w, const Better& better, double p) {
-  double need = 0;
-  for (int32_t id : ids) need += w[id];
-  need *= p;
+// `need` is p of the whole candidates' weight (ids may be only those above top_p_floor).
+void apply_top_p(std::vector<int32_t>& ids, const std::vector<float>& w, const Better& better, double need) {
   auto lo = ids.begin(), hi = ids.end();  // the last kept token lies in [lo, hi); all before lo are kept
   while (hi - lo > 1) {
     int32_t three[3] = {*lo, *(lo + (hi - lo) / 2), *(hi - 1)};
@@ -140,87 +128,6 @@ Sampler::Candidates normalized(std::vector<int32_t> ids, const std::vector<float
   for (int32_t id : ids) c.probs.push_back(w[id] / z);
   c.ids = std::move(ids);
   return c;
-}
-
-// e^x for x <= 0, branch-free so that loops over it vectorize: the reduction to
-// 2^n e^r and the Cephes polynomial of the kernels' exp (about 1e-7 relative).
-// 0 below -87, where 2^n leaves the normal floats: such a token's weight is
-// under 1e-37 of the best one's.
-float exp_nonpositive(float x) {
-  constexpr float kLog2e = 1.44269504088896341f, kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
-  constexpr float kMin = -87.0f, kRound = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
-  const int32_t keep = -static_cast<int32_t>(x >= kMin);  // all ones, or 0 below kMin (and for -inf)
-  const float c = std::bit_cast<float>((std::bit_cast<int32_t>(x) & keep) | (std::bit_cast<int32_t>(kMin) & ~keep));
-  const float n = (c * kLog2e + kRound) - kRound;
-  const float r = (c - n * kLn2Hi) - n * kLn2Lo;
-  float q = 1.9875691500e-4f;
-  for (float k : {1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f}) q = q * r + k;
-  const float e_r = q * r * r + r + 1.0f;
-  const float two_n = std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);
-  return std::bit_cast<float>(std::bit_cast<int32_t>(e_r * two_n) & keep);
-}
-
-// Tokens per block of the draw over the whole vocabulary: the block sums let the
-// draw find its block first and then walk at most one block's weights.
-constexpr int32_t kDrawBlock = 1024;
-
-// The largest of l[0, n) (no NaN there), over 8 independent lanes so that it vectorizes.
-float max_of(const float* l, int32_t n) {
-  float lanes[8];
-  std::fill(lanes, lanes + 8, -std::numeric_limits<float>::infinity());
-  int32_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; ++j) lanes[j] = l[i + j] > lanes[j] ? l[i + j] : lanes[j];
-  float mx = -std::numeric_limits<float>::infinity();
-  for (; i < n; ++i) mx = std::max(mx, l[i]);
-  for (float x : lanes) mx = std::max(mx, x);
-  return mx;
-}
-
-// w[i] = e^((l[i] - mx) / temperature); returns the sum of each block of kDrawBlock.
-std::vector<float> block_weights(const float* l, int32_t vocab, float temperature, std::vector<float>& w) {
-  const float mx = max_of(l, vocab);
-  if (mx == -std::numeric_limits<float>::infinity()) fail("sampler: every candidate logit is -inf");
-  w.resize(static_cast<size_t>(vocab));
-  for (int32_t i = 0; i < vocab; ++i) w[i] = exp_nonpositive((l[i] - mx) / temperature);
-  std::vector<float> sums;
-  for (int32_t b = 0; b < vocab; b += kDrawBlock) {
-    float lanes[8] = {};  // independent partial sums, so that the sum vectorizes
-    const int32_t end = std::min(vocab, b + kDrawBlock);
-    int32_t i = b;
-    for (; i + 8 <= end; i += 8)
-      for (int j = 0; j < 8; ++j) lanes[j] += w[i + j];
-    float s = 0;
-    for (; i < end; ++i) s += w[i];
-    for (float x : lanes) s += x;
-    sums.push_back(s);
-  }
-  return sums;
-}
-
-// The first token (with weight) where the running weight passes u of the total:
-// the draw of softmax(l / temperature) over every token, in O(vocab) with no
-// candidate list (the API's default: no top-k, top-p or min-p).
-int32_t draw_all(const float* l, int32_t vocab, float temperature, double u) {
-  std::vector<float> w;
-  const std::vector<float> sums = block_weights(l, vocab, temperature, w);
-  double total = 0;
-  for (float s : sums) total += s;
-  const double target = u * total;
-  double acc = 0;
-  size_t b = 0;
-  while (b + 1 < sums.size() && acc + sums[b] <= target) acc += sums[b++];
-  int32_t last = -1;
-  for (auto i = static_cast<int32_t>(b) * kDrawBlock; i < vocab; ++i) {  // past the block only by rounding
-    if (w[i] <= 0) continue;
-    acc += w[i];
-    last = i;
-    if (target < acc) return i;
-  }
-  if (last >= 0) return last;  // u landed in the rounding gap at the top
-  for (int32_t i = static_cast<int32_t>(b) * kDrawBlock - 1; i >= 0; --i)
-    if (w[i] > 0) return i;
-  return static_cast<int32_t>(std::max_element(w.begin(), w.end()) - w.begin());
 }
 
 uint64_t random_seed() {
@@ -266,22 +173,33 @@ Sampler::Sampler(const SamplingParams& p) : params_(p) {
 
 bool Sampler::greedy() const { return params_.temperature < kGreedyTemperature; }
 
+// The candidates after top-k, top-p and min-p. Ordered by logit (ties to the
+// lower id); weighted by e^((l - max) / T), which temperature cannot reorder.
 Sampler::Candidates Sampler::select(const float* logits, int32_t vocab, const std::vector<int32_t>& prompt,
                                     const std::vector<int32_t>& output) const {
-  std::vector<float> l = penalized(logits, vocab, params_, prompt, output);
+  const std::vector<float> l = penalized(logits, vocab, params_, prompt, output);
   if (greedy()) return Candidates{{argmax(l)}, {1.0}};
-  if (params_.temperature != 1.0f) {
-    for (float& x : l) x /= params_.temperature;
-  }
-  std::vector<int32_t> ids(static_cast<size_t>(vocab));
-  std::iota(ids.begin(), ids.end(), 0);
   const Better better{l};
+  std::vector<int32_t> ids;
+  std::vector<float> w;
+  double total = 0;
   if (params_.top_k > 0 && params_.top_k < vocab) {  // the k best: O(vocab log k), fast for the usual small k
+    ids.resize(static_cast<size_t>(vocab));
+    std::iota(ids.begin(), ids.end(), 0);
     std::partial_sort(ids.begin(), ids.begin() + params_.top_k, ids.end(), better);
     ids.resize(static_cast<size_t>(params_.top_k));
+    if (l[ids[0]] == -std::numeric_limits<float>::infinity()) fail("sampler: every candidate logit is -inf");
+    w.assign(static_cast<size_t>(vocab), 0.0f);
+    for (int32_t id : ids) total += w[id] = exp_nonpositive((l[id] - l[ids[0]]) / params_.temperature);
+  } else {  // every token: weights in vectorized passes, then only those top-p and min-p can keep
+    VocabWeights v = vocab_weights(l.data(), vocab, params_.temperature);
+    total = v.total;
+    const float floor = std::max(params_.top_p < 1.0f ? top_p_floor(v, params_.top_p * total) : 0.0f, params_.min_p);
+    w = std::move(v.w);
+    for (int32_t i = 0; i < vocab; ++i)
+      if (w[i] > 0 && w[i] >= floor) ids.push_back(i);
   }
-  const std::vector<float> w = weights(l, ids);
-  if (params_.top_p < 1.0f) apply_top_p(ids, w, better, params_.top_p);
+  if (params_.top_p < 1.0f) apply_top_p(ids, w, better, params_.top_p * total);
   // min-p: probability below min_p times the largest, i.e. weight below min_p.
   if (params_.min_p > 0.0f) std::erase_if(ids, [&](int32_t id) { return w[id] < params_.min_p; });
   return normalized(std::move(ids), w);
@@ -301,10 +219,10 @@ int32_t Sampler::sample(const float* logits, int32_t vocab, const std::vector<in
   if (!greedy() && keeps_all(vocab)) {
     if (!has_penalties(params_)) {
       check_logits(logits, vocab);
-      return draw_all(logits, vocab, params_.temperature, uniform());
+      return draw(vocab_weights(logits, vocab, params_.temperature), uniform());
     }
     const std::vector<float> l = penalized(logits, vocab, params_, prompt, output);
-    return draw_all(l.data(), vocab, params_.temperature, uniform());
+    return draw(vocab_weights(l.data(), vocab, params_.temperature), uniform());
   }
   const Candidates c = select(logits, vocab, prompt, output);
   if (c.ids.size() == 1) return c.ids[0];
