@@ -1,9 +1,11 @@
 // The second half of a step: sampling, detokenizing, stop conditions and
 // delivery, plus the background loop and statistics.
 #include <algorithm>
+#include <numeric>
 
 #include "engine/engine.h"
 #include "engine/sequence.h"
+#include "engine/vocab_weights.h"
 
 namespace dsinfer::engine {
 
@@ -13,15 +15,19 @@ double seconds_between(std::chrono::steady_clock::time_point a, std::chrono::ste
   return std::chrono::duration<double>(b - a).count();
 }
 
+// Log-probabilities of the raw logits (no [vocab] log-softmax is built).
 TokenLogprob logprob_of(const float* logits, int32_t vocab, int32_t token, int32_t top) {
-  const std::vector<float> lp = log_softmax(logits, vocab);
-  TokenLogprob r{token, lp[static_cast<size_t>(token)], {}};
+  const double lse = log_sum_exp(logits, vocab);
+  const auto lp = [&](int32_t id) { return static_cast<float>(static_cast<double>(logits[id]) - lse); };
+  TokenLogprob r{token, lp(token), {}};
+  const auto k = static_cast<size_t>(std::clamp(top, 0, vocab));
+  if (k == 0) return r;
   std::vector<int32_t> idx(static_cast<size_t>(vocab));
-  for (int32_t i = 0; i < vocab; ++i) idx[static_cast<size_t>(i)] = i;
-  const auto k = static_cast<size_t>(std::min(top, vocab));
-  std::partial_sort(idx.begin(), idx.begin() + static_cast<int64_t>(k), idx.end(),
-                    [&](int32_t a, int32_t b) { return lp[static_cast<size_t>(a)] > lp[static_cast<size_t>(b)]; });
-  for (size_t i = 0; i < k; ++i) r.top.emplace_back(idx[i], lp[static_cast<size_t>(idx[i])]);
+  std::iota(idx.begin(), idx.end(), 0);
+  std::partial_sort(idx.begin(), idx.begin() + static_cast<int64_t>(k), idx.end(), [&](int32_t a, int32_t b) {
+    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
+  });
+  for (size_t i = 0; i < k; ++i) r.top.emplace_back(idx[i], lp(idx[i]));
   return r;
 }
 

@@ -154,18 +154,6 @@ void validate(const SamplingParams& p) {
   }
 }
 
-std::vector<float> log_softmax(const float* logits, int32_t vocab) {
-  if (vocab <= 0) fail("log_softmax: vocabulary size must be positive, got ", vocab);
-  double mx = -std::numeric_limits<double>::infinity();
-  for (int32_t i = 0; i < vocab; ++i) mx = std::max(mx, static_cast<double>(logits[i]));
-  double z = 0;
-  for (int32_t i = 0; i < vocab; ++i) z += std::exp(static_cast<double>(logits[i]) - mx);
-  const double lse = mx + std::log(z);
-  std::vector<float> out(static_cast<size_t>(vocab));
-  for (int32_t i = 0; i < vocab; ++i) out[i] = static_cast<float>(static_cast<double>(logits[i]) - lse);
-  return out;
-}
-
 Sampler::Sampler(const SamplingParams& p) : params_(p) {
   validate(p);
   rng_.seed(p.has_seed ? p.seed : random_seed());

@@ -28,9 +28,6 @@ struct SamplingParams {
 // Throws dsinfer::Error naming the field, e.g. "top_p must be in (0, 1], got 1.5".
 void validate(const SamplingParams& p);
 
-// Natural-log softmax of raw logits (what OpenAI-style logprobs report).
-std::vector<float> log_softmax(const float* logits, int32_t vocab);
-
 class Sampler {
  public:
   // Validates `p`; seeds the RNG from p.seed, or from std::random_device when !has_seed.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cmath>
 #include <limits>
 
 #include "core/error.h"
@@ -57,6 +58,7 @@ VocabWeights vocab_weights(const float* l, int32_t vocab, float temperature) {
   const float mx = max_of(l, vocab);
   if (mx == kNegInf) fail("sampler: every candidate logit is -inf");
   VocabWeights v;
+  v.max = mx;
   v.w.resize(static_cast<size_t>(vocab));
   float* w = v.w.data();
   for (int32_t i = 0; i < vocab; ++i) w[i] = exp_nonpositive((l[i] - mx) / temperature);
@@ -65,6 +67,11 @@ VocabWeights vocab_weights(const float* l, int32_t vocab, float temperature) {
     v.total += v.block_sums.back();
   }
   return v;
+}
+
+double log_sum_exp(const float* l, int32_t vocab) {
+  const VocabWeights v = vocab_weights(l, vocab, 1.0f);
+  return static_cast<double>(v.max) + std::log(v.total);
 }
 
 int32_t draw(const VocabWeights& v, double u) {

@@ -18,6 +18,7 @@ float exp_nonpositive(float x);
 inline constexpr int32_t kWeightBlock = 1024;  // tokens per block sum
 
 struct VocabWeights {
+  float max = 0;                  // the largest logit
   std::vector<float> w;           // [vocab] e^((l - max) / T): 1 at the best token, 0 where l is -inf
   std::vector<float> block_sums;  // [ceil(vocab / kWeightBlock)]
   double total = 0;               // sum of block_sums
@@ -26,6 +27,10 @@ struct VocabWeights {
 // l: [vocab] logits without NaN or +inf; temperature > 0. Throws
 // dsinfer::Error when every logit is -inf.
 VocabWeights vocab_weights(const float* l, int32_t vocab, float temperature);
+
+// log(sum of e^l) of raw logits, what natural-log probabilities (OpenAI-style
+// logprobs) subtract: max + log(total) of the weights at temperature 1.
+double log_sum_exp(const float* l, int32_t vocab);
 
 // The first token with weight whose running weight (in id order) passes
 // u * total, u in [0, 1): a draw from the softmax.

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <functional>
 #include <map>
 #include <memory>
 
@@ -93,6 +96,45 @@ TEST_P(EngineTest, GreedyEqualsSingleSequenceRunner) {
   ro.max_tokens = 40;
   SequenceRunner r(*f_.model, ro);
   EXPECT_EQ(alone(prompt, 12), greedy_generate(r, prompt, 12));
+}
+
+// The reported logprobs against a log-softmax in double of the logits the
+// single-sequence runner computes for the same tokens, top-3 included.
+TEST_P(EngineTest, LogprobsAreTheLogSoftmaxOfTheLogits) {
+  const auto prompt = prompt_of(2, 7);
+  EngineOptions o;
+  o.prefix_caching = false;
+  Engine e(*f_.model, *f_.tok, o);
+  std::vector<RequestOutput> outs;
+  Collected c;
+  Request req = greedy_request(prompt, 3, &c);
+  req.top_logprobs = 3;
+  req.on_output = [&outs](const RequestOutput& out) { outs.push_back(out); };
+  e.submit(std::move(req));
+  run_until_idle(e);
+  RunnerOptions ro;
+  ro.max_tokens = 40;
+  SequenceRunner r(*f_.model, ro);
+  std::vector<float> logits = r.feed(prompt, false);
+  size_t step = 0;
+  for (const RequestOutput& out : outs) {
+    for (const TokenLogprob& lp : out.logprobs) {
+      double mx = *std::max_element(logits.begin(), logits.end()), z = 0;
+      for (float x : logits) z += std::exp(static_cast<double>(x) - mx);
+      const auto ref = [&](int32_t id) { return static_cast<double>(logits[static_cast<size_t>(id)]) - mx - std::log(z); };
+      EXPECT_NEAR(lp.logprob, ref(lp.token), 1e-5) << "step " << step;
+      ASSERT_EQ(lp.top.size(), 3u);
+      std::vector<float> sorted = logits;
+      std::sort(sorted.begin(), sorted.end(), std::greater<>());
+      for (size_t k = 0; k < 3; ++k) {
+        EXPECT_EQ(logits[static_cast<size_t>(lp.top[k].first)], sorted[k]) << "step " << step << " rank " << k;
+        EXPECT_NEAR(lp.top[k].second, ref(lp.top[k].first), 1e-5);
+      }
+      logits = r.feed({lp.token}, false);
+      ++step;
+    }
+  }
+  EXPECT_EQ(step, 3u);
 }
 
 TEST_P(EngineTest, GreedyIsBatchInvariant) {

@@ -288,13 +288,6 @@ TEST(Sampler, BadInputsAreRejected) {
   for (int i = 0; i < 20; ++i) EXPECT_EQ(s.sample(masked.data(), 3, kNone, kNone), 1);
 }
 
-TEST(Sampler, LogSoftmaxOfRawLogits) {
-  const std::vector<float> l = {1.0f, 2.0f, 3.0f, -100.0f};
-  const auto ls = log_softmax(l.data(), 4);
-  const auto want = softmax(l);
-  for (size_t i = 0; i < l.size(); ++i) EXPECT_NEAR(ls[i], std::log(want[i]), 1e-5) << i;
-}
-
 void expect_invalid(SamplingParams p, const std::string& needle) {
   try {
     validate(p);

@@ -71,6 +71,17 @@ TEST(VocabWeights, WeightsAndBlockSumsOfAwkwardSizes) {
   EXPECT_THROW(vocab_weights(masked.data(), 5, 1.0f), Error);
 }
 
+TEST(VocabWeights, LogSumExpOfRawLogits) {
+  for (int vocab : {1, 4, 2049}) {
+    std::vector<float> l = gaussian(vocab, 4.0f, 3);
+    l[0] = 30.0f;  // far above the rest: the sum must not overflow
+    if (vocab > 2) l[2] = kNegInf;
+    double mx = 30.0, z = 0;
+    for (float x : l) z += std::exp(static_cast<double>(x) - mx);
+    EXPECT_NEAR(log_sum_exp(l.data(), vocab), mx + std::log(z), 1e-6) << vocab;
+  }
+}
+
 // Equal logits: every weight is 1, so u = (k + 0.5) / n must draw token k,
 // also next to block edges; masked tokens are never drawn.
 TEST(VocabWeights, DrawFindsTheTokenAtTheCumulativeWeight) {
