@@ -184,8 +184,12 @@ Sampler::Candidates Sampler::select(const float* logits, int32_t vocab, const st
     total = v.total;
     const float floor = std::max(params_.top_p < 1.0f ? top_p_floor(v, params_.top_p * total) : 0.0f, params_.min_p);
     w = std::move(v.w);
+    const auto kept = [&](int32_t i) { return w[i] > 0 && w[i] >= floor; };
+    int64_t n = 0;
+    for (int32_t i = 0; i < vocab; ++i) n += kept(i);
+    ids.reserve(static_cast<size_t>(n));  // one allocation: growing a list this large faults in fresh pages
     for (int32_t i = 0; i < vocab; ++i)
-      if (w[i] > 0 && w[i] >= floor) ids.push_back(i);
+      if (kept(i)) ids.push_back(i);
   }
   if (params_.top_p < 1.0f) apply_top_p(ids, w, better, params_.top_p * total);
   // min-p: probability below min_p times the largest, i.e. weight below min_p.
