@@ -99,6 +99,7 @@ struct TileActs {
   const int8_t* q[T];
   const float* d[T];
   const int32_t* s[T];
+  const int32_t* ns128[T];
   const float* fs[T];
   const int32_t* sp[T];
   TileActs(const QuantAct& act, int64_t t) {
@@ -106,6 +107,7 @@ struct TileActs {
       q[tt] = act.q_row(t + tt);
       d[tt] = act.d_row(t + tt);
       s[tt] = act.s_row(t + tt);
+      ns128[tt] = act.ns128_row(t + tt);
       fs[tt] = act.fs_row(t + tt);
       sp[tt] = act.sp_row(t + tt);
     }

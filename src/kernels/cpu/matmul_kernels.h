@@ -31,6 +31,8 @@ struct QuantAct {
   std::vector<float> fs;     // [n][nb]      d * s (the Q4_K min term)
   std::vector<float> dx;     // [n][nb * 8]  d repeated 8 times (AVX-512 kernels)
   std::vector<int32_t> nsx;  // [n][nb * 8]  -s repeated 8 times (AVX-512 kernels)
+  std::vector<int32_t> ns128;  // [n][nb]    -128 s: the repacked Q8_0 / Q4_0 kernels' block bias, taken by a
+                               //             broadcast load (from a register it costs a shuffle-port op per tile row)
   std::vector<int32_t> sp;   // [n][nb / 2]  span 8: s of blocks 2i, 2i + 1 as int16 (low, high)
 
   // Sizes the buffers for n tokens of k values; zeroes the padding blocks.
@@ -42,6 +44,7 @@ struct QuantAct {
   const float* fs_row(int64_t t) const { return fs.data() + t * nb; }
   const float* dx_row(int64_t t) const { return dx.data() + t * nb * 8; }
   const int32_t* nsx_row(int64_t t) const { return nsx.data() + t * nb * 8; }
+  const int32_t* ns128_row(int64_t t) const { return ns128.data() + t * nb; }
   const int32_t* sp_row(int64_t t) const { return sp.empty() ? nullptr : sp.data() + t * (nb / 2); }
 };
 

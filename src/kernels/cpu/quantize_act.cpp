@@ -30,13 +30,14 @@ void QuantAct::resize(int64_t n_tokens, int64_t k_values, int64_t blocks_per_sca
   fs.resize(sz(n * nb));
   dx.resize(sz(n * nb * 8));
   nsx.resize(sz(n * nb * 8));
+  ns128.resize(sz(n * nb));
   sp.resize(span > 1 ? sz(n * nb / 2) : 0);
   if (nb == blocks) return;
   for (int64_t t = 0; t < n; ++t) {  // the padding block: quantize_act writes all others
     const int64_t b = t * nb + blocks;
     std::fill_n(q.begin() + b * kActBlock, kActBlock, int8_t{0});
     d[sz(b)] = fs[sz(b)] = 0.0f;
-    s[sz(b)] = 0;
+    s[sz(b)] = ns128[sz(b)] = 0;
     std::fill_n(dx.begin() + b * 8, 8, 0.0f);
     std::fill_n(nsx.begin() + b * 8, 8, 0);
   }
@@ -125,6 +126,7 @@ void quantize_span(const BlockOps& ops, const float* x, size_t i, QuantAct& act)
     act.d[b] = d;
     act.s[b] = ops.quant(x + (b - i) * kActBlock, id, act.q.data() + b * kActBlock);
     act.fs[b] = d * static_cast<float>(act.s[b]);
+    act.ns128[b] = -128 * act.s[b];
     for (size_t l = 0; l < 8; ++l) {
       act.dx[b * 8 + l] = d;
       act.nsx[b * 8 + l] = -act.s[b];
