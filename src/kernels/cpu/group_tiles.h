@@ -21,7 +21,7 @@ namespace dsinfer::kernels::cpu::groups {
 inline constexpr int kRows = packed::kGroupRows;
 // Prefill tiles: up to kPrefillGroups groups x kPrefillTokens tokens, so each
 // weight vector serves 6 tokens and each broadcast activation 2 groups (Q4_K:
-// 12 dot-product and 12 integer-sum registers of the 32). Measured on Zen 5
+// 12 dot-product and 12 integer-sum registers of the 32). Measured on the dev box
 // against 3 x 4 (matmul_bench Prefill): Q4_K +11%, Q4_0 +6%, Q8_0 +2.5%.
 inline constexpr int kPrefillGroups = 2, kPrefillTokens = 6;
 // Groups per tile with 1 or 2 tokens: one memory stream each (a core reading a
