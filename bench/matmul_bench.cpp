@@ -16,6 +16,7 @@
 #include "core/quant.h"
 #include "core/thread_pool.h"
 #include "kernels/backend.h"
+#include "kernels/cpu/isa.h"
 #include "kernels/cpu/probe.h"
 
 namespace {
@@ -58,11 +59,13 @@ Matrix make_matrix(DType t, int64_t rows, int64_t cols) {
   return m;
 }
 
-// args: dtype, rows, cols, tokens.
+// args: dtype, rows, cols, tokens, ISA (an Isa value; -1: the best this CPU has).
 void BM_Matmul(benchmark::State& state) {
   const auto t = static_cast<DType>(state.range(0));
   const int64_t rows = state.range(1), cols = state.range(2), n = state.range(3);
-  auto backend = dsinfer::kernels::make_backend({"cpu", 0, "auto"});
+  const std::string isa =
+      state.range(4) < 0 ? "auto" : std::string(dsinfer::kernels::cpu::isa_name(static_cast<dsinfer::kernels::cpu::Isa>(state.range(4))));
+  auto backend = dsinfer::kernels::make_backend({"cpu", 0, isa});
   const Matrix m = make_matrix(t, rows, cols);
   const int copies = n <= 16 ? copies_for(m.bytes.size()) : 1;  // decode and batched decode stream from memory
   std::vector<std::vector<uint8_t>> data(static_cast<size_t>(copies), m.bytes);
@@ -89,14 +92,22 @@ void BM_Matmul(benchmark::State& state) {
   const double iters = static_cast<double>(state.iterations());
   state.counters["GB/s"] = benchmark::Counter(static_cast<double>(ws[0].bytes()) * iters / 1e9, benchmark::Counter::kIsRate);
   state.counters["GOPS"] = benchmark::Counter(2.0 * rows * cols * n * iters / 1e9, benchmark::Counter::kIsRate);
-  state.SetLabel(std::string(dsinfer::dtype_name(t)));
+  state.SetLabel(std::string(dsinfer::dtype_name(t)) + " " + backend->capabilities().isa);
 }
 
 void shapes(benchmark::internal::Benchmark* b, int64_t tokens) {
   for (DType t : {DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K}) {
-    b->Args({static_cast<int64_t>(t), 8960, 1536, tokens});  // Qwen 1.5B gate/up
-    b->Args({static_cast<int64_t>(t), 1536, 8960, tokens});  // down
+    b->Args({static_cast<int64_t>(t), 8960, 1536, tokens, -1});  // Qwen 1.5B gate/up
+    b->Args({static_cast<int64_t>(t), 1536, 8960, tokens, -1});  // down
   }
+}
+
+// Q4_K prefill on the AVX-512 VNNI tiles, beside Prefill's (AMX where the CPU has it).
+void vnni_shapes(benchmark::internal::Benchmark* b, int64_t tokens) {
+  const auto vnni = static_cast<int64_t>(dsinfer::kernels::cpu::Isa::Avx512);
+  if (!dsinfer::kernels::cpu::isa_supported(dsinfer::kernels::cpu::Isa::Avx512)) return;
+  b->Args({static_cast<int64_t>(DType::Q4_K), 8960, 1536, tokens, vnni});
+  b->Args({static_cast<int64_t>(DType::Q4_K), 1536, 8960, tokens, vnni});
 }
 
 void BM_ReadBandwidth(benchmark::State& state) {
@@ -132,5 +143,6 @@ BENCHMARK(BM_Matmul)->Name("Batch")->UseRealTime()->Apply([](auto* b) { shapes(b
 BENCHMARK(BM_Int8Peak)->Iterations(2)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Bf16Peak)->Iterations(2)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Matmul)->Name("Prefill")->UseRealTime()->Apply([](auto* b) { shapes(b, 128); })->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Matmul)->Name("PrefillVnni")->UseRealTime()->Apply([](auto* b) { vnni_shapes(b, 128); })->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();

@@ -67,7 +67,7 @@ bool integer_weights(const BenchCliOptions& o, const model::WeightStats& st) {
 }
 
 nlohmann::ordered_json report(const BenchCliOptions& o, model::Model& m, const engine::BenchResult& r,
-                              const kernels::MachinePeaks& p) {
+                              const kernels::MachinePeaks& p, const std::string& isa) {
   const auto st = m.weight_stats();
   const bool integer = integer_weights(o, st);
   const double bytes = static_cast<double>(st.decode_bytes_per_token);
@@ -99,6 +99,12 @@ nlohmann::ordered_json report(const BenchCliOptions& o, model::Model& m, const e
   j["dot_peak_gops"] = peak;
   j["dot_instruction"] = integer ? p.int8_instruction : p.bf16_instruction;
   j["prefill_fraction_of_peak"] = prefill_ops / peak;
+  // ISA amx (the default where the CPU has it): Q4_K's prefill products run on
+  // the AMX tiles, whose peak is several times vpdpbusd's.
+  if (integer && p.amx_int8_gops > 0 && isa == "amx") {
+    j["amx_peak_gops"] = p.amx_int8_gops;
+    j["prefill_fraction_of_amx_peak"] = prefill_ops / p.amx_int8_gops;
+  }
   j["peak_rss_gib"] = peak_rss_gib();
   return j;
 }
@@ -109,7 +115,7 @@ int run(const BenchCliOptions& o) {
   auto backend = kernels::make_backend(o.backend);
   auto m = load(o, *backend);
   const engine::BenchResult r = engine::run_bench(*m, o.bench);
-  auto j = report(o, *m, r, peaks);
+  auto j = report(o, *m, r, peaks, backend->capabilities().isa);
   if (!peak_restarted) j["peak_rss_note"] = "includes the bandwidth probe's 1 GiB buffer (the peak could not be restarted)";
   j["isa"] = backend->capabilities().isa;
   if (o.json) {

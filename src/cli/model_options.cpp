@@ -24,7 +24,7 @@ void add_model_options(CLI::App& sub, ModelOptions& o) {
 
 void add_isa_option(CLI::App& sub, std::string& isa) {
   sub.add_option("--isa", isa, "CPU SIMD level (auto: the best this CPU has)")
-      ->check(CLI::IsMember({"auto", "avx512", "avx2", "scalar"}))
+      ->check(CLI::IsMember({"auto", "amx", "avx512", "avx2", "scalar"}))
       ->capture_default_str();
 }
 

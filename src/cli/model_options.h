@@ -21,7 +21,7 @@ struct ModelOptions {
 
 void add_model_options(CLI::App& sub, ModelOptions& o);
 
-// --isa: the CPU backend's SIMD level ("auto", "avx512", "avx2", "scalar"), so
+// --isa: the CPU backend's SIMD level ("auto", "amx", "avx512", "avx2", "scalar"), so
 // the lower levels can be run and measured on a machine that has the higher ones.
 void add_isa_option(CLI::App& sub, std::string& isa);
 

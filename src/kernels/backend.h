@@ -191,7 +191,7 @@ class Backend {
 struct BackendOptions {
   std::string name = "cpu";  // "cpu" or "reference"
   int threads = 0;           // 0: all hardware threads
-  // cpu backend SIMD level: "auto" (best available), "avx512", "avx2", "scalar".
+  // cpu backend SIMD level: "auto" (best available), "amx", "avx512", "avx2", "scalar".
   // Requesting a level the CPU lacks is an error naming it.
   std::string isa = "auto";
 };

@@ -12,6 +12,7 @@ MachinePeaks measure_machine(int threads) {
   const char* name = "";
   p.int8_gops = cpu::measure_int8_peak(pool, &name);
   p.int8_instruction = name;
+  p.amx_int8_gops = cpu::measure_amx_int8_peak(pool);
   p.bf16_gflops = cpu::measure_bf16_peak(pool, &name);
   p.bf16_instruction = name;
   return p;

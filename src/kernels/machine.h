@@ -11,6 +11,7 @@ struct MachinePeaks {
   double read_gbps = 0;
   double int8_gops = 0;
   std::string int8_instruction;
+  double amx_int8_gops = 0;  // 0 without AMX
   double bf16_gflops = 0;
   std::string bf16_instruction;
 };

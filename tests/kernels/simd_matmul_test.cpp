@@ -32,7 +32,7 @@ using kernels::cpu::Isa;
 
 std::vector<Isa> available_isas() {
   std::vector<Isa> v;
-  for (Isa i : {Isa::Scalar, Isa::Avx2, Isa::Avx512})
+  for (Isa i : {Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Amx})
     if (kernels::cpu::isa_supported(i)) v.push_back(i);
   return v;
 }
@@ -462,6 +462,45 @@ TEST_P(PackedRows, TwinsAgreeBitwiseAndResultsDoNotDependOnTheBatch) {
   }
 }
 
+// Long Q4_K calls: on AMX, whole 16-token tiles (in pairs, then one alone)
+// per token chunk (1 MiB of activations: 96 tokens at 10496 values) and the
+// last few tokens on the VNNI tiles. Every token's row matches the scalar
+// twin bit for bit, and the same token computed in a short call (decode
+// tiles, span passes, a chunk's remainder).
+TEST(PackedRowsLong, Q4KLongCallsAgreeWithTheTwinAndShortCalls) {
+  const int64_t cols = 256 * 41, n = 117;  // chunks of 96 (3 tile pairs) and 21 (one tile, 5 tokens)
+  const TestWeight tw = make_weight(DType::Q4_K, 37, cols, 5, 51);
+  const Packed pk = pack(tw.stored);
+  const kernels::Weight view = pk.w.slice_rows(5, 37);  // 3 groups; starts inside the first
+  const Problem p = make_problem(37, n, cols, 52);
+  ThreadPool pool(2);
+  std::vector<kernels::cpu::QuantAct> act;
+  std::vector<float> scalar;
+  kernels::cpu::matmul(args_for(p, p.x, view, scalar), Isa::Scalar, pool, act);
+  for (Isa isa : available_isas()) {
+    const std::string name(kernels::cpu::isa_name(isa));
+    std::vector<float> all;
+    kernels::cpu::matmul(args_for(p, p.x, view, all), isa, pool, act);
+    for (int64_t t = 0; t < n; ++t)
+      ASSERT_EQ(0, std::memcmp(all.data() + t * p.y_stride, scalar.data() + t * p.y_stride, 37 * sizeof(float)))
+          << name << ": token " << t << " of " << n << " differs from the scalar twin";
+    for (const auto& [t, k] : std::vector<std::pair<int64_t, int64_t>>{{0, 1}, {50, 2}, {100, 16}, {116, 1}}) {
+      Problem few = p;
+      few.n = k;
+      std::vector<float> xs(p.x.begin() + t * p.x_stride, p.x.begin() + (t + k) * p.x_stride), ys;
+      kernels::cpu::matmul(args_for(few, xs, view, ys), isa, pool, act);
+      for (int64_t i = 0; i < k; ++i)
+        EXPECT_EQ(0, std::memcmp(ys.data() + i * p.y_stride, all.data() + (t + i) * p.y_stride, 37 * sizeof(float)))
+            << name << ": token " << t + i << " in a call of " << k << " differs from the call of " << n;
+    }
+  }
+  const std::vector<float> xq = quantized_x(p, kernels::cpu::act_span(view));
+  expect_close(p, scalar, run_reference(p, xq, tw.view), bounds(p, tw.view, xq), 1e-5, false,
+               "packed scalar twin vs reference");
+  if (!kernels::cpu::isa_supported(Isa::Amx))
+    GTEST_SKIP() << "no AMX on this CPU (or the kernel refuses it): the AMX tiles were NOT tested: SKIPPED";
+}
+
 INSTANTIATE_TEST_SUITE_P(Types, PackedRows, ::testing::Values(DType::Q4_K, DType::Q8_0, DType::Q4_0),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
 
@@ -596,7 +635,7 @@ TEST(SimdIsa, SelectionAndErrors) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("sse9"), std::string::npos);
   }
-  for (Isa isa : {Isa::Avx2, Isa::Avx512}) {
+  for (Isa isa : {Isa::Avx2, Isa::Avx512, Isa::Amx}) {
     const std::string name(kernels::cpu::isa_name(isa));
     if (kernels::cpu::isa_supported(isa)) {
       EXPECT_EQ(kernels::make_backend({"cpu", 1, name})->capabilities().isa, name);

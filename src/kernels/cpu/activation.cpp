@@ -38,7 +38,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma"))) void silu_mul_avx5
 }
 
 void silu_mul(const SiluMulArgs& a, Isa isa, int64_t begin, int64_t end) {
-  if (isa == Isa::Avx512) return silu_mul_avx512(a, begin, end);
+  if (isa >= Isa::Avx512) return silu_mul_avx512(a, begin, end);
   silu_mul_scalar(a, begin, end);
 }
 

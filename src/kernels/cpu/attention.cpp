@@ -82,7 +82,7 @@ std::vector<AttentionTile> attention_tiles(const AttentionArgs& a, int64_t min_t
 
 void attention(const AttentionArgs& a, Isa isa, const AttentionTile* tiles, int64_t begin, int64_t end) {
   for (int64_t i = begin; i < end; ++i) {
-    if (isa == Isa::Avx512) {
+    if (isa >= Isa::Avx512) {
       attention_avx512(a, tiles[i]);
     } else if (isa == Isa::Avx2) {
       attention_avx2(a, tiles[i]);

@@ -40,7 +40,7 @@ class CpuBackend final : public Backend {
   // original). Checkpoints already stored in it are used in place; below
   // AVX-512 (whose kernels read GGUF's row layout) they are unpacked.
   Weight import_weight(const Weight& w) override {
-    const bool avx512 = isa_ == cpu::Isa::Avx512;
+    const bool avx512 = isa_ >= cpu::Isa::Avx512;
     if (w.row0 != 0 || !packed::has_layout(w.dtype) || avx512 == (w.group_rows != 0)) return w;
     const int64_t groups = packed::groups(w.rows);
     if (!avx512) {

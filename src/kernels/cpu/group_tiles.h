@@ -13,6 +13,7 @@
 #include <cstdint>
 
 #include "core/quant.h"
+#include "kernels/cpu/amx.h"
 #include "kernels/cpu/matmul_kernels.h"
 #include "kernels/packed.h"
 
@@ -179,11 +180,29 @@ struct SpanPlan {
   }
 };
 
+// What an AMX kernel computes: the sums of one group (lane l = row l) for n
+// tokens from t, n a multiple of amx::kTokens, into acc[tt][l] (tt from 0),
+// exactly as the tiles of the same kernel family would.
+struct AmxAt {
+  const uint8_t* grp = nullptr;
+  int64_t t = 0;
+  int64_t n = 0;
+};
+
+// The kernel families without an AMX part.
+struct NoAmx {
+  static constexpr bool kUsed = false;
+  static void group(const GroupCtx&, const AmxAt&, float (*)[kRows]) {}
+  static void store(const float (*)[kRows], int64_t, const amx::RowsOut&) {}
+};
+
 // Rows [begin, end) of the view. With 1-2 tokens (decode), several groups
 // per tile so that each thread reads several memory streams; up to
 // kSpanTiles token tiles, passes as SpanPlan says; otherwise token chunks
-// (activations in L2), each running whole rows of kPrefillGroups groups.
-template <TileFn Tile>
+// (activations in L2), each running whole rows of kPrefillGroups groups;
+// with an AMX part, a chunk's whole tiles of amx::kTokens tokens go through
+// it a group at a time and only the last few tokens through Tile.
+template <TileFn Tile, class Amx = NoAmx>
 void group_rows(const MatmulJob& job, int64_t begin, int64_t end) {
   const MatmulArgs& a = *job.a;
   const Weight& w = *a.w;
@@ -225,12 +244,26 @@ void group_rows(const MatmulJob& job, int64_t begin, int64_t end) {
     }
     return;
   }
-  const int64_t chunk = std::max<int64_t>(kPrefillTokens, token_chunk(w.cols * 3) / kPrefillTokens * kPrefillTokens);
+  const int64_t chunk = Amx::kUsed ? amx::token_chunk(w.cols)
+                                   : std::max<int64_t>(kPrefillTokens, token_chunk(w.cols * 3) / kPrefillTokens * kPrefillTokens);
   for (int64_t t0 = 0; t0 < a.n; t0 += chunk) {
     const int64_t t1 = std::min(a.n, t0 + chunk);
-    for (int64_t g = g0; g < g1; g += kPrefillGroups) {
+    int64_t tv = t0;  // the first token for Tile
+    if constexpr (Amx::kUsed) {
+      tv = t0 + (t1 - t0) / amx::kTokens * amx::kTokens;
+      alignas(64) float acc[amx::kMaxChunk][kRows];  // [tv - t0, 16]
+      for (int64_t g = g0; g < g1 && tv > t0; ++g) {
+        Amx::group(c, AmxAt{base + g * c.gbytes, t0, tv - t0}, acc);
+        const int64_t first = g * kRows - w.row0;  // as in store
+        Amx::store(acc, tv - t0,
+                   amx::RowsOut{a.y + t0 * a.y_stride + first, a.y_stride, a.bias ? a.bias + first : nullptr,
+                                static_cast<int>(std::max<int64_t>(0, begin - first)),
+                                static_cast<int>(std::min<int64_t>(kRows, end - first))});
+      }
+    }
+    for (int64_t g = g0; g < g1 && tv < t1; g += kPrefillGroups) {
       const int ng = static_cast<int>(std::min<int64_t>(kPrefillGroups, g1 - g));
-      for (int64_t t = t0; t < t1; t += kPrefillTokens) {
+      for (int64_t t = tv; t < t1; t += kPrefillTokens) {
         const int nt = static_cast<int>(std::min<int64_t>(kPrefillTokens, t1 - t));
         Tile(c, TileAt{base + g * c.gbytes, ng, t, nt, 0, nblk, nullptr}, out);
         for (int k = 0; k < ng * nt; ++k) store(g + k / nt, t + k % nt, out[k]);

@@ -2,7 +2,29 @@
 
 #include "core/error.h"
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
 namespace dsinfer::kernels::cpu {
+
+namespace {
+
+// Linux keeps the AMX tile data out of a thread's saved state until the
+// process asks for it (arch_prctl ARCH_REQ_XCOMP_PERM for XTILEDATA, kernel
+// 5.16+); without that the first tile instruction faults. Asked once.
+bool amx_permitted() {
+  static const bool ok = [] {
+#if defined(__x86_64__) && defined(SYS_arch_prctl)
+    constexpr long kReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+    return syscall(SYS_arch_prctl, kReqXcompPerm, kXfeatureXtiledata) == 0;
+#else
+    return false;
+#endif
+  }();
+  return ok;
+}
+
+}  // namespace
 
 bool isa_supported(Isa isa) {
   __builtin_cpu_init();
@@ -15,11 +37,15 @@ bool isa_supported(Isa isa) {
     case Isa::Avx512:
       return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
              __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+    case Isa::Amx:
+      return isa_supported(Isa::Avx512) && __builtin_cpu_supports("amx-tile") && __builtin_cpu_supports("amx-int8") &&
+             amx_permitted();
   }
   return false;
 }
 
 Isa best_isa() {
+  if (isa_supported(Isa::Amx)) return Isa::Amx;
   if (isa_supported(Isa::Avx512)) return Isa::Avx512;
   if (isa_supported(Isa::Avx2)) return Isa::Avx2;
   return Isa::Scalar;
@@ -33,21 +59,38 @@ std::string_view isa_name(Isa isa) {
       return "avx2";
     case Isa::Avx512:
       return "avx512";
+    case Isa::Amx:
+      return "amx";
   }
   return "?";
 }
 
+namespace {
+
+const char* needs(Isa isa) {
+  switch (isa) {
+    case Isa::Amx:
+      return "needs AVX-512 F/BW/VL/VNNI, AMX-TILE and AMX-INT8, and the kernel's permission to use AMX";
+    case Isa::Avx512:
+      return "needs AVX-512 F/BW/VL/VNNI";
+    default:
+      return "needs AVX2, FMA and F16C";
+  }
+}
+
+}  // namespace
+
 Isa resolve_isa(std::string_view name) {
   if (name == "auto" || name.empty()) return best_isa();
-  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512}) {
+  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Amx}) {
     if (name != isa_name(isa)) continue;
     if (!isa_supported(isa))
       fail("ISA \"", name, "\" was requested but this CPU does not support it (",
-           isa == Isa::Avx512 ? "needs AVX-512 F/BW/VL/VNNI" : "needs AVX2, FMA and F16C", "; best available: ",
+           needs(isa), "; best available: ",
            isa_name(best_isa()), ")");
     return isa;
   }
-  fail("unknown ISA \"", name, "\" (supported: auto, avx512, avx2, scalar)");
+  fail("unknown ISA \"", name, "\" (supported: auto, amx, avx512, avx2, scalar)");
 }
 
 }  // namespace dsinfer::kernels::cpu

@@ -7,12 +7,16 @@
 
 namespace dsinfer::kernels::cpu {
 
-enum class Isa { Scalar, Avx2, Avx512 };
+// Ordered: each level has every kernel of the levels below it.
+enum class Isa { Scalar, Avx2, Avx512, Amx };
 
-// Avx512: AVX-512 F/BW/VL/VNNI (+ AVX2/FMA/F16C). Avx2: AVX2, FMA, F16C.
+// Amx: Avx512 plus AMX-TILE and AMX-INT8 with the kernel's permission to use
+// the tile registers (requested once per process; the prefill products of the
+// repacked integer types). Avx512: AVX-512 F/BW/VL/VNNI (+ AVX2/FMA/F16C).
+// Avx2: AVX2, FMA, F16C.
 bool isa_supported(Isa isa);
 Isa best_isa();
-std::string_view isa_name(Isa isa);  // "scalar", "avx2", "avx512"
+std::string_view isa_name(Isa isa);  // "scalar", "avx2", "avx512", "amx"
 // "auto" picks best_isa(); throws for an unknown name or a level this CPU lacks.
 Isa resolve_isa(std::string_view name);
 

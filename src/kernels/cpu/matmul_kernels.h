@@ -3,7 +3,9 @@
 // has a scalar twin with the same arithmetic (tests compare them).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <new>
 #include <vector>
 
 #include "kernels/backend.h"
@@ -20,12 +22,26 @@ namespace dsinfer::kernels::cpu {
 inline constexpr int kActBlock = 32;
 inline constexpr int64_t kSuperSpan = 8;
 
+// Storage on 64-byte lines: an AMX tile row of 64 activation bytes that
+// straddled two lines (std::vector gives 16-byte alignment) made the Q4_K
+// AMX kernel ~1.6x slower.
+template <class T>
+struct LineAligned {
+  using value_type = T;
+  LineAligned() = default;
+  template <class U>
+  explicit LineAligned(const LineAligned<U>&) {}
+  T* allocate(size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{64})); }
+  void deallocate(T* p, size_t) { ::operator delete(p, std::align_val_t{64}); }
+  bool operator==(const LineAligned&) const { return true; }
+};
+
 struct QuantAct {
   int64_t n = 0;     // tokens
   int64_t k = 0;     // values per token (a multiple of 32; of 256 with span 8)
   int64_t nb = 0;    // blocks per token including the padding
   int64_t span = 1;  // consecutive blocks sharing one d: 1 or kSuperSpan
-  std::vector<int8_t> q;     // [n][nb * 32]
+  std::vector<int8_t, LineAligned<int8_t>> q;  // [n][nb * 32], rows on 64-byte lines (nb is even)
   std::vector<float> d;      // [n][nb]      scale (repeated over a span)
   std::vector<int32_t> s;    // [n][nb]      sum of the block's q
   std::vector<float> fs;     // [n][nb]      d * s (the Q4_K min term)

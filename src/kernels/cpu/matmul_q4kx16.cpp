@@ -14,6 +14,7 @@
 
 #include "core/quant.h"
 #include "kernels/cpu/group_tiles.h"
+#include "kernels/cpu/matmul_q4k_amx.h"
 #include "kernels/packed.h"
 
 #define DSI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
@@ -206,10 +207,17 @@ DSI_TARGET static void tile(const GroupCtx& c, const TileAt& at, float (*out)[kR
 }
 };
 
+struct Amx {
+  static constexpr bool kUsed = true;
+  static void group(const GroupCtx& c, const groups::AmxAt& at, float (*acc)[kRows]) { q4k_amx_group(c, at, acc); }
+  static void store(const float (*acc)[kRows], int64_t n, const amx::RowsOut& o) { amx::store_rows(acc, n, o); }
+};
+
 }  // namespace
 
 RowsFn q4kx16_rows_fn(Isa isa) {
-  if (isa == Isa::Avx512) return groups::group_rows<groups::tile_any<Avx512>>;
+  if (isa == Isa::Amx) return groups::group_rows<groups::tile_any<Avx512>, Amx>;
+  if (isa >= Isa::Avx512) return groups::group_rows<groups::tile_any<Avx512>>;
   return groups::group_rows<groups::tile_scalar<row_dot_scalar>>;
 }
 

@@ -3,6 +3,9 @@
 #include "kernels/cpu/intrin.h"
 #include <sys/mman.h>
 
+#include "kernels/cpu/amx.h"
+#include "kernels/cpu/isa.h"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -132,6 +135,22 @@ __attribute__((target("avx2,fma"))) double fma_loop(int64_t iters) {
   return static_cast<double>(_mm256_cvtss_f32(s));
 }
 
+// Four independent accumulator tiles; each tdpbsud is 16 x 16 x 64 multiply-adds.
+DSI_AMX_TARGET double amx_loop(int64_t iters) {
+  amx::configure();
+  for (int64_t i = 0; i < iters; ++i) {
+    _tile_dpbsud(4, 0, 2);
+    _tile_dpbsud(5, 0, 3);
+    _tile_dpbsud(6, 1, 2);
+    _tile_dpbsud(7, 1, 3);
+  }
+  alignas(64) int32_t c[16][16];
+  _tile_stored(4, c, 64);
+  asm volatile("" ::: "memory");
+  _tile_release();
+  return static_cast<double>(c[0][0]);
+}
+
 // Runs loop(iters) on every thread; returns ops/s given ops per inner-loop iteration.
 double run_peak(ThreadPool& pool, double (*loop)(int64_t), double ops_per_iter) {
   const int64_t iters = 2'000'000;
@@ -156,6 +175,12 @@ double measure_int8_peak(ThreadPool& pool, const char** instruction) {
   }
   *instruction = "avx2 vpmaddubsw";
   return run_peak(pool, avx2_int8_loop, 12.0 * 32 * 2);
+}
+
+double measure_amx_int8_peak(ThreadPool& pool) {
+  if (!isa_supported(Isa::Amx)) return 0;
+  // run_peak's 2M iterations of 4 tile products: ~40 ms a repetition.
+  return run_peak(pool, amx_loop, 4.0 * 16 * 16 * 64 * 2);
 }
 
 double measure_bf16_peak(ThreadPool& pool, const char** instruction) {

@@ -15,6 +15,9 @@ double measure_read_bandwidth(ThreadPool& pool, size_t bytes);
 // Peak int8 multiply-accumulate throughput in GOP/s (2 ops per MAC) with the
 // best dot-product instruction available (VNNI vpdpbusd, AVX2 vpmaddubsw), all threads.
 double measure_int8_peak(ThreadPool& pool, const char** instruction);
+// Peak int8 throughput of the AMX unit (tdpbsud, tiles held in registers) in
+// GOP/s, all threads; 0 where Isa::Amx is not available.
+double measure_amx_int8_peak(ThreadPool& pool);
 // Peak bf16 dot-product throughput in GFLOP/s (vdpbf16ps; FMA on f32 when absent).
 double measure_bf16_peak(ThreadPool& pool, const char** instruction);
 

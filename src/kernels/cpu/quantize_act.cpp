@@ -111,7 +111,7 @@ DSI_AVX512 int32_t quant_avx512(const float* x, float inv, int8_t* q) {
 }
 
 BlockOps block_ops(Isa isa) {
-  if (isa == Isa::Avx512) return {amax_avx512, quant_avx512};
+  if (isa >= Isa::Avx512) return {amax_avx512, quant_avx512};
   if (isa == Isa::Avx2) return {amax_avx2, quant_avx2};
   return {amax_scalar, quant_scalar};
 }
