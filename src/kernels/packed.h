@@ -39,6 +39,11 @@ inline constexpr int64_t kBlockBytes = 64 + 256 + 2048;
 inline constexpr int64_t kScOffset = 64;    // sc[8][16]
 inline constexpr int64_t kMinOffset = 192;  // m[8][16]
 inline constexpr int64_t kQsOffset = 320;   // qs[8][4][64]
+// Word indices that pair lane l's mins of two consecutive sub-blocks (bytes l
+// and 16 + l of 32 mins, widened to words) in 32-bit lane l, for vpdpwssd
+// against two activation block sums.
+alignas(64) inline constexpr uint16_t kMinPairs[32] = {0, 16, 1, 17, 2,  18, 3,  19, 4,  20, 5,  21, 6,  22, 7,  23,
+                                                       8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
 }  // namespace q4k
 
 namespace q8 {

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cstdint>
-#include <cstddef>
 
 #include "kernels/cpu/intrin.h"
 #include "kernels/packed.h"
@@ -32,34 +31,6 @@ struct alignas(64) TileConfig {
 DSI_AMX_TARGET inline void configure() {
   const TileConfig c;
   asm volatile("ldtilecfg %0" ::"m"(c));
-}
-
-// Where a group's results for n tokens go: y points at token 0's lane 0
-// (y_stride apart), bias (or null) at lane 0's bias; lanes [l0, l1) exist.
-struct RowsOut {
-  float* y;
-  int64_t y_stride;
-  const float* bias;
-  int l0, l1;
-};
-
-// acc[t][lane] (+ bias) into y. Whole aligned 16-lane rows go out with
-// streaming stores: a prefill's outputs (e.g. 512 tokens x 8960 floats) are
-// far larger than the caches, and a plain store first reads each line in
-// (13% of a Q4_K prefill on AMX went there). The fence orders them before
-// the caller's join.
-DSI_AMX_TARGET inline void store_rows(const float (*acc)[16], int64_t n, const RowsOut& o) {
-  const bool whole = o.l0 == 0 && o.l1 == 16 && reinterpret_cast<uintptr_t>(o.y) % 64 == 0 && o.y_stride % 16 == 0;
-  const __m512 b = o.bias && whole ? _mm512_loadu_ps(o.bias) : _mm512_setzero_ps();
-  for (int64_t t = 0; t < n; ++t) {
-    float* y = o.y + t * o.y_stride;
-    if (whole) {
-      _mm512_stream_ps(y, _mm512_add_ps(_mm512_load_ps(acc[t]), b));
-    } else {
-      for (int l = o.l0; l < o.l1; ++l) y[l] = acc[t][l] + (o.bias ? o.bias[l] : 0.0f);
-    }
-  }
-  _mm_sfence();
 }
 
 // Tokens per call: whole tiles whose activations (k bytes each) stay in L2.

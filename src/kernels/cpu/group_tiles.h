@@ -15,6 +15,7 @@
 #include "core/quant.h"
 #include "kernels/cpu/amx.h"
 #include "kernels/cpu/matmul_kernels.h"
+#include "kernels/cpu/stream_store.h"
 #include "kernels/packed.h"
 
 namespace dsinfer::kernels::cpu::groups {
@@ -189,11 +190,16 @@ struct AmxAt {
   int64_t n = 0;
 };
 
-// The kernel families without an AMX part.
-struct NoAmx {
-  static constexpr bool kUsed = false;
+// What an ISA level adds to the driver: an AMX part (kAmx: group() computes
+// whole tiles of amx::kTokens tokens) and streaming stores of a long call's
+// results (kStream: AVX-512 levels; stream_store.h). Plain: neither (the
+// scalar twins, on any CPU).
+struct Plain {
+  static constexpr bool kAmx = false, kStream = false;
   static void group(const GroupCtx&, const AmxAt&, float (*)[kRows]) {}
-  static void store(const float (*)[kRows], int64_t, const amx::RowsOut&) {}
+};
+struct Streamed : Plain {
+  static constexpr bool kStream = true;
 };
 
 // Rows [begin, end) of the view. With 1-2 tokens (decode), several groups
@@ -202,7 +208,7 @@ struct NoAmx {
 // (activations in L2), each running whole rows of kPrefillGroups groups;
 // with an AMX part, a chunk's whole tiles of amx::kTokens tokens go through
 // it a group at a time and only the last few tokens through Tile.
-template <TileFn Tile, class Amx = NoAmx>
+template <TileFn Tile, class Ext = Plain>
 void group_rows(const MatmulJob& job, int64_t begin, int64_t end) {
   const MatmulArgs& a = *job.a;
   const Weight& w = *a.w;
@@ -216,10 +222,22 @@ void group_rows(const MatmulJob& job, int64_t begin, int64_t end) {
     const int64_t l1 = std::min<int64_t>(kRows, end - first);
     for (int64_t l = std::max<int64_t>(0, begin - first); l < l1; ++l) y[l] = v[l] + (a.bias ? a.bias[first + l] : 0.0f);
   };
+  // n tokens from t of group g, from v[0..n) (the long calls).
+  const auto put = [&](int64_t g, int64_t t, const float (*v)[kRows], int64_t n) {
+    if constexpr (Ext::kStream) {
+      const int64_t first = g * kRows - w.row0;  // as in store
+      stream::store_rows(v, n,
+                         stream::RowsOut{a.y + t * a.y_stride + first, a.y_stride, a.bias ? a.bias + first : nullptr,
+                                         static_cast<int>(std::max<int64_t>(0, begin - first)),
+                                         static_cast<int>(std::min<int64_t>(kRows, end - first))});
+    } else {
+      for (int64_t i = 0; i < n; ++i) store(g, t + i, v[i]);
+    }
+  };
   constexpr int kOut = 16;
   static_assert(kOut >= kStreams1 && kOut >= 2 * kStreams2 && kOut >= kPrefillGroups * kPrefillTokens &&
                 kOut >= kSpanGroups * kSpanTokens);
-  float out[kOut][kRows];  // one row of 16 results per (group, token) of a tile
+  alignas(64) float out[kOut][kRows];  // one row of 16 results per (group, token) of a tile
   if (a.n <= 2) {
     const int nt = static_cast<int>(a.n), streams = nt == 1 ? kStreams1 : kStreams2;
     for (int64_t g = g0; g < g1;) {
@@ -244,21 +262,17 @@ void group_rows(const MatmulJob& job, int64_t begin, int64_t end) {
     }
     return;
   }
-  const int64_t chunk = Amx::kUsed ? amx::token_chunk(w.cols)
-                                   : std::max<int64_t>(kPrefillTokens, token_chunk(w.cols * 3) / kPrefillTokens * kPrefillTokens);
+  const int64_t chunk = Ext::kAmx ? amx::token_chunk(w.cols)
+                                  : std::max<int64_t>(kPrefillTokens, token_chunk(w.cols * 3) / kPrefillTokens * kPrefillTokens);
   for (int64_t t0 = 0; t0 < a.n; t0 += chunk) {
     const int64_t t1 = std::min(a.n, t0 + chunk);
     int64_t tv = t0;  // the first token for Tile
-    if constexpr (Amx::kUsed) {
+    if constexpr (Ext::kAmx) {
       tv = t0 + (t1 - t0) / amx::kTokens * amx::kTokens;
       alignas(64) float acc[amx::kMaxChunk][kRows];  // [tv - t0, 16]
       for (int64_t g = g0; g < g1 && tv > t0; ++g) {
-        Amx::group(c, AmxAt{base + g * c.gbytes, t0, tv - t0}, acc);
-        const int64_t first = g * kRows - w.row0;  // as in store
-        Amx::store(acc, tv - t0,
-                   amx::RowsOut{a.y + t0 * a.y_stride + first, a.y_stride, a.bias ? a.bias + first : nullptr,
-                                static_cast<int>(std::max<int64_t>(0, begin - first)),
-                                static_cast<int>(std::min<int64_t>(kRows, end - first))});
+        Ext::group(c, AmxAt{base + g * c.gbytes, t0, tv - t0}, acc);
+        put(g, t0, acc, tv - t0);
       }
     }
     for (int64_t g = g0; g < g1 && tv < t1; g += kPrefillGroups) {
@@ -266,10 +280,11 @@ void group_rows(const MatmulJob& job, int64_t begin, int64_t end) {
       for (int64_t t = tv; t < t1; t += kPrefillTokens) {
         const int nt = static_cast<int>(std::min<int64_t>(kPrefillTokens, t1 - t));
         Tile(c, TileAt{base + g * c.gbytes, ng, t, nt, 0, nblk, nullptr}, out);
-        for (int k = 0; k < ng * nt; ++k) store(g + k / nt, t + k % nt, out[k]);
+        for (int k = 0; k < ng; ++k) put(g + k, t, out + k * nt, nt);
       }
     }
   }
+  if constexpr (Ext::kStream) stream::fence();
 }
 
 }  // namespace dsinfer::kernels::cpu::groups

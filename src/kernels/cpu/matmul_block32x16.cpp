@@ -179,7 +179,7 @@ struct Avx512 {
 
 template <class F>
 RowsFn rows_fn(Isa isa) {
-  if (isa >= Isa::Avx512) return groups::group_rows<groups::tile_any<Avx512<F>>>;
+  if (isa >= Isa::Avx512) return groups::group_rows<groups::tile_any<Avx512<F>>, groups::Streamed>;
   return groups::group_rows<groups::tile_scalar<row_dot_scalar<F>>>;
 }
 

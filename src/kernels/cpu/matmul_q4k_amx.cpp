@@ -31,6 +31,7 @@ using groups::AmxAt;
 using groups::GroupCtx;
 using groups::kRows;
 using packed::q4k::kMinOffset;
+using packed::q4k::kMinPairs;
 using packed::q4k::kQsOffset;
 using packed::q4k::kScOffset;
 constexpr int64_t kSuperBytes = packed::q4k::kBlockBytes;
@@ -51,10 +52,6 @@ struct alignas(64) Super {
   __m512i m[4];  // the mins of sub-blocks 2i, 2i + 1 as int16 pairs per lane (super_end's order)
   __m512 d, dmin;
 };
-
-// Word indices pairing lane l's mins of two consecutive sub-blocks (as in matmul_q4kx16.cpp).
-alignas(64) constexpr uint16_t kMinPairs[32] = {0, 16, 1, 17, 2,  18, 3,  19, 4,  20, 5,  21, 6,  22, 7,  23,
-                                                8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
 
 // Both nibbles of q (at most 15) times a per-lane factor of at most 7 in
 // place: as 16-bit words, low byte x f stays under 256, so it does not carry

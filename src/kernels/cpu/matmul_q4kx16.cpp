@@ -30,6 +30,7 @@ using groups::Lane;
 using groups::TileAt;
 using groups::TileActs;
 using packed::q4k::kMinOffset;
+using packed::q4k::kMinPairs;
 using packed::q4k::kQsOffset;
 using packed::q4k::kScOffset;
 constexpr int64_t kSuperBytes = packed::q4k::kBlockBytes;
@@ -137,11 +138,6 @@ DSI_TARGET inline void sub_block(const Super<G>& x, const TileActs<T>& act, int6
   }
 }
 
-// Word indices that pair lane l's bytes of two consecutive sub-blocks' mins
-// (bytes l and 16 + l, widened to words) in 32-bit lane l.
-alignas(64) constexpr uint16_t kMinPairs[32] = {0, 16, 1, 17, 2,  18, 3,  19, 4,  20, 5,  21, 6,  22, 7,  23,
-                                                8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
-
 // The end of super-block sb: the min term (mins times the activation sums,
 // two sub-blocks per vpdpwssd), then one float scaling into the running sums
 // in out (which start from zero at the first super-block).
@@ -207,17 +203,16 @@ DSI_TARGET static void tile(const GroupCtx& c, const TileAt& at, float (*out)[kR
 }
 };
 
-struct Amx {
-  static constexpr bool kUsed = true;
+struct Amx : groups::Streamed {
+  static constexpr bool kAmx = true;
   static void group(const GroupCtx& c, const groups::AmxAt& at, float (*acc)[kRows]) { q4k_amx_group(c, at, acc); }
-  static void store(const float (*acc)[kRows], int64_t n, const amx::RowsOut& o) { amx::store_rows(acc, n, o); }
 };
 
 }  // namespace
 
 RowsFn q4kx16_rows_fn(Isa isa) {
   if (isa == Isa::Amx) return groups::group_rows<groups::tile_any<Avx512>, Amx>;
-  if (isa >= Isa::Avx512) return groups::group_rows<groups::tile_any<Avx512>>;
+  if (isa >= Isa::Avx512) return groups::group_rows<groups::tile_any<Avx512>, groups::Streamed>;
   return groups::group_rows<groups::tile_scalar<row_dot_scalar>>;
 }
 
