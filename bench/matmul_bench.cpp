@@ -102,12 +102,14 @@ void shapes(benchmark::internal::Benchmark* b, int64_t tokens) {
   }
 }
 
-// Q4_K prefill on the AVX-512 VNNI tiles, beside Prefill's (AMX where the CPU has it).
+// The integer types' prefill on the AVX-512 VNNI tiles, beside Prefill's (AMX where the CPU has it).
 void vnni_shapes(benchmark::internal::Benchmark* b, int64_t tokens) {
   const auto vnni = static_cast<int64_t>(dsinfer::kernels::cpu::Isa::Avx512);
   if (!dsinfer::kernels::cpu::isa_supported(dsinfer::kernels::cpu::Isa::Avx512)) return;
-  b->Args({static_cast<int64_t>(DType::Q4_K), 8960, 1536, tokens, vnni});
-  b->Args({static_cast<int64_t>(DType::Q4_K), 1536, 8960, tokens, vnni});
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_K}) {
+    b->Args({static_cast<int64_t>(t), 8960, 1536, tokens, vnni});
+    b->Args({static_cast<int64_t>(t), 1536, 8960, tokens, vnni});
+  }
 }
 
 void BM_ReadBandwidth(benchmark::State& state) {

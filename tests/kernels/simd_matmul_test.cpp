@@ -462,14 +462,19 @@ TEST_P(PackedRows, TwinsAgreeBitwiseAndResultsDoNotDependOnTheBatch) {
   }
 }
 
-// Long Q4_K calls: on AMX, whole 16-token tiles (in pairs, then one alone)
-// per token chunk (1 MiB of activations: 96 tokens at 10496 values) and the
-// last few tokens on the VNNI tiles. Every token's row matches the scalar
-// twin bit for bit, and the same token computed in a short call (decode
-// tiles, span passes, a chunk's remainder).
-TEST(PackedRowsLong, Q4KLongCallsAgreeWithTheTwinAndShortCalls) {
-  const int64_t cols = 256 * 41, n = 117;  // chunks of 96 (3 tile pairs) and 21 (one tile, 5 tokens)
-  const TestWeight tw = make_weight(DType::Q4_K, 37, cols, 5, 51);
+// Long calls: on AMX, whole 16-token tiles per token chunk (1.5 MiB of
+// activations: 144 tokens here; Q4_K's tiles in pairs, then one alone; the
+// 32-value blocks' in slices of 32 blocks, the last one odd) and the last few
+// tokens on the VNNI tiles. Every token's row matches the scalar twin bit for
+// bit, and the same token computed in a short call (decode tiles, span
+// passes, a chunk's remainder).
+class PackedRowsLong : public ::testing::TestWithParam<DType> {};
+
+TEST_P(PackedRowsLong, LongCallsAgreeWithTheTwinAndShortCalls) {
+  const DType type = GetParam();
+  // 10496 values (41 super-blocks, 328 blocks) or 10592 (331 blocks); chunks of 144 and 21 tokens
+  const int64_t cols = type == DType::Q4_K ? 256 * 41 : 32 * 331, n = 165;
+  const TestWeight tw = make_weight(type, 37, cols, 5, 51);
   const Packed pk = pack(tw.stored);
   const kernels::Weight view = pk.w.slice_rows(5, 37);  // 3 groups; starts inside the first
   const Problem p = make_problem(37, n, cols, 52);
@@ -484,7 +489,7 @@ TEST(PackedRowsLong, Q4KLongCallsAgreeWithTheTwinAndShortCalls) {
     for (int64_t t = 0; t < n; ++t)
       ASSERT_EQ(0, std::memcmp(all.data() + t * p.y_stride, scalar.data() + t * p.y_stride, 37 * sizeof(float)))
           << name << ": token " << t << " of " << n << " differs from the scalar twin";
-    for (const auto& [t, k] : std::vector<std::pair<int64_t, int64_t>>{{0, 1}, {50, 2}, {100, 16}, {116, 1}}) {
+    for (const auto& [t, k] : std::vector<std::pair<int64_t, int64_t>>{{0, 1}, {50, 2}, {100, 16}, {150, 3}, {164, 1}}) {
       Problem few = p;
       few.n = k;
       std::vector<float> xs(p.x.begin() + t * p.x_stride, p.x.begin() + (t + k) * p.x_stride), ys;
@@ -500,6 +505,9 @@ TEST(PackedRowsLong, Q4KLongCallsAgreeWithTheTwinAndShortCalls) {
   if (!kernels::cpu::isa_supported(Isa::Amx))
     GTEST_SKIP() << "no AMX on this CPU (or the kernel refuses it): the AMX tiles were NOT tested: SKIPPED";
 }
+
+INSTANTIATE_TEST_SUITE_P(Types, PackedRowsLong, ::testing::Values(DType::Q4_K, DType::Q8_0, DType::Q4_0),
+                         [](const auto& info) { return std::string(dtype_name(info.param)); });
 
 INSTANTIATE_TEST_SUITE_P(Types, PackedRows, ::testing::Values(DType::Q4_K, DType::Q8_0, DType::Q4_0),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });

@@ -12,6 +12,7 @@
 
 #include "core/quant.h"
 #include "kernels/cpu/group_tiles.h"
+#include "kernels/cpu/matmul_block32_amx.h"
 #include "kernels/packed.h"
 
 #define DSI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
@@ -31,6 +32,7 @@ using groups::TileActs;
 // each giving kPer vectors of unsigned values; vector p of load h pairs with
 // the 4 activations at act_offset(h, p).
 struct Q8Format {
+  static constexpr auto amx_group = q8_0_amx_group;
   static constexpr int64_t kBlockBytes = packed::q8::kBlockBytes;
   static constexpr int64_t kQsOffset = packed::q8::kQsOffset;
   static constexpr int kLoads = 8, kPer = 1, kBias = 128;
@@ -44,6 +46,7 @@ struct Q8Format {
 };
 
 struct Q4Format {
+  static constexpr auto amx_group = q4_0_amx_group;
   static constexpr int64_t kBlockBytes = packed::q4::kBlockBytes;
   static constexpr int64_t kQsOffset = packed::q4::kQsOffset;
   static constexpr int kLoads = 4, kPer = 2, kBias = 8;
@@ -177,8 +180,16 @@ struct Avx512 {
   }
 };
 
+// Calls of 17+ tokens: their whole 16-token tiles (matmul_block32_amx.cpp).
+template <class F>
+struct Amx : groups::Streamed {
+  static constexpr bool kAmx = true;
+  static void group(const GroupCtx& c, const groups::AmxAt& at, float (*acc)[kRows]) { F::amx_group(c, at, acc); }
+};
+
 template <class F>
 RowsFn rows_fn(Isa isa) {
+  if (isa == Isa::Amx) return groups::group_rows<groups::tile_any<Avx512<F>>, Amx<F>>;
   if (isa >= Isa::Avx512) return groups::group_rows<groups::tile_any<Avx512<F>>, groups::Streamed>;
   return groups::group_rows<groups::tile_scalar<row_dot_scalar<F>>>;
 }
