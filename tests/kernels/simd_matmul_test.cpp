@@ -464,16 +464,17 @@ TEST_P(PackedRows, TwinsAgreeBitwiseAndResultsDoNotDependOnTheBatch) {
 
 // Long calls: on AMX, whole 16-token tiles per token chunk (1.5 MiB of
 // activations: 144 tokens here; Q4_K's tiles in pairs, then one alone; the
-// 32-value blocks' in slices of 32 blocks, the last one odd) and the last few
-// tokens on the VNNI tiles. Every token's row matches the scalar twin bit for
+// 32-value blocks' in slices of 32 blocks, the last one odd), and the second
+// chunk's 27 tokens as two tiles, the second reaching 5 rows past the call's
+// end (QuantAct's padding). Every token's row matches the scalar twin bit for
 // bit, and the same token computed in a short call (decode tiles, span
 // passes, a chunk's remainder).
 class PackedRowsLong : public ::testing::TestWithParam<DType> {};
 
 TEST_P(PackedRowsLong, LongCallsAgreeWithTheTwinAndShortCalls) {
   const DType type = GetParam();
-  // 10496 values (41 super-blocks, 328 blocks) or 10592 (331 blocks); chunks of 144 and 21 tokens
-  const int64_t cols = type == DType::Q4_K ? 256 * 41 : 32 * 331, n = 165;
+  // 10496 values (41 super-blocks, 328 blocks) or 10592 (331 blocks); chunks of 144 and 27 tokens
+  const int64_t cols = type == DType::Q4_K ? 256 * 41 : 32 * 331, n = 171;
   const TestWeight tw = make_weight(type, 37, cols, 5, 51);
   const Packed pk = pack(tw.stored);
   const kernels::Weight view = pk.w.slice_rows(5, 37);  // 3 groups; starts inside the first
@@ -489,7 +490,7 @@ TEST_P(PackedRowsLong, LongCallsAgreeWithTheTwinAndShortCalls) {
     for (int64_t t = 0; t < n; ++t)
       ASSERT_EQ(0, std::memcmp(all.data() + t * p.y_stride, scalar.data() + t * p.y_stride, 37 * sizeof(float)))
           << name << ": token " << t << " of " << n << " differs from the scalar twin";
-    for (const auto& [t, k] : std::vector<std::pair<int64_t, int64_t>>{{0, 1}, {50, 2}, {100, 16}, {150, 3}, {164, 1}}) {
+    for (const auto& [t, k] : std::vector<std::pair<int64_t, int64_t>>{{0, 1}, {50, 2}, {100, 16}, {150, 3}, {160, 11}, {170, 1}}) {
       Problem few = p;
       few.n = k;
       std::vector<float> xs(p.x.begin() + t * p.x_stride, p.x.begin() + (t + k) * p.x_stride), ys;

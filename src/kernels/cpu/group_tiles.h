@@ -182,8 +182,9 @@ struct SpanPlan {
 };
 
 // What an AMX kernel computes: the sums of one group (lane l = row l) for n
-// tokens from t, n a multiple of amx::kTokens, into acc[tt][l] (tt from 0),
-// exactly as the tiles of the same kernel family would.
+// tokens from t, n a multiple of amx::kTokens (the last tile may reach into
+// QuantAct's padding rows), into acc[tt][l] (tt from 0), exactly as the tiles
+// of the same kernel family would.
 struct AmxAt {
   const uint8_t* grp = nullptr;
   int64_t t = 0;
@@ -207,7 +208,9 @@ struct Streamed : Plain {
 // kSpanTiles token tiles, passes as SpanPlan says; otherwise token chunks
 // (activations in L2), each running whole rows of kPrefillGroups groups;
 // with an AMX part, a chunk's whole tiles of amx::kTokens tokens go through
-// it a group at a time and only the last few tokens through Tile.
+// it a group at a time, and so does a last partial tile of amx::kMinTail or
+// more tokens (run whole over QuantAct's padding rows, the extra rows
+// dropped); fewer last tokens go through Tile.
 template <TileFn Tile, class Ext = Plain>
 void group_rows(const MatmulJob& job, int64_t begin, int64_t end) {
   const MatmulArgs& a = *job.a;
@@ -268,10 +271,13 @@ void group_rows(const MatmulJob& job, int64_t begin, int64_t end) {
     const int64_t t1 = std::min(a.n, t0 + chunk);
     int64_t tv = t0;  // the first token for Tile
     if constexpr (Ext::kAmx) {
+      static_assert(amx::kTokens == QuantAct::kPadRows);
       tv = t0 + (t1 - t0) / amx::kTokens * amx::kTokens;
-      alignas(64) float acc[amx::kMaxChunk][kRows];  // [tv - t0, 16]
-      for (int64_t g = g0; g < g1 && tv > t0; ++g) {
-        Ext::group(c, AmxAt{base + g * c.gbytes, t0, tv - t0}, acc);
+      const int64_t n = t1 - tv >= amx::kMinTail ? tv - t0 + amx::kTokens : tv - t0;  // tokens for the AMX part
+      tv = std::min(t1, t0 + n);
+      alignas(64) float acc[amx::kMaxChunk][kRows];  // [n, 16]
+      for (int64_t g = g0; g < g1 && n > 0; ++g) {
+        Ext::group(c, AmxAt{base + g * c.gbytes, t0, n}, acc);
         put(g, t0, acc, tv - t0);
       }
     }

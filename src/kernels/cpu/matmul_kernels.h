@@ -37,11 +37,15 @@ struct LineAligned {
 };
 
 struct QuantAct {
+  // Rows are allocated in whole multiples of kPadRows: an AMX tile of 16
+  // tokens may run past the last token (its rows are computed and dropped),
+  // reading whatever the padding rows hold.
+  static constexpr int64_t kPadRows = 16;
   int64_t n = 0;     // tokens
   int64_t k = 0;     // values per token (a multiple of 32; of 256 with span 8)
   int64_t nb = 0;    // blocks per token including the padding
   int64_t span = 1;  // consecutive blocks sharing one d: 1 or kSuperSpan
-  std::vector<int8_t, LineAligned<int8_t>> q;  // [n][nb * 32], rows on 64-byte lines (nb is even)
+  std::vector<int8_t, LineAligned<int8_t>> q;  // [n padded][nb * 32], rows on 64-byte lines (nb is even)
   std::vector<float> d;      // [n][nb]      scale (repeated over a span)
   std::vector<int32_t> s;    // [n][nb]      sum of the block's q
   std::vector<float> fs;     // [n][nb]      d * s (the Q4_K min term)

@@ -24,14 +24,15 @@ void QuantAct::resize(int64_t n_tokens, int64_t k_values, int64_t blocks_per_sca
   const int64_t blocks = k / kActBlock;
   nb = blocks + (blocks & 1);
   const auto sz = [](int64_t v) { return static_cast<size_t>(v); };
-  q.resize(sz(n * nb * kActBlock));
-  d.resize(sz(n * nb));
-  s.resize(sz(n * nb));
-  fs.resize(sz(n * nb));
-  dx.resize(sz(n * nb * 8));
-  nsx.resize(sz(n * nb * 8));
-  ns128.resize(sz(n * nb));
-  sp.resize(span > 1 ? sz(n * nb / 2) : 0);
+  const int64_t rows = (n + kPadRows - 1) / kPadRows * kPadRows;
+  q.resize(sz(rows * nb * kActBlock));
+  d.resize(sz(rows * nb));
+  s.resize(sz(rows * nb));
+  fs.resize(sz(rows * nb));
+  dx.resize(sz(rows * nb * 8));
+  nsx.resize(sz(rows * nb * 8));
+  ns128.resize(sz(rows * nb));
+  sp.resize(span > 1 ? sz(rows * nb / 2) : 0);
   if (nb == blocks) return;
   for (int64_t t = 0; t < n; ++t) {  // the padding block: quantize_act writes all others
     const int64_t b = t * nb + blocks;
