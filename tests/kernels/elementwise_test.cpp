@@ -26,7 +26,9 @@
 #include "kernels/backend.h"
 #include "kernels/cpu/activation.h"
 #include "kernels/cpu/isa.h"
+#include "kernels/cpu/norm.h"
 #include "kernels/kernel_test_util.h"
+#include "kernels/reference/ops.h"
 
 namespace dsinfer::test {
 namespace {
@@ -442,6 +444,39 @@ TEST(CpuActivationTwins, SiluMulAgreesBitForBit) {
       kernels::cpu::silu_mul_avx512({g.data(), u.data(), simd.data()}, begin, n);
       ASSERT_EQ(0, std::memcmp(scalar.data(), simd.data(), scalar.size() * sizeof(float))) << "n=" << n << " begin=" << begin;
       for (int64_t i = 0; i < begin; ++i) ASSERT_EQ(simd[static_cast<size_t>(i)], kSentinel) << "wrote before begin";
+    }
+  }
+}
+
+// The CPU's AVX-512 RMS norm against its scalar twin, the reference: both sum
+// the squares in double (in another order) and scale with the same float
+// operations, so they agree to an ulp or two, on awkward widths, strided rows,
+// in place, on all-zero rows and on values whose squares overflow a float.
+TEST(CpuNormTwins, RmsNormAgreesWithTheReference) {
+  if (!kernels::cpu::isa_supported(kernels::cpu::Isa::Avx512)) GTEST_SKIP() << "no AVX-512 on this CPU: SKIPPED";
+  std::mt19937 rng(67);
+  for (int64_t dim : {1, 7, 15, 17, 31, 33, 100, 1536, 2049}) {
+    const int64_t rows = 5, stride = dim + 3;
+    auto x = random_floats(rng, static_cast<size_t>(rows * stride), -4.0f, 4.0f);
+    std::fill_n(x.begin() + 2 * stride, dim, 0.0f);     // row 2: all zeros
+    std::fill_n(x.begin() + 3 * stride, dim, 3e20f);    // row 3: squares beyond float's range
+    const auto w = random_floats(rng, static_cast<size_t>(dim), -2.0f, 2.0f);
+    for (bool in_place : {false, true}) {
+      std::vector<float> ref_y(x.size(), kSentinel), simd_y(ref_y);
+      if (in_place) ref_y = simd_y = x;
+      const auto args = [&](std::vector<float>& y) {
+        return kernels::NormArgs{in_place ? y.data() : x.data(), stride, w.data(), y.data(), stride, rows, dim, 1e-6f};
+      };
+      kernels::ref::rms_norm(args(ref_y), 1, rows);
+      kernels::cpu::rms_norm_avx512(args(simd_y), 1, rows);
+      for (size_t i = 0; i < ref_y.size(); ++i) {
+        const float r = ref_y[i], v = simd_y[i];
+        ASSERT_TRUE(std::isfinite(v)) << "dim " << dim << " index " << i;
+        ASSERT_LE(std::fabs(v - r), 3e-7f * std::fabs(r)) << "dim " << dim << " index " << i << (in_place ? " in place" : "");
+        if (static_cast<int64_t>(i) < stride) {
+          ASSERT_EQ(v, r) << "row 0 is outside [begin, end) and must stay as it was";
+        }
+      }
     }
   }
 }

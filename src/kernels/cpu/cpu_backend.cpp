@@ -9,6 +9,7 @@
 #include "kernels/cpu/activation.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/matmul.h"
+#include "kernels/cpu/norm.h"
 #include "kernels/host_memory.h"
 #include "kernels/packed.h"
 #include "kernels/reference/ops.h"
@@ -66,7 +67,7 @@ class CpuBackend final : public Backend {
   void matmul(const MatmulArgs& a) override { cpu::matmul(a, isa_, pool_, acts_); }
   void matmul_batch(const MatmulArgs* a, size_t count) override { cpu::matmul_batch(a, count, isa_, pool_, acts_); }
   void rms_norm(const NormArgs& a) override {
-    run(a.n, 1, [&](int64_t b, int64_t e) { ref::rms_norm(a, b, e); });
+    run(a.n, 1, [&](int64_t b, int64_t e) { cpu::rms_norm(a, isa_, b, e); });
   }
   void rope(const RopeArgs& a) override {
     run(a.n_tokens, 1, [&](int64_t b, int64_t e) { ref::rope(a, b, e); });

@@ -1,4 +1,5 @@
 #include <cmath>
+#include <vector>
 
 #include "kernels/reference/ops.h"
 
@@ -24,17 +25,23 @@ void rms_norm(const NormArgs& a, int64_t begin, int64_t end) {
 }
 
 // cos/sin of the float32 angle pos * inv_freq, as the reference frameworks
-// compute it, so long positions round the same way.
+// compute it, so long positions round the same way; once per token for all
+// its heads.
 void rope(const RopeArgs& a, int64_t begin, int64_t end) {
   const int64_t half = a.rot_dim / 2;
+  std::vector<float> cs(static_cast<size_t>(2 * half));  // [half] cos * mscale, then [half] sin * mscale
   for (int64_t t = begin; t < end; ++t) {
     const float pos = static_cast<float>(a.positions[t]);
+    for (int64_t i = 0; i < half; ++i) {
+      const float ang = pos * a.inv_freq[i];
+      cs[static_cast<size_t>(i)] = std::cos(ang) * a.mscale;
+      cs[static_cast<size_t>(half + i)] = std::sin(ang) * a.mscale;
+    }
     for (int64_t h = 0; h < a.n_heads; ++h) {
       float* v = a.x + t * a.token_stride + h * a.head_stride + a.offset;
       for (int64_t i = 0; i < half; ++i) {
-        const float ang = pos * a.inv_freq[i];
-        const float c = std::cos(ang) * a.mscale;
-        const float s = std::sin(ang) * a.mscale;
+        const float c = cs[static_cast<size_t>(i)];
+        const float s = cs[static_cast<size_t>(half + i)];
         const int64_t i0 = a.style == RopeStyle::NeoX ? i : 2 * i;
         const int64_t i1 = a.style == RopeStyle::NeoX ? i + half : 2 * i + 1;
         const float x0 = v[i0];
