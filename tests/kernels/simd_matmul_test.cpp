@@ -576,6 +576,7 @@ kernels::cpu::QuantAct quantize_on_every_isa(const std::vector<float>& x, int64_
     EXPECT_EQ(got.fs, ref.fs) << name;
     EXPECT_EQ(got.dx, ref.dx) << name;
     EXPECT_EQ(got.nsx, ref.nsx) << name;
+    EXPECT_EQ(got.ns128, ref.ns128) << name;
     EXPECT_EQ(got.sp, ref.sp) << name;
   }
   return ref;
@@ -589,8 +590,13 @@ TEST(SimdQuantAct, BitIdenticalAcrossIsas) {
   for (auto& v : x) v = nd(rng);
   for (int i = 0; i < 32; ++i) x[static_cast<size_t>(stride + 32 + i)] = 0.0f;  // a zero block
   for (int i = 0; i < 32; ++i) x[static_cast<size_t>(2 * stride + 64 + i)] = (i % 4 - 1.5f) * 0.5f;  // exact .5 ties
+  x[static_cast<size_t>(2 * stride + 5 * 32 + 3)] = std::nanf("");  // NaN: left out of the scale, quantized to 127
+  x[static_cast<size_t>(2 * stride + 6 * 32 + 31)] = std::nanf("");
   const kernels::cpu::QuantAct ref = quantize_on_every_isa(x, stride, n, k, 1);
   EXPECT_EQ(ref.nb, 10);  // 9 blocks padded to even
+  EXPECT_EQ(ref.q_row(2)[5 * 32 + 3], 127);
+  EXPECT_EQ(ref.q_row(2)[6 * 32 + 31], 127);
+  EXPECT_TRUE(std::isfinite(ref.d_row(2)[5]) && ref.d_row(2)[5] > 0.0f);
   for (int64_t t = 0; t < n; ++t) {
     EXPECT_EQ(ref.d_row(t)[9], 0.0f);  // padding block
     for (int i = 0; i < 32; ++i) EXPECT_EQ(ref.q_row(t)[9 * 32 + i], 0);
