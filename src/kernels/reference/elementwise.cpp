@@ -74,6 +74,16 @@ void copy_rows(const RowCopyArgs& a, int64_t begin, int64_t end) {
   }
 }
 
+void scatter_add_rows(const ScatterAddArgs& a, int64_t row_begin, int64_t row_end) {
+  for (int64_t i = 0; i < a.n; ++i) {
+    if (a.idx[i] < row_begin || a.idx[i] >= row_end) continue;
+    const float* s = a.src + i * a.src_stride;
+    float* d = a.dst + a.idx[i] * a.dst_stride;
+    const float w = a.weights[i];
+    for (int64_t c = 0; c < a.dim; ++c) d[c] += w * s[c];
+  }
+}
+
 void scatter_add(const ScatterAddArgs& a, int64_t begin, int64_t end) {
   for (int64_t i = 0; i < a.n; ++i) {
     const float* s = a.src + i * a.src_stride;

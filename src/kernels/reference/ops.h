@@ -20,6 +20,10 @@ void add(float* y, const float* x, int64_t begin, int64_t end);
 void attention(const AttentionArgs& a, int64_t begin, int64_t end);  // (token, head) pairs: t * n_heads + h
 void copy_rows(const RowCopyArgs& a, int64_t begin, int64_t end);
 void scatter_add(const ScatterAddArgs& a, int64_t begin, int64_t end);  // columns, so repeated idx never race
+// The same sums for destination rows [row_begin, row_end) (every source row
+// whose idx falls there, in source order: the same additions per element as
+// scatter_add), reading whole source rows.
+void scatter_add_rows(const ScatterAddArgs& a, int64_t row_begin, int64_t row_end);
 void moe_route(const MoeRouteArgs& a, int64_t begin, int64_t end);      // tokens
 
 // Output width of a matmul: rows of W, or its columns when transposed.
