@@ -100,6 +100,7 @@ Command add_run_command(CLI::App& app) {
   c.sub->add_flag("--offline", o->source.offline, "use the hub cache only, no network");
   c.sub->add_option("--threads", o->backend.threads, "threads (0: all)")->check(CLI::Range(0, 1024));
   add_isa_option(*c.sub, o->backend.isa);
+  add_mmap_option(*c.sub, o->backend.map_weights);
   add_sampling_options(*c.sub, o->chat.sampling);
   c.run = [o] { return run(*o); };
   return c;

@@ -20,6 +20,13 @@ void add_model_options(CLI::App& sub, ModelOptions& o) {
       ->check(CLI::Range(0, 1024))
       ->capture_default_str();
   add_isa_option(sub, o.backend.isa);
+  add_mmap_option(sub, o.backend.map_weights);
+}
+
+void add_mmap_option(CLI::App& sub, bool& map_weights) {
+  sub.add_flag("--mmap", map_weights,
+               "use quantized weights stored in the CPU kernels' layout where the checkpoint is mapped (less memory; "
+               "default: copied onto huge pages at load, faster decode)");
 }
 
 void add_isa_option(CLI::App& sub, std::string& isa) {

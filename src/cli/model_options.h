@@ -24,6 +24,8 @@ void add_model_options(CLI::App& sub, ModelOptions& o);
 // --isa: the CPU backend's SIMD level ("auto", "amx", "avx512", "avx2", "scalar"), so
 // the lower levels can be run and measured on a machine that has the higher ones.
 void add_isa_option(CLI::App& sub, std::string& isa);
+// --mmap: BackendOptions::map_weights.
+void add_mmap_option(CLI::App& sub, bool& map_weights);
 
 struct LoadedModel {
   std::unique_ptr<kernels::Backend> backend;

@@ -194,6 +194,10 @@ struct BackendOptions {
   // cpu backend SIMD level: "auto" (best available), "amx", "avx512", "avx2", "scalar".
   // Requesting a level the CPU lacks is an error naming it.
   std::string isa = "auto";
+  // cpu backend: use quantized checkpoint weights already in the kernels'
+  // layout where they are mapped (less memory, slower decode: 4 KB pages)
+  // instead of copying them onto huge pages.
+  bool map_weights = false;
 };
 
 // Throws naming the supported backends when `name` is unknown.

@@ -19,14 +19,17 @@ namespace {
 constexpr size_t kMapThreshold = size_t{64} << 20;
 }  // namespace
 
+Buffer host_map(size_t bytes) {
+  const size_t rounded = ((bytes == 0 ? 1 : bytes) + 63) / 64 * 64;
+  void* p = mmap(nullptr, rounded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) fail("out of memory allocating ", bytes, " bytes");
+  madvise(p, rounded, MADV_HUGEPAGE);  // advice only: without THP, ordinary pages
+  return Buffer(std::shared_ptr<void>(p, [rounded](void* q) { munmap(q, rounded); }), bytes);
+}
+
 Buffer host_alloc(size_t bytes) {
   const size_t rounded = ((bytes == 0 ? 1 : bytes) + 63) / 64 * 64;
-  if (rounded >= kMapThreshold) {
-    void* p = mmap(nullptr, rounded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) fail("out of memory allocating ", bytes, " bytes");
-    madvise(p, rounded, MADV_HUGEPAGE);  // advice only: without THP, ordinary pages
-    return Buffer(std::shared_ptr<void>(p, [rounded](void* q) { munmap(q, rounded); }), bytes);
-  }
+  if (rounded >= kMapThreshold) return host_map(bytes);
   void* p = std::aligned_alloc(64, rounded);
   if (!p) fail("out of memory allocating ", bytes, " bytes");
   std::memset(p, 0, rounded);

@@ -9,4 +9,8 @@ namespace dsinfer::kernels {
 
 Buffer host_alloc(size_t bytes);
 
+// A fresh anonymous mapping (zero pages) advised onto transparent huge pages,
+// whatever its size.
+Buffer host_map(size_t bytes);
+
 }  // namespace dsinfer::kernels

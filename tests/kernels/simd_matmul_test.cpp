@@ -510,6 +510,32 @@ TEST_P(PackedRowsLong, LongCallsAgreeWithTheTwinAndShortCalls) {
 INSTANTIATE_TEST_SUITE_P(Types, PackedRowsLong, ::testing::Values(DType::Q4_K, DType::Q8_0, DType::Q4_0),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
 
+// A checkpoint already in the packed layout: on AVX-512 the backend copies it
+// (onto its huge-page arena: the bytes equal, the loader may then drop the
+// mapped pages) unless map_weights asks to use it in place; either way the
+// product is the same, bit for bit. Below AVX-512 it is unpacked to rows.
+TEST_P(PackedRows, StoredPackedWeightsAreCopiedUnlessMapped) {
+  if (!kernels::cpu::isa_supported(Isa::Avx512)) GTEST_SKIP() << "no AVX-512 on this CPU: SKIPPED";
+  const TestWeight tw = make_weight(GetParam(), 35, 512, 0, 37);  // 37 stored rows: the last group partial
+  const Packed pk = pack(tw.stored);
+  const Problem p = make_problem(37, 3, 512, 38);
+  std::vector<float> y[2];
+  for (bool map : {false, true}) {
+    auto be = kernels::make_backend({"cpu", 2, "avx512", map});
+    const kernels::Weight got = be->import_weight(pk.w);
+    EXPECT_EQ(got.group_rows, pk.w.group_rows);
+    if (map) {
+      EXPECT_EQ(got.data, pk.w.data) << "map_weights: used in place";
+    } else {
+      ASSERT_NE(got.data, pk.w.data) << "copied by default";
+      EXPECT_EQ(0, std::memcmp(got.data, pk.w.data, pk.bytes.size())) << "a faithful copy";
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(got.data) % 64, 0u);
+    }
+    be->matmul(args_for(p, p.x, got, y[map]));
+  }
+  EXPECT_EQ(y[0], y[1]);
+}
+
 INSTANTIATE_TEST_SUITE_P(Types, PackedRows, ::testing::Values(DType::Q4_K, DType::Q8_0, DType::Q4_0),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
 

@@ -7,6 +7,7 @@
 #include "core/quant.h"
 #include "core/thread_pool.h"
 #include "kernels/buffer_cache.h"
+#include "kernels/host_arena.h"
 #include "kernels/cpu/activation.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/matmul.h"
@@ -25,7 +26,7 @@ constexpr int64_t kSiluGrain = 16384;
 
 class CpuBackend final : public Backend {
  public:
-  CpuBackend(int threads, cpu::Isa isa) : isa_(isa), pool_(threads) {}
+  CpuBackend(int threads, cpu::Isa isa, bool map_weights) : isa_(isa), map_weights_(map_weights), pool_(threads) {}
 
   Capabilities capabilities() const override { return {"cpu", std::string(cpu::isa_name(isa_)), pool_.size(), true}; }
   Buffer alloc(size_t bytes) override { return scratch_.alloc(bytes); }
@@ -39,14 +40,18 @@ class CpuBackend final : public Backend {
   }
   // Q4_K, Q8_0 and Q4_0 go into the row-group layout of the AVX-512 GEMM
   // kernels (the backend keeps the packed copy; the loader then releases the
-  // original). Checkpoints already stored in it are used in place; below
-  // AVX-512 (whose kernels read GGUF's row layout) they are unpacked.
+  // original), onto the arena's huge pages. Checkpoints already stored in it
+  // are copied there as they are (or with map_weights used in place); below
+  // AVX-512 (whose kernels read GGUF's row layout) they are unpacked. Float
+  // types stay where they are mapped (an embedding table is mostly never
+  // read: copying it would only cost memory).
   Weight import_weight(const Weight& w) override {
     const bool avx512 = isa_ >= cpu::Isa::Avx512;
-    if (w.row0 != 0 || !packed::has_layout(w.dtype) || avx512 == (w.group_rows != 0)) return w;
+    if (w.row0 != 0 || !packed::has_layout(w.dtype)) return w;
+    if (avx512 == (w.group_rows != 0)) return avx512 && !map_weights_ ? copied(w) : w;
     const int64_t groups = packed::groups(w.rows);
     if (!avx512) {
-      Buffer b = host_alloc(row_bytes(w.dtype, w.cols) * static_cast<size_t>(w.rows));
+      Buffer b = weights_.alloc(row_bytes(w.dtype, w.cols) * static_cast<size_t>(w.rows));
       auto* out = static_cast<uint8_t*>(b.data());
       pool_.parallel_for(groups, [&](int64_t g0, int64_t g1) { packed::unpack_groups(w, g0, g1, out); });
       owned_.push_back(b);
@@ -55,7 +60,7 @@ class CpuBackend final : public Backend {
       rows.group_rows = 0;
       return rows;
     }
-    Buffer b = host_alloc(packed::packed_bytes(w.dtype, w.rows, w.cols));
+    Buffer b = weights_.alloc(packed::packed_bytes(w.dtype, w.rows, w.cols));
     auto* out = static_cast<uint8_t*>(b.data());
     pool_.parallel_for(groups, [&](int64_t g0, int64_t g1) { packed::pack_groups(w, g0, g1, out); });
     owned_.push_back(b);
@@ -98,21 +103,40 @@ class CpuBackend final : public Backend {
   }
 
  private:
+  // w as stored, copied to the arena (in parallel: ~1 GB at load).
+  Weight copied(const Weight& w) {
+    const size_t bytes = w.group_rows ? packed::packed_bytes(w.dtype, w.rows, w.cols) : w.bytes();
+    Buffer b = weights_.alloc(bytes);
+    const auto* src = static_cast<const char*>(w.data);
+    auto* dst = static_cast<char*>(b.data());
+    constexpr size_t kPiece = size_t{1} << 20;
+    pool_.parallel_for(static_cast<int64_t>((bytes + kPiece - 1) / kPiece), [&](int64_t p0, int64_t p1) {
+      const size_t begin = static_cast<size_t>(p0) * kPiece, end = std::min(bytes, static_cast<size_t>(p1) * kPiece);
+      std::memcpy(dst + begin, src + begin, end - begin);
+    });
+    owned_.push_back(b);
+    Weight c = w;
+    c.data = dst;
+    return c;
+  }
+
   template <typename F>
   void run(int64_t n, int64_t grain, const F& f) {
     pool_.parallel_for(n, f, grain);
   }
   cpu::Isa isa_;
+  bool map_weights_;
   ThreadPool pool_;
   std::vector<cpu::QuantAct> acts_;  // matmul scratch: quantized activations
   HostBufferCache scratch_;  // per-step buffers come back every step
+  HostArena weights_;          // where import_weight puts them: huge pages
   std::vector<Buffer> owned_;  // repacked (or unpacked) weights handed out by import_weight
 };
 
 }  // namespace
 
-std::unique_ptr<Backend> make_cpu_backend(int threads, const std::string& isa) {
-  return std::make_unique<CpuBackend>(threads, cpu::resolve_isa(isa));
+std::unique_ptr<Backend> make_cpu_backend(int threads, const std::string& isa, bool map_weights) {
+  return std::make_unique<CpuBackend>(threads, cpu::resolve_isa(isa), map_weights);
 }
 
 }  // namespace dsinfer::kernels
