@@ -9,17 +9,13 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/kernel_test_util.h"
+
 namespace dsinfer::kernels {
 namespace {
 
-constexpr size_t kMB = size_t{1} << 20;
-
-bool all_zero(const Buffer& b) {
-  const auto* p = static_cast<const unsigned char*>(b.data());
-  for (size_t i = 0; i < b.bytes(); ++i)
-    if (p[i]) return false;
-  return true;
-}
+using test::all_zero;
+using test::kMB;
 
 TEST(HostBufferCache, ReusesAFreedBlockZeroed) {
   HostBufferCache cache;

@@ -138,4 +138,14 @@ inline ::testing::AssertionResult all_equal(const std::vector<float>& got, const
   return ::testing::AssertionSuccess();
 }
 
+inline constexpr size_t kMB = size_t{1} << 20;
+
+// Every byte of b is zero (host memory).
+inline bool all_zero(const kernels::Buffer& b) {
+  const auto* p = static_cast<const unsigned char*>(b.data());
+  for (size_t i = 0; i < b.bytes(); ++i)
+    if (p[i]) return false;
+  return true;
+}
+
 }  // namespace dsinfer::test
