@@ -1,6 +1,6 @@
 // `dsinfer bench --json` on a tiny synthetic model: one JSON object whose
 // figures agree with each other (roofline from the probe and the bytes per
-// token, fraction from the achieved rate), and a peak resident memory that is
+// token, weights and KV cache, fraction from the achieved rate), and a peak resident memory that is
 // the model's own, not the bandwidth probe's 1 GiB buffer.
 #include <gtest/gtest.h>
 
@@ -27,6 +27,12 @@ TEST(BenchCli, JsonFiguresAgreeWithEachOther) {
   EXPECT_GT(num("dot_peak_gops"), 0);
   const double bytes = num("decode_bytes_per_token"), bw = num("machine_read_gbps");
   EXPECT_NEAR(num("decode_tokens_per_s"), 1e3 / num("decode_step_ms"), 1e-6 * num("decode_tokens_per_s"));
+  // Bytes per decoded token: the weights read plus the KV cache at the mean
+  // context of the 4 steps (8 + 1 ... 8 + 4 keys).
+  EXPECT_GT(num("decode_weight_bytes_per_token"), 0);
+  EXPECT_GT(num("kv_bytes_per_position"), 0);
+  EXPECT_NEAR(num("decode_kv_bytes_per_token"), num("kv_bytes_per_position") * 10.5, 1e-9 * bytes);
+  EXPECT_NEAR(bytes, num("decode_weight_bytes_per_token") + num("decode_kv_bytes_per_token"), 1e-9 * bytes);
   EXPECT_NEAR(num("achieved_read_gbps"), bytes * num("decode_tokens_per_s") / 1e9, 1e-6 * num("achieved_read_gbps"));
   EXPECT_NEAR(num("decode_roofline_tokens_per_s"), bw * 1e9 / bytes, 1e-6 * num("decode_roofline_tokens_per_s"));
   EXPECT_NEAR(num("decode_fraction_of_roofline"), num("achieved_read_gbps") / bw, 1e-9);

@@ -366,6 +366,78 @@ TEST(AttentionScores, EightSumsTogetherEqualOneAtATime) {
   EXPECT_GT(differ_from_sequential, 1000);
 }
 
+// Arguments with only what attention_plan reads: one token per sequence at
+// the given positions.
+struct PlanArgs {
+  std::vector<int32_t> positions, seqs;
+  AttentionArgs a;
+  PlanArgs(int64_t n_heads, int64_t n_kv_heads, std::vector<int32_t> pos) : positions(std::move(pos)) {
+    for (size_t i = 0; i < positions.size(); ++i) seqs.push_back(static_cast<int32_t>(i));
+    a.n_tokens = static_cast<int64_t>(positions.size());
+    a.n_heads = n_heads;
+    a.n_kv_heads = n_kv_heads;
+    a.v_dim = 512;
+    a.positions = positions.data();
+    a.tok_seq = seqs.data();
+  }
+};
+
+// Decoding one sequence leaves one tile per KV head: long contexts are split
+// by chunks (every chunk of every pair in exactly one tile, all query heads of
+// a KV head together, so K/V rows are read once), short ones by heads.
+TEST(AttentionPlan, SplitsLongContextsByChunksAndShortOnesByHeads) {
+  using kernels::cpu::kKeyChunk;
+  const PlanArgs mla(16, 1, {640 - 1});
+  const auto plan = kernels::cpu::attention_plan(mla.a, 4);
+  ASSERT_EQ(plan.splits.size(), 1u);
+  EXPECT_EQ(plan.splits[0].chunks, 640 / kKeyChunk);
+  EXPECT_EQ(plan.split_pairs, 16);
+  EXPECT_EQ(plan.partial_floats, static_cast<size_t>(16 * 10 * (2 + 512)));
+  std::vector<int> covered(10, 0);
+  for (const auto& u : plan.tiles) {
+    EXPECT_EQ(u.h1 - u.h0, 16);
+    EXPECT_EQ(u.split, 0);
+    for (int64_t c = u.c0; c < u.c1; ++c) ++covered[static_cast<size_t>(c)];
+  }
+  EXPECT_GE(plan.tiles.size(), 4u);
+  EXPECT_EQ(covered, std::vector<int>(10, 1));
+
+  const PlanArgs gqa(12, 2, {kKeyChunk - 1});  // one chunk: nothing to split but heads
+  const auto short_plan = kernels::cpu::attention_plan(gqa.a, 4);
+  EXPECT_TRUE(short_plan.splits.empty());
+  EXPECT_EQ(short_plan.partial_floats, 0u);
+  ASSERT_EQ(short_plan.tiles.size(), 4u);
+  for (const auto& u : short_plan.tiles) EXPECT_EQ(u.h1 - u.h0, 3);
+
+  const PlanArgs batch(12, 2, {700, 20, 300});  // enough tiles already: whole contexts
+  const auto batch_plan = kernels::cpu::attention_plan(batch.a, 4);
+  EXPECT_TRUE(batch_plan.splits.empty());
+  EXPECT_EQ(batch_plan.tiles.size(), 6u);
+}
+
+// The SIMD folds equal the scalar fold bit for bit (the kernels fold chunks
+// in their value pass, attention_merge with these: both must give the same
+// bits), over awkward lengths and values that round differently unfused.
+TEST(AttentionFold, SimdTwinsAgreeBitForBit) {
+  using kernels::cpu::Isa;
+  std::mt19937 rng(11);
+  for (Isa isa : {Isa::Avx2, Isa::Avx512}) {
+    if (!kernels::cpu::isa_supported(isa)) {
+      std::printf("[  SKIPPED ] fold twin for %s: not on this CPU\n", std::string(kernels::cpu::isa_name(isa)).c_str());
+      continue;
+    }
+    for (int64_t n : {1, 7, 16, 37, 512}) {
+      const auto run0 = random_floats(rng, static_cast<size_t>(n), -3.0f, 3.0f);
+      const auto chunk = random_floats(rng, static_cast<size_t>(n), -3.0f, 3.0f);
+      const kernels::cpu::ChunkMerge f{0.318f, 0.9271f};
+      std::vector<float> want = run0, got = run0;
+      for (int64_t i = 0; i < n; ++i) want[static_cast<size_t>(i)] = std::fma(chunk[static_cast<size_t>(i)], f.take, run0[static_cast<size_t>(i)] * f.keep);
+      (isa == Isa::Avx512 ? kernels::cpu::attention_fold_avx512 : kernels::cpu::attention_fold_avx2)(got.data(), chunk.data(), n, f);
+      EXPECT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float))) << kernels::cpu::isa_name(isa) << " n=" << n;
+    }
+  }
+}
+
 class AttentionBackendTest : public ::testing::TestWithParam<BackendCase> {};
 
 TEST_P(AttentionBackendTest, MatchesReference) {

@@ -1,15 +1,26 @@
-// Paged causal attention on the CPU: scores q.k for each query's whole
-// context, one softmax pass with a vectorized exp, then the weighted sum of V
-// rows. The same code serves grouped-query attention and MLA's absorbed form
-// (one latent cache as K and V, v_dim < qk_dim). Work is cut into tiles of
-// query tokens of one sequence and query heads of one KV head, which read the
-// same K/V rows: the AVX-512 kernel walks a tile's keys block by block so each
-// block comes from memory once for the whole tile. Every (token, head) still
-// gets exactly the operations it gets alone, so results do not depend on the
-// tiles or on what else is in the batch. The AVX-512 and AVX2 kernels are one
-// template (attention_tiled.inc); the scalar twin has the same passes.
+// Paged causal attention on the CPU, flash-style: a query's keys are taken
+// in chunks of kKeyChunk positions; each chunk gets its scores q.k, its own
+// softmax numerators (relative to the chunk's max) and their weighted sum of
+// V rows, and the chunks are folded into the result in order of position by
+// rescaling (merge_chunk). The same code serves grouped-query attention and
+// MLA's absorbed form (one latent cache as K and V, v_dim < qk_dim).
+//
+// Work is cut into tiles of query tokens of one sequence and query heads of
+// one KV head, which read the same K/V rows: the AVX-512 kernel walks a tile's
+// chunk keys block by block so each block comes from memory once for the
+// whole tile, and a chunk's V rows are still in cache for its value pass.
+// When a call has too few tiles to keep every thread busy (decoding one
+// sequence: one tile per KV head), tiles are also split by chunk ranges: each
+// part leaves its chunks' partial results in scratch, and attention_merge
+// folds them afterwards. A chunk's partials are the same bits wherever it is
+// computed and the fold runs in the same order with the same operations, so
+// results depend neither on the tiles and splits nor on what else is in the
+// batch. The AVX-512 and AVX2 kernels are one template (attention_tiled.inc);
+// the scalar twin has the same passes.
 #pragma once
 
+#include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -19,22 +30,86 @@
 
 namespace dsinfer::kernels::cpu {
 
+// Keys per chunk: one value pass of the SIMD kernels (64 rows of 128 values,
+// 32 KB, stay in L1 while every (token, head) of a tile adds them).
+inline constexpr int64_t kKeyChunk = 64;
+
 // Tokens [t0, t1) (consecutive in the batch, one sequence) x query heads
-// [h0, h1) (one KV head's).
+// [h0, h1) (one KV head's), over the key chunks [c0, c1) (c1 = 0: all of
+// them). A tile of a split (split >= 0) covers some chunks of its split's
+// pairs and leaves partial results; any other covers whole contexts.
 struct AttentionTile {
   int64_t t0 = 0, t1 = 0, h0 = 0, h1 = 0;
+  int64_t c0 = 0, c1 = 0;
+  int64_t split = -1;
 };
 
-// Tiles of up to 8 tokens x a KV head's query heads, halved (heads first)
-// until there are at least `min_tiles` when the batch allows it.
-std::vector<AttentionTile> attention_tiles(const AttentionArgs& a, int64_t min_tiles);
+// The (token, head) pairs of one tile cut by chunk ranges, and where in the
+// partials scratch its parts write: stats [pair][chunk] {max, sum} at
+// stats_at, value sums [pair][chunk][v_dim] at acc_at (pairs token-major).
+struct AttentionSplit {
+  int64_t t0 = 0, t1 = 0, h0 = 0, h1 = 0;
+  int64_t chunks = 0;
+  int64_t first_pair = 0;  // prefix sum of pairs over the splits
+  size_t stats_at = 0, acc_at = 0;
+};
 
-// tiles[begin, end).
-void attention(const AttentionArgs& a, Isa isa, const AttentionTile* tiles, int64_t begin, int64_t end);
+struct AttentionPlan {
+  std::vector<AttentionTile> tiles;
+  std::vector<AttentionSplit> splits;
+  int64_t split_pairs = 0;     // pairs over all splits: the merge's work items
+  size_t partial_floats = 0;  // scratch the split tiles write
+};
 
-void attention_scalar(const AttentionArgs& a, const AttentionTile& tile);
-void attention_avx512(const AttentionArgs& a, const AttentionTile& tile);
-void attention_avx2(const AttentionArgs& a, const AttentionTile& tile);  // the same kernel, 8 lanes
+// What a split tile writes: the split's partials (pair index within the split).
+struct AttentionPartials {
+  float* stats = nullptr;  // [pairs][chunks][2]
+  float* acc = nullptr;    // [pairs][chunks][v_dim]
+  int64_t chunks = 0;
+};
+
+// Tiles of up to 8 tokens x a KV head's query heads. Below `min_tiles`, tiles
+// whose contexts span several chunks are split by chunk ranges; when none do,
+// tiles are halved (heads first) as far as the batch allows.
+AttentionPlan attention_plan(const AttentionArgs& a, int64_t min_tiles);
+
+// plan.tiles[begin, end); split tiles write into `partials` (plan.partial_floats).
+void attention(const AttentionArgs& a, Isa isa, const AttentionPlan& plan, float* partials, int64_t begin,
+               int64_t end);
+
+// Folds the partials of the split pairs [begin, end) (of plan.split_pairs) into a.out.
+void attention_merge(const AttentionArgs& a, Isa isa, const AttentionPlan& plan, const float* partials,
+                     int64_t begin, int64_t end);
+
+void attention_scalar(const AttentionArgs& a, const AttentionTile& tile, const AttentionPartials* part);
+void attention_avx512(const AttentionArgs& a, const AttentionTile& tile, const AttentionPartials* part);
+void attention_avx2(const AttentionArgs& a, const AttentionTile& tile, const AttentionPartials* part);
+
+// Factors folding one chunk into a running result: sums = sums * keep + chunk * take.
+struct ChunkMerge {
+  float keep = 0.0f, take = 0.0f;
+};
+
+// Updates the running max m and sum l of a (token, head) with a chunk's max
+// m_c and sum l_c (start from m = -inf, l = 0). Every kernel and the merge
+// fold with this, so a chunk folds to the same bits wherever it was computed;
+// the first chunk gets keep 0 and take exactly 1.
+inline ChunkMerge merge_chunk(float& m, float& l, float m_c, float l_c) {
+  const float m_new = m > m_c ? m : m_c;
+  const ChunkMerge f{exp_approx(m - m_new), exp_approx(m_c - m_new)};
+  l = std::fma(l_c, f.take, l * f.keep);
+  m = m_new;
+  return f;
+}
+
+// run[0 .. n) = run * f.keep + chunk * f.take per ISA: each element one
+// multiply and one fused multiply-add, so every ISA's fold is the same bits
+// as the kernels' own.
+void attention_fold_avx512(float* run, const float* chunk, int64_t n, ChunkMerge f);
+void attention_fold_avx2(float* run, const float* chunk, int64_t n, ChunkMerge f);
+
+// Chunks of a context of n_ctx keys.
+inline int64_t key_chunks(int64_t n_ctx) { return (n_ctx + kKeyChunk - 1) / kKeyChunk; }
 
 // The cache row of position `pos` of sequence `seq` (block-table lookup).
 inline const float* cache_row(const AttentionArgs& a, const float* cache, int64_t stride, int64_t seq, int64_t pos) {

@@ -3,6 +3,7 @@
 #include "kernels/cpu/intrin.h"  // first: see intrin.h
 #include <algorithm>
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "kernels/cpu/attention.h"
@@ -29,6 +30,7 @@ struct V256 {
   DSI_TARGET static vec zero() { return _mm256_setzero_ps(); }
   DSI_TARGET static vec set1(float x) { return _mm256_set1_ps(x); }
   DSI_TARGET static vec load(mask m, const float* p) { return _mm256_maskload_ps(p, m); }
+  DSI_TARGET static vec loadu(const float* p) { return _mm256_loadu_ps(p); }
   DSI_TARGET static vec load_or(mask m, const float* p, vec other) {
     return _mm256_blendv_ps(other, _mm256_maskload_ps(p, m), _mm256_castsi256_ps(m));
   }
@@ -36,6 +38,7 @@ struct V256 {
   DSI_TARGET static vec keep(mask m, vec v) { return _mm256_and_ps(_mm256_castsi256_ps(m), v); }
   DSI_TARGET static vec fmadd(vec a, vec b, vec c) { return _mm256_fmadd_ps(a, b, c); }
   DSI_TARGET static vec add(vec a, vec b) { return _mm256_add_ps(a, b); }
+  DSI_TARGET static vec mul(vec a, vec b) { return _mm256_mul_ps(a, b); }
   DSI_TARGET static vec sub(vec a, vec b) { return _mm256_sub_ps(a, b); }
   DSI_TARGET static vec div(vec a, vec b) { return _mm256_div_ps(a, b); }
   DSI_TARGET static vec max(vec a, vec b) { return _mm256_max_ps(a, b); }
@@ -59,8 +62,12 @@ struct V256 {
 
 }  // namespace avx2_attention
 
-void attention_avx2(const AttentionArgs& a, const AttentionTile& tile) {
-  avx2_attention::attention_tile<avx2_attention::V256>(a, tile);
+void attention_avx2(const AttentionArgs& a, const AttentionTile& tile, const AttentionPartials* part) {
+  avx2_attention::attention_tile<avx2_attention::V256>(a, tile, part);
+}
+
+void attention_fold_avx2(float* run, const float* chunk, int64_t n, ChunkMerge f) {
+  avx2_attention::fold_values<avx2_attention::V256>(run, chunk, n, f);
 }
 
 }  // namespace dsinfer::kernels::cpu

@@ -2,6 +2,7 @@
 #include "kernels/cpu/intrin.h"  // first: see intrin.h
 #include <algorithm>
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "kernels/cpu/attention.h"
@@ -18,8 +19,8 @@ namespace avx512_attention {
 struct V512 {
   static constexpr int64_t kWidth = 16;
   static constexpr int kScoreHeads = 3;  // 3 x 8 score sums + 3 queries + a key: 28 of 32 registers
-  static constexpr int64_t kValueCols = 128;  // 8 registers of output per pass
-  static constexpr int kValueHeads = 2;        // 2 x 8 sums + 2 weights + a V vector: 19 registers
+  static constexpr int64_t kValueCols = 64;  // 4 registers of output per head and pass
+  static constexpr int kValueHeads = 4;       // 4 x 4 sums + 4 weights + 4 V vectors: 24 registers
   using vec = __m512;
   using mask = __mmask16;
   DSI_TARGET static mask tail(int64_t left) {
@@ -28,11 +29,13 @@ struct V512 {
   DSI_TARGET static vec zero() { return _mm512_setzero_ps(); }
   DSI_TARGET static vec set1(float x) { return _mm512_set1_ps(x); }
   DSI_TARGET static vec load(mask m, const float* p) { return _mm512_maskz_loadu_ps(m, p); }
+  DSI_TARGET static vec loadu(const float* p) { return _mm512_loadu_ps(p); }
   DSI_TARGET static vec load_or(mask m, const float* p, vec other) { return _mm512_mask_loadu_ps(other, m, p); }
   DSI_TARGET static void store(mask m, float* p, vec v) { _mm512_mask_storeu_ps(p, m, v); }
   DSI_TARGET static vec keep(mask m, vec v) { return _mm512_maskz_mov_ps(m, v); }
   DSI_TARGET static vec fmadd(vec a, vec b, vec c) { return _mm512_fmadd_ps(a, b, c); }
   DSI_TARGET static vec add(vec a, vec b) { return _mm512_add_ps(a, b); }
+  DSI_TARGET static vec mul(vec a, vec b) { return _mm512_mul_ps(a, b); }
   DSI_TARGET static vec sub(vec a, vec b) { return _mm512_sub_ps(a, b); }
   DSI_TARGET static vec div(vec a, vec b) { return _mm512_div_ps(a, b); }
   DSI_TARGET static vec max(vec a, vec b) { return _mm512_max_ps(a, b); }
@@ -46,8 +49,12 @@ struct V512 {
 
 }  // namespace avx512_attention
 
-void attention_avx512(const AttentionArgs& a, const AttentionTile& tile) {
-  avx512_attention::attention_tile<avx512_attention::V512>(a, tile);
+void attention_avx512(const AttentionArgs& a, const AttentionTile& tile, const AttentionPartials* part) {
+  avx512_attention::attention_tile<avx512_attention::V512>(a, tile, part);
+}
+
+void attention_fold_avx512(float* run, const float* chunk, int64_t n, ChunkMerge f) {
+  avx512_attention::fold_values<avx512_attention::V512>(run, chunk, n, f);
 }
 
 }  // namespace dsinfer::kernels::cpu

@@ -23,6 +23,9 @@ namespace {
 // Elements of silu_mul per piece: one token's MLP (a few thousand values, ~1-2
 // us) runs inline, since a fork/join costs as much as the work.
 constexpr int64_t kSiluGrain = 16384;
+// (token, head) pairs per piece of attention's merge of split contexts: a
+// pair's merge is a few microseconds at most.
+constexpr int64_t kMergeGrain = 4;
 
 class CpuBackend final : public Backend {
  public:
@@ -85,8 +88,12 @@ class CpuBackend final : public Backend {
     run(n, 4096, [&](int64_t b, int64_t e) { ref::add(y, x, b, e); });
   }
   void attention(const AttentionArgs& a) override {
-    const std::vector<cpu::AttentionTile> tiles = cpu::attention_tiles(a, 2 * pool_.size());
-    run(static_cast<int64_t>(tiles.size()), 1, [&](int64_t b, int64_t e) { cpu::attention(a, isa_, tiles.data(), b, e); });
+    const cpu::AttentionPlan plan = cpu::attention_plan(a, 2 * pool_.size());
+    Buffer partials;
+    if (plan.partial_floats) partials = scratch_.alloc_uninit(plan.partial_floats * sizeof(float));
+    float* p = static_cast<float*>(partials.data());
+    run(static_cast<int64_t>(plan.tiles.size()), 1, [&](int64_t b, int64_t e) { cpu::attention(a, isa_, plan, p, b, e); });
+    run(plan.split_pairs, kMergeGrain, [&](int64_t b, int64_t e) { cpu::attention_merge(a, isa_, plan, p, b, e); });
   }
   void copy_rows(const RowCopyArgs& a) override {
     run(a.n, 8, [&](int64_t b, int64_t e) { ref::copy_rows(a, b, e); });

@@ -1,0 +1,109 @@
+// Decode attention of the CPU backend over a paged f32 cache, as achieved
+// GB/s of cache read (compare with BM_ReadBandwidth of the same run) and
+// GFLOP/s. Shapes are the models' own: R1-Distill-Qwen-1.5B's grouped-query
+// attention (12 query heads over 2 KV heads of 128) and DeepSeek-V2-Lite's
+// absorbed MLA (16 heads over one latent cache of 512 + 64 values).
+// Args: context length, tokens (sequences decoded together, each its own
+// context).
+//   build/attention_bench
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "kernels/backend.h"
+#include "kernels/cpu/probe.h"
+
+namespace {
+
+struct Shape {
+  int64_t n_heads, n_kv_heads, qk_dim, v_dim;
+  bool mla;  // one cache for K and V
+};
+
+constexpr Shape kQwen15b{12, 2, 128, 128, false};
+constexpr Shape kV2Lite{16, 1, 576, 512, true};
+constexpr int64_t kBlock = 16;
+
+void run(benchmark::State& state, const Shape& s) {
+  const int64_t ctx = state.range(0), n = state.range(1);
+  auto backend = dsinfer::kernels::make_backend({"cpu", 0, "auto"});
+  const int64_t blocks_per_seq = (ctx + kBlock - 1) / kBlock, n_blocks = blocks_per_seq * n;
+  const int64_t k_stride = s.n_kv_heads * s.qk_dim, v_stride = s.mla ? k_stride : s.n_kv_heads * s.v_dim;
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  auto randoms = [&](size_t count) {
+    std::vector<float> v(count);
+    for (float& x : v) x = u(rng);
+    return v;
+  };
+  const std::vector<float> k = randoms(static_cast<size_t>(n_blocks * kBlock * k_stride));
+  const std::vector<float> v = s.mla ? std::vector<float>() : randoms(static_cast<size_t>(n_blocks * kBlock * v_stride));
+  const std::vector<float> q = randoms(static_cast<size_t>(n * s.n_heads * s.qk_dim));
+  std::vector<int32_t> tables(static_cast<size_t>(n_blocks));
+  std::iota(tables.begin(), tables.end(), 0);
+  std::shuffle(tables.begin(), tables.end(), rng);  // a used pool's blocks are scattered
+  std::vector<int32_t> positions(static_cast<size_t>(n), static_cast<int32_t>(ctx - 1)), seqs(static_cast<size_t>(n));
+  std::iota(seqs.begin(), seqs.end(), 0);
+  std::vector<float> out(static_cast<size_t>(n * s.n_heads * s.v_dim));
+  dsinfer::kernels::AttentionArgs a;
+  a.q = q.data();
+  a.q_head_stride = s.qk_dim;
+  a.q_token_stride = s.n_heads * s.qk_dim;
+  a.n_tokens = n;
+  a.n_heads = s.n_heads;
+  a.n_kv_heads = s.n_kv_heads;
+  a.qk_dim = s.qk_dim;
+  a.v_dim = s.v_dim;
+  a.k_cache = k.data();
+  a.v_cache = s.mla ? k.data() : v.data();
+  a.k_token_stride = k_stride;
+  a.v_token_stride = v_stride;
+  a.k_head_stride = s.mla ? 0 : s.qk_dim;
+  a.v_head_stride = s.mla ? 0 : s.v_dim;
+  a.block_size = kBlock;
+  a.positions = positions.data();
+  a.tok_seq = seqs.data();
+  a.block_tables = tables.data();
+  a.max_blocks = blocks_per_seq;
+  a.scale = 1.0f / std::sqrt(static_cast<float>(s.qk_dim));
+  a.out = out.data();
+  a.out_token_stride = s.n_heads * s.v_dim;
+  for (auto _ : state) {
+    backend->attention(a);
+    benchmark::DoNotOptimize(out.data());
+  }
+  const double iters = static_cast<double>(state.iterations());
+  const double bytes = static_cast<double>(n * ctx * (k_stride + (s.mla ? 0 : v_stride))) * 4.0;
+  const double flops = 2.0 * static_cast<double>(n * ctx * s.n_heads * (s.qk_dim + s.v_dim));
+  state.counters["GB/s"] = benchmark::Counter(bytes * iters / 1e9, benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * iters / 1e9, benchmark::Counter::kIsRate);
+}
+
+void BM_Gqa(benchmark::State& state) { run(state, kQwen15b); }
+void BM_Mla(benchmark::State& state) { run(state, kV2Lite); }
+
+void BM_ReadBandwidth(benchmark::State& state) {
+  dsinfer::ThreadPool pool(0);
+  double gbps = 0;
+  for (auto _ : state) gbps = dsinfer::kernels::cpu::measure_read_bandwidth(pool, size_t{512} << 20);
+  state.counters["GB/s"] = gbps;
+}
+
+void shapes(benchmark::internal::Benchmark* b) {
+  for (int64_t ctx : {64, 640, 4096}) b->Args({ctx, 1});
+  b->Args({64, 8});
+  b->Args({640, 8});
+}
+
+}  // namespace
+
+BENCHMARK(BM_ReadBandwidth)->Iterations(3)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Gqa)->Name("DecodeGqa")->UseRealTime()->Apply(shapes)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Mla)->Name("DecodeMla")->UseRealTime()->Apply(shapes)->Unit(benchmark::kMicrosecond);
+
+BENCHMARK_MAIN();
