@@ -40,24 +40,23 @@ kernels::Weight WeightLoader::packed(const io::TensorInfo& t, int64_t rows, int6
 }
 
 WeightLoader::Derived WeightLoader::head_transposes(const kernels::Weight& w, const HeadRows& h) const {
-  const DType t = is_block_quant(w.dtype) ? DType::F16 : w.dtype == DType::BF16 ? DType::BF16 : DType::F32;
+  // Block types give Q8_0 (head_rows values per row: whole blocks of 32 in
+  // every DeepSeek shape): half the bytes of F16, and the backend repacks it
+  // onto its huge pages like any quantized weight. Decode reads it whole
+  // every step (V2-Lite: 2 MB per layer in F16).
+  const bool q8 = is_block_quant(w.dtype) && h.head_rows % kQ8_0Elems == 0;
+  const DType t = q8 ? DType::Q8_0 : is_block_quant(w.dtype) ? DType::F16 : w.dtype == DType::BF16 ? DType::BF16 : DType::F32;
   const int64_t rows = h.heads * w.cols, cols = h.head_rows;
-  const size_t esize = dtype_size(t);
-  std::vector<uint8_t> host(static_cast<size_t>(rows * cols) * esize);
+  const size_t row_size = row_bytes(t, cols);
+  std::vector<uint8_t> host(static_cast<size_t>(rows) * row_size);
   std::vector<float> row(static_cast<size_t>(w.cols));
+  std::vector<float> out(static_cast<size_t>(rows * cols));  // [rows, cols] the transposes in f32
   for (int64_t hd = 0; hd < h.heads; ++hd)
     for (int64_t r = 0; r < h.head_rows; ++r) {
       kernels::dequant_row(w, hd * h.head_stride + r, row.data());
-      for (int64_t c = 0; c < w.cols; ++c) {
-        const float v = row[static_cast<size_t>(c)];
-        uint8_t* dst = host.data() + static_cast<size_t>((hd * w.cols + c) * cols + r) * esize;
-        const uint16_t half = t == DType::BF16 ? f32_to_bf16(v) : f32_to_f16(v);
-        if (t == DType::F32)
-          std::memcpy(dst, &v, 4);
-        else
-          std::memcpy(dst, &half, 2);
-      }
+      for (int64_t c = 0; c < w.cols; ++c) out[static_cast<size_t>((hd * w.cols + c) * cols + r)] = row[static_cast<size_t>(c)];
     }
+  for (int64_t r = 0; r < rows; ++r) quantize_row(t, &out[static_cast<size_t>(r * cols)], cols, host.data() + static_cast<size_t>(r) * row_size);
   Derived d;
   d.storage = backend_.alloc(host.size());
   backend_.upload(d.storage, host.data(), host.size());

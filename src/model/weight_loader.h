@@ -39,8 +39,9 @@ class WeightLoader {
   // head_rows] (MLA's W_uk^T, so the absorbed query q_nope W_uk is an ordinary
   // product). BF16 stays BF16 and float types (F32, F16, FP8 with its block
   // scales) become F32, all exact; integer block types (Q8_0, Q4_K, ...)
-  // become F16, within 2^-11 relative of their dequantized values, far below
-  // their own rounding, at half the size.
+  // become Q8_0 (F16 when head_rows is not whole blocks of 32): an error of
+  // about 2^-9 of a block's largest value, below the source type's own
+  // rounding, at a quarter of the F32 size.
   Derived head_transposes(const kernels::Weight& w, const HeadRows& h) const;
 
  private:

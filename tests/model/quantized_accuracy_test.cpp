@@ -22,13 +22,15 @@ struct Accuracy {
   int agree = 0, counted = 0;
 };
 
-Accuracy measure(const std::string& dir, const nlohmann::json& ref) {
+// decode: one token at a time with MLA in absorbed form (its W_uk^T a
+// derived Q8_0 weight), as served; otherwise one prefill.
+Accuracy measure(const std::string& dir, const nlohmann::json& ref, bool decode) {
   Loaded m = load(dir);
   const size_t vocab = static_cast<size_t>(m.model->config().vocab_size);
   Accuracy a;
   for (const auto& c : ref["cases"]) {
     const auto tokens = c["tokens"].get<std::vector<int32_t>>();
-    const auto got = run_tokens(*m.model, tokens);
+    const auto got = decode ? run_tokens(*m.model, tokens, 1, model::MlaMode::Absorbed) : run_tokens(*m.model, tokens);
     bool near_tie_seen = false;
     for (size_t p = 0; p < tokens.size(); ++p) {
       if (c.contains("route_margin") && c["route_margin"][p].get<double>() < 0.01) near_tie_seen = true;
@@ -65,28 +67,37 @@ TEST_P(QuantizedAccuracy, StaysCloseToReference) {
     EXPECT_LT(rep.bytes_out, rep.bytes_in);
   }
   const nlohmann::json ref = nlohmann::json::parse(std::ifstream(td + "/reference/" + model + ".json"));
-  const Accuracy a = measure(out, ref);
-  const double agreement = a.counted ? static_cast<double>(a.agree) / a.counted : 0.0;
-  const double mean_rel = a.positions ? a.sum_rel / a.positions : 0.0;
-  std::printf("%s %s: worst relative error %.4f (mean %.4f), top-1 agreement %.1f%% of %d positions\n", model.c_str(),
-              type.c_str(), a.worst_rel, mean_rel, 100.0 * agreement, a.counted);
-  ASSERT_GE(a.counted, 6);
-  // Issue "CPU speed" targets: q8_0 worst error <= 3e-2 with >= 98% top-1, q4 types >= 90%.
-  // Met today: q8_0 top-1 (100% on every model). Not yet: q8_0 error reaches 4.8% on
-  // llama-tiny (3.0% of it is weight rounding these random models amplify ~5x, the rest
-  // the kernels' int8 activations), and q4 agreement is 25-84%. The bounds below hold
-  // what is reached so a regression fails; the issue note tracks the gap. The q4 mean
-  // error is the steadier guard: ds3-tiny-fp8 counts 8 positions, so one flipped
-  // near-even position moves its agreement by 12.5 points (it reads 3 of 8 with
-  // Q4_K's activations quantized per block of 32, 2 of 8 per super-block of 256, at
-  // the same mean error, 0.37; the highest q4 mean is q4_0's there, 0.41).
-  if (type == "q8_0") {
-    EXPECT_LE(a.worst_rel, 5e-2);
-    EXPECT_GE(agreement, 0.98);
-  } else {
-    EXPECT_LE(a.worst_rel, 1.0);
-    EXPECT_LE(mean_rel, 0.45);
-    EXPECT_GE(agreement, a.counted >= 20 ? 0.6 : 0.25);
+  // DeepSeek models also decode token by token, with MLA absorbed.
+  for (const bool decode : {false, true}) {
+    if (decode && model.rfind("ds", 0) != 0) continue;
+    const Accuracy a = measure(out, ref, decode);
+    const double agreement = a.counted ? static_cast<double>(a.agree) / a.counted : 0.0;
+    const double mean_rel = a.positions ? a.sum_rel / a.positions : 0.0;
+    std::printf("%s %s%s: worst relative error %.4f (mean %.4f), top-1 agreement %.1f%% of %d positions\n",
+                model.c_str(), type.c_str(), decode ? " (decode, absorbed MLA)" : "", a.worst_rel, mean_rel,
+                100.0 * agreement, a.counted);
+    ASSERT_GE(a.counted, 6);
+    // Issue "CPU speed" targets: q8_0 worst error <= 3e-2 with >= 98% top-1, q4 types >= 90%.
+    // Met today: q8_0 top-1 (100% on every model). Not yet: q8_0 error reaches 4.8% on
+    // llama-tiny (3.0% of it is weight rounding these random models amplify ~5x, the rest
+    // the kernels' int8 activations), and q4 agreement is 25-84%. The bounds below hold
+    // what is reached so a regression fails; the issue note tracks the gap. The q4 mean
+    // error is the steadier guard: ds3-tiny-fp8 counts 8 positions, so one flipped
+    // near-even position moves its agreement by 12.5 points (it reads 3 of 8 with
+    // Q4_K's activations quantized per block of 32, 2 of 8 per super-block of 256, at
+    // the same mean error, 0.37; the highest q4 mean is q4_0's there, 0.41).
+    // Absorbed MLA runs other products than the plain prefill (q_nope into W_uk^T,
+    // the latent output into W_uv, each with its activations quantized to int8):
+    // ds2-lite-tiny's worst decode position reads 0.052 (0.067 while W_uk^T was
+    // F16), its mean 0.026 against 0.024 in prefill.
+    if (type == "q8_0") {
+      EXPECT_LE(a.worst_rel, decode ? 6e-2 : 5e-2);
+      EXPECT_GE(agreement, 0.98);
+    } else {
+      EXPECT_LE(a.worst_rel, 1.0);
+      EXPECT_LE(mean_rel, 0.45);
+      EXPECT_GE(agreement, a.counted >= 20 ? 0.6 : 0.25);
+    }
   }
   std::filesystem::remove_all(out);
 }
