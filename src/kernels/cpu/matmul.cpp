@@ -1,6 +1,7 @@
 #include "kernels/cpu/matmul.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "core/quant.h"
 #include "kernels/reference/ops.h"
@@ -30,6 +31,13 @@ RowsFn select_rows_fn(Isa isa, const Weight& w) {
 namespace {
 
 constexpr int64_t kChunkRows = 16;  // work unit of the row-layout kernels
+// Tokens whose compute costs about as much time as reading the weights once
+// (the cost model of unit_cost).
+constexpr int64_t kReadTokens = 4;
+// Activations up to this many values are quantized by the calling thread: a
+// few microseconds, less than handing half of them to another thread costs
+// (decode: MoE down inputs, MLA's per-head products; 3 forks per V2-Lite layer).
+constexpr int64_t kSerialQuantize = int64_t{32} << 10;
 
 // One product of a batch: its kernel and its share of the batch's work units
 // (row groups of a repacked weight, else chunks of kChunkRows rows).
@@ -38,9 +46,30 @@ struct Part {
   RowsFn f = nullptr;
   int64_t unit_rows = kChunkRows;
   int64_t off = 0;          // rows of the first unit before the view (repacked views not starting a group)
-  int64_t first_unit = 0;   // prefix sum over the batch
   int64_t units = 0;
+  int64_t unit_cost = 1;    // see unit_cost
+  int64_t first_cost = 0;   // prefix sum of units * unit_cost over the batch
+  // The units whose cost starts in [b, e) of the batch's cost range: each unit
+  // falls in exactly one range however the range is cut.
+  std::pair<int64_t, int64_t> units_in(int64_t b, int64_t e) const {
+    const auto first_from = [&](int64_t c) {
+      return std::clamp<int64_t>((c - first_cost + unit_cost - 1) / unit_cost, 0, units);
+    };
+    return {first_from(b), first_from(e)};
+  }
 };
+
+// What a work unit costs, in 64-byte lines of weights times (kReadTokens +
+// tokens): a decode product takes the time of its reads, a long one that of
+// its compute. Pieces of equal cost then take about equal time when a batch
+// mixes widths, types and token counts (MoE experts: the routed experts'
+// Q4_0 down products beside the shared experts' twice-as-wide Q4_K one; in
+// prefill, experts with few tokens beside busy ones). Split by unit count,
+// one thread was left with the wide units and the other waited.
+int64_t unit_cost(const MatmulArgs& a, int64_t unit_rows) {
+  const auto bytes = static_cast<int64_t>(row_bytes(a.w->dtype, a.w->cols));
+  return std::max<int64_t>(1, bytes * unit_rows / 64) * (kReadTokens + a.n);
+}
 
 bool same_input(const MatmulArgs& a, const MatmulArgs& b) {
   return a.x == b.x && a.x_stride == b.x_stride && a.n == b.n && a.w->cols == b.w->cols && act_span(*a.w) == act_span(*b.w);
@@ -67,12 +96,16 @@ void quantize_inputs(const MatmulArgs* a, size_t count, Isa isa, ThreadPool& poo
     if (slot[i]) parts[i].job.act = &acts[slot[i] - 1];
   std::vector<int64_t> first(owner.size() + 1, 0);  // token prefix sums over the distinct inputs
   for (size_t k = 0; k < owner.size(); ++k) first[k + 1] = first[k] + a[owner[k]].n;
-  pool.parallel_for(first.back(), [&](int64_t b, int64_t e) {
+  int64_t values = 0;
+  for (size_t k = 0; k < owner.size(); ++k) values += a[owner[k]].n * a[owner[k]].w->cols;
+  const auto rows = [&](int64_t b, int64_t e) {
     for (size_t k = 0; k < owner.size(); ++k) {
       const int64_t t0 = std::max(b, first[k]) - first[k], t1 = std::min(e, first[k + 1]) - first[k];
       if (t0 < t1) quantize_act(isa, a[owner[k]].x, a[owner[k]].x_stride, t0, t1, acts[k]);
     }
-  }, 4);
+  };
+  if (values <= kSerialQuantize) return rows(0, first.back());
+  pool.parallel_for(first.back(), rows, 4);
 }
 
 }  // namespace
@@ -80,12 +113,12 @@ void quantize_inputs(const MatmulArgs* a, size_t count, Isa isa, ThreadPool& poo
 void matmul_batch(const MatmulArgs* a, size_t count, Isa isa, ThreadPool& pool, std::vector<QuantAct>& acts) {
   std::vector<Part> parts(count);
   quantize_inputs(a, count, isa, pool, parts, acts);
-  int64_t total = 0;
+  int64_t total = 0;  // cost over the batch
   for (size_t i = 0; i < count; ++i) {
     Part& p = parts[i];
     const Weight& w = *a[i].w;
     p.job.a = &a[i];
-    p.first_unit = total;
+    p.first_cost = total;
     if (a[i].n == 0) continue;  // nothing to compute
     if (a[i].transpose_w) {  // only MLA's absorbed query (no longer on the decode path); reference kernel
       p.units = (ref::matmul_out_dim(a[i]) + kChunkRows - 1) / kChunkRows;
@@ -97,11 +130,12 @@ void matmul_batch(const MatmulArgs* a, size_t count, Isa isa, ThreadPool& pool, 
       }
       p.units = (p.off + w.rows + p.unit_rows - 1) / p.unit_rows;
     }
-    total += p.units;
+    p.unit_cost = unit_cost(a[i], p.unit_rows);
+    total += p.units * p.unit_cost;
   }
   pool.parallel_for(total, [&](int64_t b, int64_t e) {
     for (const Part& p : parts) {
-      const int64_t u0 = std::max(b, p.first_unit) - p.first_unit, u1 = std::min(e, p.first_unit + p.units) - p.first_unit;
+      const auto [u0, u1] = p.units_in(b, e);
       if (u0 >= u1) continue;
       const int64_t out = p.job.a->transpose_w ? ref::matmul_out_dim(*p.job.a) : p.job.a->w->rows;
       const int64_t r0 = std::max<int64_t>(0, u0 * p.unit_rows - p.off), r1 = std::min(out, u1 * p.unit_rows - p.off);
