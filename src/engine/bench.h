@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <vector>
 
 #include "model/model.h"
 
@@ -14,6 +16,19 @@ struct BenchOptions {
   int64_t gen = 128;
   int64_t batch = 1;
   uint64_t seed = 1;
+  // The caller's probe of the machine's read bandwidth (GB/s), run untimed
+  // before decode and after each of `windows` runs of steps: a shared
+  // machine's bandwidth moves with its neighbours' load, so each window is
+  // compared with the probes beside it. Empty: no probes.
+  std::function<double()> read_probe;
+  int64_t windows = 8;
+};
+
+// A run of decode steps and the probes on either side of it.
+struct DecodeWindow {
+  int64_t steps = 0;
+  double seconds = 0;
+  double gbps_before = 0, gbps_after = 0;
 };
 
 struct BenchResult {
@@ -23,6 +38,7 @@ struct BenchResult {
   double decode_tokens_per_s = 0;   // summed over the batch
   double decode_step_ms = 0;        // mean time of one step
   double first_token_seconds = 0;   // prompt in, first sampled token out (first sequence)
+  std::vector<DecodeWindow> windows;  // with read_probe only
 };
 
 BenchResult run_bench(model::Model& m, const BenchOptions& o);

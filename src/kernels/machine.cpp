@@ -18,4 +18,9 @@ MachinePeaks measure_machine(int threads) {
   return p;
 }
 
+double measure_read_gbps(int threads) {
+  ThreadPool pool(threads);
+  return cpu::measure_read_bandwidth(pool, size_t{1} << 30, 2);  // one pass per prefetch hint
+}
+
 }  // namespace dsinfer::kernels

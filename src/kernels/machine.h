@@ -19,4 +19,9 @@ struct MachinePeaks {
 // threads <= 0: all hardware threads. Takes about a second.
 MachinePeaks measure_machine(int threads);
 
+// The read bandwidth alone (GB/s), in a few tenths of a second, with threads
+// that are gone when it returns: for probes between a benchmark's phases (a
+// shared machine's bandwidth moves with its neighbours' load).
+double measure_read_gbps(int threads);
+
 }  // namespace dsinfer::kernels

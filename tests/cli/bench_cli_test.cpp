@@ -1,10 +1,13 @@
 // `dsinfer bench --json` on a tiny synthetic model: one JSON object whose
-// figures agree with each other (roofline from the probe and the bytes per
-// token, weights and KV cache, fraction from the achieved rate), and a peak resident memory that is
-// the model's own, not the bandwidth probe's 1 GiB buffer.
+// figures agree with each other (roofline from the read probes between decode
+// windows and the bytes per token, weights and KV cache, fraction from the
+// windows' rates), and a peak resident memory that is the model's own, not
+// the bandwidth probes' 1 GiB buffers.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "cli/run_binary.h"
 
@@ -35,7 +38,24 @@ TEST(BenchCli, JsonFiguresAgreeWithEachOther) {
   EXPECT_NEAR(bytes, num("decode_weight_bytes_per_token") + num("decode_kv_bytes_per_token"), 1e-9 * bytes);
   EXPECT_NEAR(num("achieved_read_gbps"), bytes * num("decode_tokens_per_s") / 1e9, 1e-6 * num("achieved_read_gbps"));
   EXPECT_NEAR(num("decode_roofline_tokens_per_s"), bw * 1e9 / bytes, 1e-6 * num("decode_roofline_tokens_per_s"));
-  EXPECT_NEAR(num("decode_fraction_of_roofline"), num("achieved_read_gbps") / bw, 1e-9);
+  // Read probes before decode and after each of its windows (4 steps: one
+  // each): the roofline is their median, and the fraction the median of the
+  // windows' rates over the probes beside them.
+  ASSERT_TRUE(j.contains("read_probes_gbps") && j.contains("decode_window_fractions"));
+  auto probes = j["read_probes_gbps"].get<std::vector<double>>();
+  auto fractions = j["decode_window_fractions"].get<std::vector<double>>();
+  ASSERT_EQ(probes.size(), 5u);
+  ASSERT_EQ(fractions.size(), 4u);
+  std::sort(probes.begin(), probes.end());
+  std::sort(fractions.begin(), fractions.end());
+  EXPECT_NEAR(bw, probes[2], 0.051);  // the list is rounded to 0.1 GB/s
+  EXPECT_NEAR(num("decode_fraction_of_roofline"), (fractions[1] + fractions[2]) / 2, 0.00051);
+  for (double p : probes) EXPECT_GT(p, 0);
+  // The overall rate lies between the slowest and the fastest window's, and
+  // each probe pair's mean between the slowest and the fastest probe (1%:
+  // the lists are rounded).
+  EXPECT_LE(fractions.front(), num("achieved_read_gbps") / probes.front() * 1.01);
+  EXPECT_GE(fractions.back(), num("achieved_read_gbps") / probes.back() * 0.99);
   EXPECT_NEAR(num("prefill_fraction_of_peak"), num("prefill_gops") / num("dot_peak_gops"), 1e-9);
   EXPECT_NEAR(num("prefill_gops"), num("prefill_ops_per_token") * num("prefill_tokens_per_s") / 1e9, 1e-6 * num("prefill_gops"));
   EXPECT_GT(num("peak_rss_gib"), 0);

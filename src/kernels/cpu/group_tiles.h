@@ -33,8 +33,9 @@ inline constexpr int kStreams1 = 8, kStreams2 = 4;  // powers of two (tile_any)
 // MoE expert's few tokens) read each weight once from memory: they go in
 // passes over 256 weight values of kSpanGroups groups, every token tile
 // running while the pass's weights are in L1, and the next pass's weights
-// prefetched meanwhile (from memory at the pace of the compute; without it,
-// reading and computing take turns). Tiles of 3 x 4 here: 8 tokens as 6 + 2
+// prefetched into L2 meanwhile (from memory at the pace of the compute;
+// without it, reading and computing take turns; into L1, Q8_0's 8-token
+// calls ran 15-20% slower on a Zen 4 VM). Tiles of 3 x 4 here: 8 tokens as 6 + 2
 // ran 10-20% slower. Longer calls run token chunks over whole rows, each
 // group's weights reused from L2 by all tiles of the chunk.
 inline constexpr int kSpanGroups = 3, kSpanTokens = 4, kSpanTiles = 4;
@@ -50,7 +51,7 @@ struct GroupCtx {
 // A tile: groups grp, grp + gbytes, ... (ng of them) for tokens t .. t + nt - 1
 // over weight blocks [k0, k1). The running sums start at zero (k0 == 0) or
 // from out. Prefill tiles (nt > 2) with pf set also pull pf_bytes at
-// pf + g * gbytes for each of the G groups into L1, spread over the tile, so
+// pf + g * gbytes for each of the G groups into L2, spread over the tile, so
 // that weights streaming in from memory overlap with the compute on the ones
 // already here; decode tiles prefetch their own streams.
 struct TileAt {
@@ -73,7 +74,7 @@ using TileFn = void (*)(const GroupCtx& c, const TileAt& at, float (*out)[kRows]
   const int64_t per = (at.pf_bytes + steps * 64 - 1) / (steps * 64) * 64;
   const int64_t end = std::min(at.pf_bytes, (step + 1) * per);
   const uint8_t* p = at.pf + g * c.gbytes;
-  for (int64_t o = step * per; o < end; o += 64) __builtin_prefetch(p + o, 0, 3);
+  for (int64_t o = step * per; o < end; o += 64) __builtin_prefetch(p + o, 0, 2);  // into L2, as kStreamHint (intrin.h)
 }
 
 // One (row, token) of a tile: lane l of group grp, token t.
@@ -158,9 +159,14 @@ struct SpanPlan {
   const GroupCtx& c;
   const uint8_t* base;
   int64_t g1;
-  int64_t n;     // tokens
-  int64_t span;  // blocks per pass
-  int64_t tiles() const { return (n + kSpanTokens - 1) / kSpanTokens; }
+  int64_t n;      // tokens
+  int64_t span;   // blocks per pass
+  int64_t tiles;  // token tiles
+  int64_t bytes;  // of a pass, per group
+  int64_t part;   // of those, prefetched by each token tile (whole lines)
+  SpanPlan(const GroupCtx& ctx, const uint8_t* b, int64_t groups_end)
+      : c(ctx), base(b), g1(groups_end), n(c.a->n), span(std::max<int64_t>(1, 256 / block_elems(c.a->w->dtype))),
+        tiles((n + kSpanTokens - 1) / kSpanTokens), bytes(span * c.bbytes), part((bytes + tiles * 64 - 1) / (tiles * 64) * 64) {}
   // Token tile i of the pass over blocks k0.. of the groups from g: where it is,
   // and its share of the next pass's weights to prefetch.
   TileAt tile(int64_t g, int64_t k0, int64_t i) const {
@@ -172,7 +178,6 @@ struct SpanPlan {
               k0,
               std::min(c.nblk, k0 + span)};
     const int64_t next_k = at.k1 < c.nblk ? at.k1 : 0, next_g = at.k1 < c.nblk ? g : g + kSpanGroups;
-    const int64_t bytes = span * c.bbytes, part = (bytes + tiles() * 64 - 1) / (tiles() * 64) * 64;
     if (next_g < g1) {
       at.pf = base + next_g * c.gbytes + next_k * c.bbytes + i * part;
       at.pf_bytes = std::clamp<int64_t>(bytes - i * part, 0, part);
@@ -253,12 +258,12 @@ void group_rows(const MatmulJob& job, int64_t begin, int64_t end) {
     return;
   }
   if (a.n <= kSpanTiles * kSpanTokens) {
-    const SpanPlan p{c, base, g1, a.n, std::max<int64_t>(1, 256 / block_elems(w.dtype))};
+    const SpanPlan p(c, base, g1);
     float sums[kSpanTiles][kOut][kRows];  // running sums per token tile between passes
     for (int64_t g = g0; g < g1; g += kSpanGroups) {
       for (int64_t k0 = 0; k0 < nblk; k0 += p.span)
-        for (int64_t i = 0; i < p.tiles(); ++i) Tile(c, p.tile(g, k0, i), sums[i]);
-      for (int64_t i = 0; i < p.tiles(); ++i) {
+        for (int64_t i = 0; i < p.tiles; ++i) Tile(c, p.tile(g, k0, i), sums[i]);
+      for (int64_t i = 0; i < p.tiles; ++i) {
         const TileAt at = p.tile(g, 0, i);
         for (int k = 0; k < at.ng * at.nt; ++k) store(g + k / at.nt, at.t + k % at.nt, sums[i][k]);
       }

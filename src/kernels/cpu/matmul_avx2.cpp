@@ -22,7 +22,12 @@ using simd::RowsCtx;
 // Weight rows are streamed once per token chunk: each tile prefetches the same
 // bytes of the next tile's rows (`ahead` = kR rows further), far enough ahead to
 // hide memory latency on rows too short for the hardware prefetcher to ramp up.
-DSI_INLINE void prefetch(const uint8_t* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0); }
+// Tiles of T tokens: decode's (1-2) stream from memory into L2 (kStreamHint);
+// longer ones are compute-bound and read from L1.
+template <int T>
+DSI_INLINE void prefetch(const uint8_t* p) {
+  _mm_prefetch(reinterpret_cast<const char*>(p), T <= 2 ? kStreamHint : _MM_HINT_T0);
+}
 
 
 DSI_INLINE float hsum(__m256 v) {
@@ -119,7 +124,7 @@ DSI_INLINE void float_step(const uint8_t* const* wp, const float* const* xp, con
   __m256 w[R];
   DSI_UNROLL
   for (int i = 0; i < R; ++i) {
-    prefetch(wp[i] + c * L::kSize + ahead);
+    prefetch<T>(wp[i] + c * L::kSize + ahead);
     w[i] = L::load(wp[i], c);
     if constexpr (L::kScaled) w[i] = _mm256_mul_ps(w[i], _mm256_set1_ps(sv[i]));
   }
@@ -222,8 +227,8 @@ struct Q8_0Kernel {
       DSI_UNROLL
       for (int i = 0; i < R; ++i) {
         const uint8_t* p = wp[i] + b * kBytes;
-        prefetch(p + ahead);
-        prefetch(p + ahead + kBytes - 1);
+        prefetch<T>(p + ahead);
+        prefetch<T>(p + ahead + kBytes - 1);
         w[i] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2));
         wabs[i] = _mm256_abs_epi8(w[i]);
         wd[i] = half_at(p);
@@ -266,8 +271,8 @@ struct Q4_0Kernel {
       DSI_UNROLL
       for (int i = 0; i < R; ++i) {
         const uint8_t* p = wp[i] + b * kBytes;
-        prefetch(p + ahead);
-        prefetch(p + ahead + kBytes - 1);
+        prefetch<T>(p + ahead);
+        prefetch<T>(p + ahead + kBytes - 1);
         const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2));
         w[i] = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(x, 4), x), low4);
         wd[i] = half_at(p);
@@ -350,9 +355,9 @@ struct Q4_KKernel {
       DSI_UNROLL
       for (int i = 0; i < R; ++i) {
         blk[i] = wp[i] + sb * kBytes;
-        prefetch(blk[i] + ahead);
-        prefetch(blk[i] + ahead + 64);
-        prefetch(blk[i] + ahead + kBytes - 1);
+        prefetch<T>(blk[i] + ahead);
+        prefetch<T>(blk[i] + ahead + 64);
+        prefetch<T>(blk[i] + ahead + kBytes - 1);
         scales(blk[i], dsc[i], dm[i]);
       }
       DSI_UNROLL

@@ -22,7 +22,12 @@ using simd::RowsCtx;
 // Weight rows are streamed once per token chunk: each tile prefetches the same
 // bytes of the next tile's rows (`ahead` = kR rows further), far enough ahead to
 // hide memory latency on rows too short for the hardware prefetcher to ramp up.
-DSI_INLINE void prefetch(const uint8_t* p) { _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0); }
+// Tiles of T tokens: decode's (1-2) stream from memory into L2 (kStreamHint);
+// longer ones are compute-bound and read from L1.
+template <int T>
+DSI_INLINE void prefetch(const uint8_t* p) {
+  _mm_prefetch(reinterpret_cast<const char*>(p), T <= 2 ? kStreamHint : _MM_HINT_T0);
+}
 
 
 template <int R, int T>
@@ -95,7 +100,7 @@ DSI_INLINE void float_step(const uint8_t* const* wp, const float* const* xp, con
   __m512 w[R];
   DSI_UNROLL
   for (int i = 0; i < R; ++i) {
-    prefetch(wp[i] + c * L::kSize + ahead);
+    prefetch<T>(wp[i] + c * L::kSize + ahead);
     w[i] = L::load(wp[i], c, m);
     if constexpr (L::kScaled) w[i] = _mm512_mul_ps(w[i], sv[i]);
   }
@@ -187,8 +192,8 @@ struct Q8_0Kernel {
     DSI_UNROLL
     for (int i = 0; i < R; ++i) {
       const uint8_t* p = wp[i] + b * kBytes;
-      prefetch(p + ahead);
-      prefetch(p + ahead + 2 * kBytes - 1);
+      prefetch<T>(p + ahead);
+      prefetch<T>(p + ahead + 2 * kBytes - 1);
       const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2));
       const __m512i w = Two ? _mm512_inserti64x4(_mm512_castsi256_si512(w0),
                                                  _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + kBytes + 2)), 1)
@@ -256,8 +261,8 @@ struct Q4_0Kernel {
     DSI_UNROLL
     for (int i = 0; i < R; ++i) {
       const uint8_t* p = wp[i] + b * kBytes;
-      prefetch(p + ahead);
-      prefetch(p + ahead + 2 * kBytes - 1);
+      prefetch<T>(p + ahead);
+      prefetch<T>(p + ahead + 2 * kBytes - 1);
       w[i] = unpack<Two>(p);
       wd[i] = pair_scale(half_at(p), Two ? half_at(p + kBytes) : 0.0f);
     }
@@ -373,9 +378,9 @@ struct Q4_KKernel {
       DSI_UNROLL
       for (int i = 0; i < R; ++i) {
         blk[i] = wp[i] + sb * kBytes;
-        prefetch(blk[i] + ahead);
-        prefetch(blk[i] + ahead + 64);
-        prefetch(blk[i] + ahead + kBytes - 1);
+        prefetch<T>(blk[i] + ahead);
+        prefetch<T>(blk[i] + ahead + 64);
+        prefetch<T>(blk[i] + ahead + kBytes - 1);
         scm[i] = scales(blk[i]);
       }
       __m512 f[R * T];  // lanes 8 + s: d * sc_s * d_a of sub-block s (lanes 0..7 are not used)

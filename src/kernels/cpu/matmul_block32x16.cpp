@@ -169,7 +169,7 @@ struct Avx512 {
         DSI_UNROLL
         for (int g = 0; g < G; ++g)
           DSI_UNROLL
-          for (int l = 0; l < kLines; ++l) _mm_prefetch(reinterpret_cast<const char*>(blk[g] + ahead + 64 * l), _MM_HINT_T0);
+          for (int l = 0; l < kLines; ++l) _mm_prefetch(reinterpret_cast<const char*>(blk[g] + ahead + 64 * l), kStreamHint);
       }
       block<G, T>(blk, x, b, acc);
     }

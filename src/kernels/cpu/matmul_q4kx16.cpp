@@ -103,7 +103,7 @@ DSI_TARGET inline void sub_block(const Super<G>& x, const TileActs<T>& act, int6
     DSI_UNROLL
     for (int g = 0; g < G; ++g)
       DSI_UNROLL
-      for (int l = 0; l < 5; ++l) _mm_prefetch(reinterpret_cast<const char*>(x.pf[g] + 320 * j + 64 * l), _MM_HINT_T0);
+      for (int l = 0; l < 5; ++l) _mm_prefetch(reinterpret_cast<const char*>(x.pf[g] + 320 * j + 64 * l), kStreamHint);
   }
   DSI_UNROLL
   for (int h = 0; h < 4; ++h) {

@@ -10,8 +10,9 @@ namespace dsinfer::kernels::cpu {
 
 // Read bandwidth in GB/s: every thread streams its share of a buffer much
 // larger than the caches with several independent streams (one stream per
-// thread underestimates the memory system).
-double measure_read_bandwidth(ThreadPool& pool, size_t bytes);
+// thread underestimates the memory system). The best of `reps` passes, which
+// alternate the prefetch hint (see probe.cpp).
+double measure_read_bandwidth(ThreadPool& pool, size_t bytes, int reps = 6);
 // Peak int8 multiply-accumulate throughput in GOP/s (2 ops per MAC) with the
 // best dot-product instruction available (VNNI vpdpbusd, AVX2 vpmaddubsw), all threads.
 double measure_int8_peak(ThreadPool& pool, const char** instruction);
