@@ -4,11 +4,15 @@
 // prefill figures with BM_Int8Peak / BM_Bf16Peak: ratios, not absolute times,
 // because the development machine is shared.
 // Batch: 8 and 16 tokens over weights that stream from memory (batched
-// decode), to compare with both limits.
+// decode), to compare with both limits; BatchHot: 8 tokens over cached
+// weights (equal to Batch: batched decode is compute-bound). DecodeVsProbe:
+// decode against probes taken between its passes (shared machines change
+// bandwidth within seconds).
 //   build/matmul_bench --benchmark_filter=Decode
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -100,6 +104,56 @@ void BM_Matmul(benchmark::State& state) {
   state.SetLabel(std::string(dsinfer::dtype_name(t)) + " " + backend->capabilities().isa);
 }
 
+// Decode against the read probe, in turns: 8 windows, each a probe (512 MiB)
+// then one pass over all the copies. Shared machines move between bandwidth
+// regimes within seconds, so a probe taken once, minutes from the kernel's
+// run, says little; here each window's rate is divided by the probe just
+// before it, and the median window is reported.
+void BM_DecodeVsProbe(benchmark::State& state) {
+  const auto t = static_cast<DType>(state.range(0));
+  const int64_t rows = state.range(1), cols = state.range(2);
+  auto backend = dsinfer::kernels::make_backend({"cpu", 0, "auto"});
+  const Matrix m = make_matrix(t, rows, cols);
+  const int copies = copies_for(m.bytes.size());
+  std::vector<std::vector<uint8_t>> data(static_cast<size_t>(copies), m.bytes);
+  std::vector<dsinfer::kernels::Weight> ws(static_cast<size_t>(copies), m.w);
+  for (int i = 0; i < copies; ++i) {
+    ws[static_cast<size_t>(i)].data = data[static_cast<size_t>(i)].data();
+    ws[static_cast<size_t>(i)] = backend->import_weight(ws[static_cast<size_t>(i)]);
+  }
+  std::vector<float> x(static_cast<size_t>(cols), 0.5f), y(static_cast<size_t>(rows));
+  dsinfer::kernels::MatmulArgs a;
+  a.x = x.data();
+  a.x_stride = cols;
+  a.n = 1;
+  a.y = y.data();
+  a.y_stride = rows;
+  dsinfer::ThreadPool probe_pool(0);
+  std::vector<double> ratios, probes, rates;
+  for (auto _ : state) {
+    const double probe = dsinfer::kernels::cpu::measure_read_bandwidth(probe_pool, size_t{512} << 20, 2);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (const auto& w : ws) {
+      a.w = &w;
+      backend->matmul(a);
+    }
+    benchmark::DoNotOptimize(y.data());
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double gbps = static_cast<double>(ws[0].bytes()) * copies / s / 1e9;
+    probes.push_back(probe);
+    rates.push_back(gbps);
+    ratios.push_back(gbps / probe);
+  }
+  const auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  state.counters["probe_GB/s"] = median(probes);
+  state.counters["GB/s"] = median(rates);
+  state.counters["fraction"] = median(ratios);
+  state.SetLabel(std::string(dsinfer::dtype_name(t)) + " " + backend->capabilities().isa);
+}
+
 void shapes(benchmark::internal::Benchmark* b, int64_t tokens, int64_t hot = 0) {
   for (DType t : {DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K}) {
     b->Args({static_cast<int64_t>(t), 8960, 1536, tokens, -1, hot});  // Qwen 1.5B gate/up
@@ -148,6 +202,17 @@ BENCHMARK(BM_ReadBandwidth)->Iterations(3)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Matmul)->Name("Decode")->UseRealTime()->Apply([](auto* b) { shapes(b, 1); })->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Matmul)->Name("DecodeHot")->UseRealTime()->Apply([](auto* b) { shapes(b, 1, 1); })->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Matmul)->Name("Batch")->UseRealTime()->Apply([](auto* b) { shapes(b, 8), shapes(b, 16); })->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Matmul)->Name("BatchHot")->UseRealTime()->Apply([](auto* b) { shapes(b, 8, 1); })->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_DecodeVsProbe)
+    ->Name("DecodeVsProbe")
+    ->Iterations(8)
+    ->Apply([](auto* b) {
+      for (DType t : {DType::Q8_0, DType::Q4_K}) {
+        b->Args({static_cast<int64_t>(t), 8960, 1536});
+        b->Args({static_cast<int64_t>(t), 1536, 8960});
+      }
+    })
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Int8Peak)->Iterations(2)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Bf16Peak)->Iterations(2)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Matmul)->Name("Prefill")->UseRealTime()->Apply([](auto* b) { shapes(b, 128); })->Unit(benchmark::kMillisecond);

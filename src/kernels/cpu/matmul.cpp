@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "core/quant.h"
+#include "kernels/cpu/group_tiles.h"
 #include "kernels/reference/ops.h"
 
 namespace dsinfer::kernels::cpu {
@@ -49,11 +50,17 @@ struct Part {
   int64_t units = 0;
   int64_t unit_cost = 1;    // see unit_cost
   int64_t first_cost = 0;   // prefix sum of units * unit_cost over the batch
-  // The units whose cost starts in [b, e) of the batch's cost range: each unit
-  // falls in exactly one range however the range is cut.
+  // Pieces of a decode product start on multiples of its kernel's widest tile
+  // (group_tiles.h): a piece of 12 groups ran its last 4 in a tile reading
+  // half as many streams (the 1.5B's down and o_proj: 1/3 of their groups).
+  int64_t align = 1;
+  // The units whose cost starts in [b, e) of the batch's cost range, rounded
+  // to multiples of align: each unit falls in exactly one range however the
+  // range is cut.
   std::pair<int64_t, int64_t> units_in(int64_t b, int64_t e) const {
     const auto first_from = [&](int64_t c) {
-      return std::clamp<int64_t>((c - first_cost + unit_cost - 1) / unit_cost, 0, units);
+      const int64_t u = std::clamp<int64_t>((c - first_cost + unit_cost - 1) / unit_cost, 0, units);
+      return u == units ? units : std::min(units, (u + align / 2) / align * align);
     };
     return {first_from(b), first_from(e)};
   }
@@ -127,6 +134,7 @@ void matmul_batch(const MatmulArgs* a, size_t count, Isa isa, ThreadPool& pool, 
       if (w.group_rows) {
         p.unit_rows = w.group_rows;
         p.off = w.row0 % w.group_rows;
+        p.align = groups::decode_tile_groups(a[i].n);
       }
       p.units = (p.off + w.rows + p.unit_rows - 1) / p.unit_rows;
     }

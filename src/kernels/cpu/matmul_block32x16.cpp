@@ -149,6 +149,7 @@ struct Avx512 {
     const uint8_t* grp = at.grp;
     const int64_t k0 = Part ? at.k0 : 0, k1 = Part ? at.k1 : c.nblk;
     const TileActs<T> x(*c.act, at.t);
+    const groups::PartPrefetch pf(c, at, k1 - k0);
     __m512 acc[G][T];
     DSI_UNROLL
     for (int g = 0; g < G; ++g)
@@ -159,9 +160,8 @@ struct Avx512 {
       DSI_UNROLL
       for (int g = 0; g < G; ++g) blk[g] = grp + g * c.gbytes + b * F::kBlockBytes;
       if constexpr (Part) {
-        if (at.pf)
-          DSI_UNROLL
-          for (int g = 0; g < G; ++g) groups::prefetch_part(c, at, g, b - k0, k1 - k0);
+        DSI_UNROLL
+        for (int g = 0; g < G; ++g) pf.fetch(g, b - k0);
       } else if constexpr (T <= 2) {  // decode is memory-bound: pull each stream kAhead blocks ahead
         // Past a group's end comes the next tile's group, G groups on
         // (prefetching past the matrix is harmless: prefetches never fault).

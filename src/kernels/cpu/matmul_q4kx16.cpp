@@ -176,6 +176,7 @@ DSI_TARGET static void tile(const GroupCtx& c, const TileAt& at, float (*out)[kR
   const uint8_t* grp = at.grp;
   const int64_t k0 = Part ? at.k0 : 0, k1 = Part ? at.k1 : c.nblk;
   const TileActs<T> x(*c.act, at.t);
+  const groups::PartPrefetch pf(c, at, (k1 - k0) * 8);
   for (int64_t sb = k0; sb < k1; ++sb) {
     Super<G> s;
     // After a group's last super-block comes the next tile's group, G groups on
@@ -194,8 +195,8 @@ DSI_TARGET static void tile(const GroupCtx& c, const TileAt& at, float (*out)[kR
       DSI_UNROLL
       for (int tt = 0; tt < T; ++tt) isum[g][tt] = _mm512_setzero_si512();
     for (int j = 0; j < 8; ++j) {
-      if (Part && at.pf)
-        for (int g = 0; g < G; ++g) groups::prefetch_part(c, at, g, (sb - k0) * 8 + j, (k1 - k0) * 8);
+      if constexpr (Part)
+        for (int g = 0; g < G; ++g) pf.fetch(g, (sb - k0) * 8 + j);
       sub_block<G, T>(s, x, sb * 8 + j, j, isum);
     }
     super_end<G, T>(s, x, sb, isum, out);
