@@ -160,7 +160,7 @@ nlohmann::ordered_json report(const BenchCliOptions& o, model::Model& m, const e
 }
 
 int run(const BenchCliOptions& o) {
-  const kernels::MachinePeaks peaks = kernels::measure_machine(o.backend.threads);
+  kernels::MachinePeaks peaks = kernels::measure_machine(o.backend.threads);
   const bool peak_restarted = restart_peak_rss();
   auto backend = kernels::make_backend(o.backend);
   auto m = load(o, *backend);
@@ -175,6 +175,7 @@ int run(const BenchCliOptions& o) {
     return gbps;
   };
   const engine::BenchResult r = engine::run_bench(*m, bo);
+  kernels::remeasure_dot_peaks(peaks, o.backend.threads);
   auto j = report(o, *m, r, peaks, backend->capabilities().isa);
   j["peak_rss_gib"] = std::max(*peak, peak_rss_gib());
   if (!peak_restarted) j["peak_rss_note"] = "includes the bandwidth probe's 1 GiB buffer (the peak could not be restarted)";

@@ -19,6 +19,11 @@ struct MachinePeaks {
 // threads <= 0: all hardware threads. Takes about a second.
 MachinePeaks measure_machine(int threads);
 
+// Measures the dot-product peaks again and keeps the higher of each in p: a
+// peak taken while a neighbour held a core came out at half (V2-Lite's
+// prefill then read 117% of it), so a benchmark probes before and after.
+void remeasure_dot_peaks(MachinePeaks& p, int threads);
+
 // The read bandwidth alone (GB/s), in a few tenths of a second, with threads
 // that are gone when it returns: for probes between a benchmark's phases (a
 // shared machine's bandwidth moves with its neighbours' load).
