@@ -52,10 +52,13 @@ TEST(BenchCli, JsonFiguresAgreeWithEachOther) {
   EXPECT_NEAR(num("decode_fraction_of_roofline"), (fractions[1] + fractions[2]) / 2, 0.00051);
   for (double p : probes) EXPECT_GT(p, 0);
   // The overall rate lies between the slowest and the fastest window's, and
-  // each probe pair's mean between the slowest and the fastest probe (1%:
-  // the lists are rounded).
-  EXPECT_LE(fractions.front(), num("achieved_read_gbps") / probes.front() * 1.01);
-  EXPECT_GE(fractions.back(), num("achieved_read_gbps") / probes.back() * 0.99);
+  // each probe pair's mean between the slowest and the fastest probe. The
+  // lists are rounded: probes to 0.1 GB/s (1% covers it), fractions to 1e-3,
+  // which is several percent of this tiny model's fractions (~0.03), so that
+  // half unit is allowed on top.
+  const double rate = num("achieved_read_gbps");
+  EXPECT_LE(fractions.front(), rate / probes.front() * 1.01 + 0.0005);
+  EXPECT_GE(fractions.back(), rate / probes.back() * 0.99 - 0.0005);
   EXPECT_NEAR(num("prefill_fraction_of_peak"), num("prefill_gops") / num("dot_peak_gops"), 1e-9);
   EXPECT_NEAR(num("prefill_gops"), num("prefill_ops_per_token") * num("prefill_tokens_per_s") / 1e9, 1e-6 * num("prefill_gops"));
   EXPECT_GT(num("peak_rss_gib"), 0);
