@@ -1,4 +1,4 @@
-// Decode attention of the CPU backend over a paged f32 cache, as achieved
+// Decode attention of the CPU backend over a paged f32 or bf16 cache, as achieved
 // GB/s of cache read (compare with BM_ReadBandwidth of the same run) and
 // GFLOP/s. Shapes are the models' own: R1-Distill-Qwen-1.5B's grouped-query
 // attention (12 query heads over 2 KV heads of 128) and DeepSeek-V2-Lite's
@@ -6,7 +6,7 @@
 // Args: context length, tokens (sequences decoded together, each its own
 // context), cold (1: 64 MiB are read before each call, untimed, so the cache
 // comes from memory as in a decode step, where the weights stream through
-// the caches between two layers' attention).
+// the caches between two layers' attention), cache dtype (0: f32, 1: bf16).
 //   build/attention_bench
 #include <benchmark/benchmark.h>
 
@@ -41,14 +41,22 @@ void run(benchmark::State& state, const Shape& s) {
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
   // The cache on huge pages, as the engine's (host_map): with 4 KiB pages a
   // cold call spends much of its time in page walks.
-  auto randoms = [&](int64_t count) {
-    dsinfer::kernels::Buffer b = dsinfer::kernels::host_map(static_cast<size_t>(count) * sizeof(float));
-    for (int64_t i = 0; i < count; ++i) b.f32()[i] = u(rng);
+  const bool bf16 = state.range(3) != 0;
+  const size_t elem = bf16 ? 2 : 4;
+  auto randoms = [&](int64_t count, size_t bytes) {
+    dsinfer::kernels::Buffer b = dsinfer::kernels::host_map(static_cast<size_t>(count) * bytes);
+    for (int64_t i = 0; i < count; ++i) {
+      if (bytes == 2) {
+        static_cast<uint16_t*>(b.data())[i] = dsinfer::f32_to_bf16(u(rng));
+      } else {
+        b.f32()[i] = u(rng);
+      }
+    }
     return b;
   };
-  const dsinfer::kernels::Buffer k = randoms(n_blocks * kBlock * k_stride);
-  const dsinfer::kernels::Buffer v = s.mla ? k : randoms(n_blocks * kBlock * v_stride);
-  const dsinfer::kernels::Buffer q = randoms(n * s.n_heads * s.qk_dim);
+  const dsinfer::kernels::Buffer k = randoms(n_blocks * kBlock * k_stride, elem);
+  const dsinfer::kernels::Buffer v = s.mla ? k : randoms(n_blocks * kBlock * v_stride, elem);
+  const dsinfer::kernels::Buffer q = randoms(n * s.n_heads * s.qk_dim, 4);
   std::vector<int32_t> tables(static_cast<size_t>(n_blocks));
   std::iota(tables.begin(), tables.end(), 0);
   std::shuffle(tables.begin(), tables.end(), rng);  // a used pool's blocks are scattered
@@ -64,8 +72,9 @@ void run(benchmark::State& state, const Shape& s) {
   a.n_kv_heads = s.n_kv_heads;
   a.qk_dim = s.qk_dim;
   a.v_dim = s.v_dim;
-  a.k_cache = k.f32();
-  a.v_cache = v.f32();
+  a.k_cache = k.data();
+  a.v_cache = v.data();
+  a.cache_dtype = bf16 ? dsinfer::DType::BF16 : dsinfer::DType::F32;
   a.k_token_stride = k_stride;
   a.v_token_stride = v_stride;
   a.k_head_stride = s.mla ? 0 : s.qk_dim;
@@ -97,7 +106,7 @@ void run(benchmark::State& state, const Shape& s) {
   }
   benchmark::DoNotOptimize(sink);
   const double iters = static_cast<double>(state.iterations());
-  const double bytes = static_cast<double>(n * ctx * (k_stride + (s.mla ? 0 : v_stride))) * 4.0;
+  const double bytes = static_cast<double>(n * ctx * (k_stride + (s.mla ? 0 : v_stride)) * static_cast<int64_t>(elem));
   const double flops = 2.0 * static_cast<double>(n * ctx * s.n_heads * (s.qk_dim + s.v_dim));
   state.counters["GB/s"] = benchmark::Counter(bytes * iters / 1e9, benchmark::Counter::kIsRate);
   state.counters["GFLOP/s"] = benchmark::Counter(flops * iters / 1e9, benchmark::Counter::kIsRate);
@@ -114,10 +123,13 @@ void BM_ReadBandwidth(benchmark::State& state) {
 }
 
 void shapes(benchmark::internal::Benchmark* b) {
-  for (int64_t ctx : {64, 640, 4096}) b->Args({ctx, 1, 0});
-  b->Args({64, 8, 0});
-  b->Args({640, 8, 0});
-  for (int64_t ctx : {640, 4096}) b->Args({ctx, 1, 1});
+  for (int64_t ctx : {64, 640, 4096}) b->Args({ctx, 1, 0, 0});
+  b->Args({64, 8, 0, 0});
+  b->Args({640, 8, 0, 0});
+  for (int64_t ctx : {640, 4096}) b->Args({ctx, 1, 1, 0});
+  for (int64_t cold : {0, 1}) b->Args({640, 1, cold, 1});
+  b->Args({640, 8, 0, 1});
+  b->Args({4096, 1, 1, 1});
 }
 
 }  // namespace

@@ -110,7 +110,8 @@ nlohmann::ordered_json report(const BenchCliOptions& o, model::Model& m, const e
   // all positions so far (prompt + step + 1 keys), on average over the steps
   // prompt + (gen + 1) / 2 of them; at a 512-token prompt that is 4% of a
   // 1.5B q4_k step's bytes.
-  const double kv_position = static_cast<double>(m.kv_spec().bytes_per_token());
+  const model::KVCacheSpec kv = m.kv_spec(o.bench.kv_cache_dtype);
+  const double kv_position = static_cast<double>(kv.bytes_per_token());
   const double kv_bytes = kv_position * (static_cast<double>(o.bench.prompt) + static_cast<double>(o.bench.gen + 1) / 2.0);
   const double bytes = static_cast<double>(st.decode_bytes_per_token) + kv_bytes;
   const double achieved = bytes * o.bench.batch / (r.decode_step_ms * 1e-3) / 1e9 / static_cast<double>(o.bench.batch);
@@ -135,6 +136,7 @@ nlohmann::ordered_json report(const BenchCliOptions& o, model::Model& m, const e
   j["decode_weight_bytes_per_token"] = st.decode_bytes_per_token;
   j["decode_kv_bytes_per_token"] = kv_bytes;
   j["kv_bytes_per_position"] = kv_position;
+  j["kv_cache_dtype"] = kv.dtype == DType::BF16 ? "bf16" : "f32";
   j["achieved_read_gbps"] = achieved;
   const WindowFigures wf = window_figures(r, bytes);
   const double read_gbps = wf.probes.empty() ? p.read_gbps : wf.read_gbps;
@@ -205,6 +207,7 @@ Command add_bench_command(CLI::App& app) {
   c.sub->add_option("--threads", o->backend.threads, "threads (0: all)")->check(CLI::Range(0, 1024))->capture_default_str();
   add_isa_option(*c.sub, o->backend.isa);
   add_mmap_option(*c.sub, o->backend.map_weights);
+  add_kv_cache_dtype_option(*c.sub, o->bench.kv_cache_dtype);
   c.sub->add_flag("--json", o->json, "print one JSON object");
   c.run = [o] { return run(*o); };
   return c;

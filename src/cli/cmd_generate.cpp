@@ -45,6 +45,7 @@ int run(const GenerateOptions& o) {
   LoadedModel m = load_model(o.model);
   engine::RunnerOptions ro;
   ro.max_tokens = static_cast<int64_t>(prompt.size()) + o.max_tokens;
+  ro.kv_cache_dtype = o.model.kv_cache_dtype;
   engine::SequenceRunner runner(*m.model, ro);
   const std::vector<int32_t> out = engine::greedy_generate(runner, prompt, o.max_tokens);
   for (size_t i = 0; i < out.size(); ++i) std::cout << (i ? "," : "") << out[i];

@@ -33,7 +33,8 @@ std::string human(double bytes) {
 nlohmann::ordered_json summary(const model::Model& m) {
   const auto& c = m.config();
   const auto st = m.weight_stats();
-  const auto kv = m.kv_spec();
+  const auto kv = m.kv_spec(model::CacheDType::F32);
+  const auto kv_auto = m.kv_spec();
   nlohmann::ordered_json j;
   j["model_type"] = c.model_type;
   j["num_hidden_layers"] = c.num_hidden_layers;
@@ -53,6 +54,8 @@ nlohmann::ordered_json summary(const model::Model& m) {
   j["params_lm_head"] = st.params_lm_head;
   j["kv_cache_values_per_token"] = kv.values_per_token();
   j["kv_cache_bytes_per_token_f32"] = kv.bytes_per_token();
+  j["kv_cache_dtype"] = kv_auto.dtype == DType::BF16 ? "bf16" : "f32";  // what --kv-cache-dtype auto picks
+  j["kv_cache_bytes_per_token"] = kv_auto.bytes_per_token();
   nlohmann::ordered_json d;
   for (const auto& [k, v] : st.bytes_by_dtype) d[k] = v;
   j["weight_bytes_by_dtype"] = d;

@@ -57,6 +57,7 @@ int run(const LogitsOptions& o) {
   size_t longest = 1;
   for (size_t i = 0; i < j["cases"].size(); ++i) longest = std::max(longest, case_tokens(j["cases"][i], i, o.input).size());
   ro.max_tokens = static_cast<int64_t>(longest);
+  ro.kv_cache_dtype = o.model.kv_cache_dtype;
   engine::SequenceRunner runner(*m.model, ro);
   for (size_t i = 0; i < j["cases"].size(); ++i) {
     auto& c = j["cases"][i];

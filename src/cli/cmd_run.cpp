@@ -25,6 +25,7 @@ struct RunOptions {
   kernels::BackendOptions backend;
   ChatSessionOptions chat;
   int64_t context = 8192;
+  model::CacheDType kv_cache_dtype = model::CacheDType::Auto;
 };
 
 void add_sampling_options(CLI::App& sub, engine::SamplingParams& s) {
@@ -70,6 +71,7 @@ int run(RunOptions& o) {
   const auto tmpl = jinja::load_chat_template(dir);
   engine::RunnerOptions ro;
   ro.max_tokens = std::min<int64_t>(o.context, model->config().max_position_embeddings);
+  ro.kv_cache_dtype = o.kv_cache_dtype;
   o.chat.max_tokens = std::min<int64_t>(o.chat.max_tokens, ro.max_tokens);
   engine::SequenceRunner runner(*model, ro);
   o.chat.color = isatty(STDOUT_FILENO);
@@ -101,6 +103,7 @@ Command add_run_command(CLI::App& app) {
   c.sub->add_option("--threads", o->backend.threads, "threads (0: all)")->check(CLI::Range(0, 1024));
   add_isa_option(*c.sub, o->backend.isa);
   add_mmap_option(*c.sub, o->backend.map_weights);
+  add_kv_cache_dtype_option(*c.sub, o->kv_cache_dtype);
   add_sampling_options(*c.sub, o->chat.sampling);
   c.run = [o] { return run(*o); };
   return c;

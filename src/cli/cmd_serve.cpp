@@ -173,6 +173,7 @@ Command add_serve_command(CLI::App& app) {
       ->capture_default_str();
   add_isa_option(*c.sub, o->isa);
   add_mmap_option(*c.sub, o->map_weights);
+  add_kv_cache_dtype_option(*c.sub, o->engine.kv_cache_dtype);
   c.run = [o] { return run(*o); };
   return c;
 }

@@ -21,6 +21,15 @@ void add_model_options(CLI::App& sub, ModelOptions& o) {
       ->capture_default_str();
   add_isa_option(sub, o.backend.isa);
   add_mmap_option(sub, o.backend.map_weights);
+  add_kv_cache_dtype_option(sub, o.kv_cache_dtype);
+}
+
+void add_kv_cache_dtype_option(CLI::App& sub, model::CacheDType& dtype) {
+  sub.add_option_function<std::string>(
+         "--kv-cache-dtype", [&dtype](const std::string& name) { dtype = model::parse_cache_dtype(name); },
+         "KV cache element type (auto: bf16 for integer-quantized weights, f32 for float ones)")
+      ->check(CLI::IsMember({"auto", "f32", "bf16"}))
+      ->default_str("auto");
 }
 
 void add_mmap_option(CLI::App& sub, bool& map_weights) {

@@ -17,6 +17,7 @@ namespace dsinfer::cli {
 struct ModelOptions {
   std::string model_dir;
   kernels::BackendOptions backend;
+  model::CacheDType kv_cache_dtype = model::CacheDType::Auto;
 };
 
 void add_model_options(CLI::App& sub, ModelOptions& o);
@@ -24,6 +25,8 @@ void add_model_options(CLI::App& sub, ModelOptions& o);
 // --isa: the CPU backend's SIMD level ("auto", "amx", "avx512", "avx2", "scalar"), so
 // the lower levels can be run and measured on a machine that has the higher ones.
 void add_isa_option(CLI::App& sub, std::string& isa);
+// --kv-cache-dtype auto|f32|bf16 (model::CacheDType).
+void add_kv_cache_dtype_option(CLI::App& sub, model::CacheDType& dtype);
 // --mmap: BackendOptions::map_weights.
 void add_mmap_option(CLI::App& sub, bool& map_weights);
 

@@ -59,7 +59,7 @@ BenchResult run_bench(model::Model& m, const BenchOptions& o) {
   if (o.prompt < 1 || o.gen < 1 || o.batch < 1) fail("bench: prompt, gen and batch must be positive");
   const int64_t block = 16;
   const int64_t per_seq = (o.prompt + o.gen + block - 1) / block;
-  model::KVCache cache(m.backend(), m.kv_spec(), per_seq * o.batch, block);
+  model::KVCache cache(m.backend(), m.kv_spec(o.kv_cache_dtype), per_seq * o.batch, block);
   BlockAllocator blocks(cache.num_blocks());
   const int64_t vocab = m.config().vocab_size;
   Run run{m, cache, std::vector<std::vector<int32_t>>(static_cast<size_t>(o.batch)), std::vector<int32_t>(static_cast<size_t>(o.batch))};

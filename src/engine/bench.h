@@ -16,6 +16,7 @@ struct BenchOptions {
   int64_t gen = 128;
   int64_t batch = 1;
   uint64_t seed = 1;
+  model::CacheDType kv_cache_dtype = model::CacheDType::Auto;
   // The caller's probe of the machine's read bandwidth (GB/s), run untimed
   // before decode and after each of `windows` runs of steps: a shared
   // machine's bandwidth moves with its neighbours' load, so each window is

@@ -11,7 +11,7 @@ namespace {
 
 int64_t blocks_for(const model::Model& m, const EngineOptions& o) {
   if (o.num_blocks > 0) return o.num_blocks;
-  const int64_t per_block = o.block_size * m.kv_spec().bytes_per_token();
+  const int64_t per_block = o.block_size * m.kv_spec(o.kv_cache_dtype).bytes_per_token();
   return std::max<int64_t>(1, static_cast<int64_t>(o.kv_cache_bytes) / per_block);
 }
 
@@ -21,7 +21,7 @@ Engine::Engine(model::Model& m, const tokenizer::Tokenizer& tok, const EngineOpt
     : model_(m),
       tok_(tok),
       opts_(opts),
-      cache_(m.backend(), m.kv_spec(), blocks_for(m, opts), opts.block_size),
+      cache_(m.backend(), m.kv_spec(opts.kv_cache_dtype), blocks_for(m, opts), opts.block_size),
       blocks_(cache_.num_blocks(), opts.block_size, opts.prefix_caching) {
   const int64_t capacity = cache_.num_blocks() * opts.block_size;
   max_model_len_ = opts.max_model_len > 0 ? opts.max_model_len : m.config().max_position_embeddings;

@@ -35,6 +35,7 @@ struct EngineOptions {
   size_t kv_cache_bytes = size_t{512} << 20;
   int64_t max_model_len = 0;             // 0: the model's max_position_embeddings, capped by the cache
   bool prefix_caching = true;
+  model::CacheDType kv_cache_dtype = model::CacheDType::Auto;
 };
 
 // Thrown by submit(): the request can never run (too long) or must wait (queue full).

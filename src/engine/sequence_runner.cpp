@@ -9,7 +9,7 @@ namespace dsinfer::engine {
 SequenceRunner::SequenceRunner(model::Model& model, const RunnerOptions& opts)
     : model_(model),
       opts_(opts),
-      cache_(model.backend(), model.kv_spec(), (opts.max_tokens + opts.block_size - 1) / opts.block_size,
+      cache_(model.backend(), model.kv_spec(opts.kv_cache_dtype), (opts.max_tokens + opts.block_size - 1) / opts.block_size,
              opts.block_size),
       blocks_(cache_.num_blocks()) {}
 

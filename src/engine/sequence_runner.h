@@ -15,6 +15,7 @@ namespace dsinfer::engine {
 struct RunnerOptions {
   int64_t max_tokens = 4096;  // context capacity
   int64_t block_size = 16;
+  model::CacheDType kv_cache_dtype = model::CacheDType::Auto;
   model::ForwardOptions forward;
 };
 

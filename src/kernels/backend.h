@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/dtype.h"
 #include "kernels/weight.h"
 
 namespace dsinfer::kernels {
@@ -84,6 +85,8 @@ struct RopeArgs {
 // at slot = block_tables[s * max_blocks + p / block_size] * block_size + p % block_size,
 // k_cache + slot * k_token_stride + g * k_head_stride (likewise V).
 // MLA's absorbed decode is the case n_kv_heads = 1, k_cache == v_cache.
+// The caches hold float32 or bfloat16 values (cache_dtype, both K and V);
+// bf16 values are widened exactly, so the arithmetic is float32's either way.
 struct AttentionArgs {
   const float* q = nullptr;
   int64_t q_token_stride = 0;
@@ -93,8 +96,9 @@ struct AttentionArgs {
   int64_t n_kv_heads = 0;
   int64_t qk_dim = 0;
   int64_t v_dim = 0;
-  const float* k_cache = nullptr;
-  const float* v_cache = nullptr;
+  const void* k_cache = nullptr;  // F32 or BF16 (cache_dtype)
+  const void* v_cache = nullptr;
+  DType cache_dtype = DType::F32;
   int64_t k_token_stride = 0;
   int64_t v_token_stride = 0;
   int64_t k_head_stride = 0;
@@ -110,15 +114,19 @@ struct AttentionArgs {
 };
 
 // Row copies: dst[dst_idx[i]] (or dst[i]) = src[src_idx[i]] (or src[i]), `dim` values each.
+// Either side may be BF16 (a KV cache's rows): float32 -> bf16 rounds to
+// nearest even (f32_to_bf16), bf16 -> float32 is exact.
 struct RowCopyArgs {
-  const float* src = nullptr;
+  const void* src = nullptr;  // src_dtype: F32 or BF16
   int64_t src_stride = 0;
-  float* dst = nullptr;
+  void* dst = nullptr;  // dst_dtype: F32 or BF16
   int64_t dst_stride = 0;
   int64_t n = 0;
   int64_t dim = 0;
   const int64_t* src_idx = nullptr;  // null: identity
   const int64_t* dst_idx = nullptr;  // null: identity
+  DType src_dtype = DType::F32;
+  DType dst_dtype = DType::F32;
 };
 
 // dst[idx[i]] += weights[i] * src[i] for i in [0, n); idx may repeat.

@@ -50,8 +50,8 @@ void GqaAttention::forward(ForwardContext& ctx, KVCache& cache, int64_t layer, c
   b.rope(r);
 
   const int64_t* slots = ctx.slots.i64();
-  b.copy_rows({k.f32(), kv_dim, cache.k(layer), kv_dim, n, kv_dim, nullptr, slots});
-  b.copy_rows({v.f32(), kv_dim, cache.v(layer), kv_dim, n, kv_dim, nullptr, slots});
+  b.copy_rows({k.f32(), kv_dim, cache.k(layer), kv_dim, n, kv_dim, nullptr, slots, DType::F32, cache.dtype()});
+  b.copy_rows({v.f32(), kv_dim, cache.v(layer), kv_dim, n, kv_dim, nullptr, slots, DType::F32, cache.dtype()});
 
   kernels::Buffer attn = ctx.output(n * q_dim);  // [n, n_heads, head_dim]
   kernels::AttentionArgs a = ctx.paged_attention();
@@ -64,6 +64,7 @@ void GqaAttention::forward(ForwardContext& ctx, KVCache& cache, int64_t layer, c
   a.v_dim = head_dim_;
   a.k_cache = cache.k(layer);
   a.v_cache = cache.v(layer);
+  a.cache_dtype = cache.dtype();
   a.k_token_stride = kv_dim;
   a.v_token_stride = kv_dim;
   a.k_head_stride = head_dim_;

@@ -88,7 +88,8 @@ void MlaAttention::forward(ForwardContext& ctx, KVCache& cache, int64_t layer, c
   r.head_stride = row;
   r.offset = kv_lora_rank_;
   b.rope(r);
-  b.copy_rows({kv.f32(), row, cache.k(layer), row, n, row, nullptr, ctx.slots.i64()});
+  b.copy_rows({kv.f32(), row, cache.k(layer), row, n, row, nullptr, ctx.slots.i64(), DType::F32, cache.dtype()});
+  const Latent latent{cache.k(layer), cache.dtype()};
 
   kernels::Buffer attn = ctx.output(n * n_heads_ * v_dim_);  // [n, n_heads, v_head_dim]
   // The form is chosen per sequence (decoding ones absorbed), never per batch,
@@ -99,12 +100,12 @@ void MlaAttention::forward(ForwardContext& ctx, KVCache& cache, int64_t layer, c
     const bool absorbed = ctx.options.mla_mode == MlaMode::Absorbed ||
                           (ctx.options.mla_mode == MlaMode::Auto && sp.n_tokens == 1);
     if (!absorbed) {
-      attend_plain_seq(ctx, cache.k(layer), static_cast<int64_t>(s), q.f32(), attn.f32());
+      attend_plain_seq(ctx, latent, static_cast<int64_t>(s), q.f32(), attn.f32());
       continue;
     }
     for (int64_t i = 0; i < sp.n_tokens; ++i) absorbed_rows.push_back(ctx.seq_first[s] + i);
   }
-  if (!absorbed_rows.empty()) attend_absorbed(ctx, cache.k(layer), q.f32(), attn.f32(), absorbed_rows);
+  if (!absorbed_rows.empty()) attend_absorbed(ctx, latent, q.f32(), attn.f32(), absorbed_rows);
   linear(b, attn.f32(), n, o_proj_, out);
 }
 
@@ -136,8 +137,7 @@ void MlaAttention::up_project(ForwardContext& ctx, const float* lat, int64_t n_c
 
 // One sequence: gather its whole context from the cache, up-project to
 // per-head K/V laid out as a single contiguous "block", attend causally.
-void MlaAttention::attend_plain_seq(ForwardContext& ctx, const float* latent_cache, int64_t s, const float* q,
-                                    float* attn) {
+void MlaAttention::attend_plain_seq(ForwardContext& ctx, Latent latent, int64_t s, const float* q, float* attn) {
   kernels::Backend& b = ctx.backend;
   const SeqSpan& sp = ctx.batch.seqs[static_cast<size_t>(s)];
   const int64_t n_ctx = sp.n_past + sp.n_tokens;
@@ -147,7 +147,7 @@ void MlaAttention::attend_plain_seq(ForwardContext& ctx, const float* latent_cac
   for (int64_t p = 0; p < n_ctx; ++p) ctx_slots[static_cast<size_t>(p)] = ctx.slot_of(s, p);
   kernels::Buffer slot_buf = ctx.upload_i64(ctx_slots);
   kernels::Buffer lat = ctx.output(n_ctx * row);  // [n_ctx, kv_lora_rank + rope]
-  b.copy_rows({latent_cache, row, lat.f32(), row, n_ctx, row, slot_buf.i64(), nullptr});
+  b.copy_rows({latent.rows, row, lat.f32(), row, n_ctx, row, slot_buf.i64(), nullptr, latent.dtype, DType::F32});
   kernels::Buffer k = ctx.output(n_ctx * n_heads_ * qk);      // [n_ctx, n_heads, nope + rope]
   kernels::Buffer v = ctx.output(n_ctx * n_heads_ * v_dim_);  // [n_ctx, n_heads, v_head_dim]
   up_project(ctx, lat.f32(), n_ctx, k.f32(), v.f32());
@@ -184,7 +184,7 @@ void MlaAttention::attend_plain_seq(ForwardContext& ctx, const float* latent_cac
 // Tokens `rows` of the batch attend over the latent cache directly: the key
 // up-projection is folded into the query (q_nope W_uk per head) and the value
 // up-projection applied to the attention output.
-void MlaAttention::attend_absorbed(ForwardContext& ctx, const float* latent_cache, const float* q, float* attn,
+void MlaAttention::attend_absorbed(ForwardContext& ctx, Latent latent, const float* q, float* attn,
                                    const std::vector<int64_t>& rows) {
   kernels::Backend& b = ctx.backend;
   const int64_t n = static_cast<int64_t>(rows.size());
@@ -228,7 +228,8 @@ void MlaAttention::attend_absorbed(ForwardContext& ctx, const float* latent_cach
   a.n_kv_heads = 1;
   a.qk_dim = row;
   a.v_dim = kv_lora_rank_;
-  a.k_cache = a.v_cache = latent_cache;
+  a.k_cache = a.v_cache = latent.rows;
+  a.cache_dtype = latent.dtype;
   a.k_token_stride = a.v_token_stride = row;
   a.positions = pos_buf.i32();
   a.tok_seq = seq_buf.i32();

@@ -30,8 +30,13 @@ class MlaAttention final : public AttentionLayer {
   // q [n, n_heads, nope + rope] and the latent kv [n, kv_lora_rank + rope] (not yet normed) from x.
   void project(ForwardContext& ctx, const float* x, float* q, float* kv);
   void up_project(ForwardContext& ctx, const float* lat, int64_t n_ctx, float* k, float* v);
-  void attend_plain_seq(ForwardContext& ctx, const float* latent_cache, int64_t s, const float* q, float* attn);
-  void attend_absorbed(ForwardContext& ctx, const float* latent_cache, const float* q, float* attn,
+  // latent: one layer's cache rows [slots, kv_lora_rank + rope] (cache.dtype()).
+  struct Latent {
+    const void* rows;
+    DType dtype;
+  };
+  void attend_plain_seq(ForwardContext& ctx, Latent latent, int64_t s, const float* q, float* attn);
+  void attend_absorbed(ForwardContext& ctx, Latent latent, const float* q, float* attn,
                        const std::vector<int64_t>& rows);
 
   int64_t hidden_, n_heads_, q_lora_rank_, kv_lora_rank_, nope_, rope_dim_, v_dim_;

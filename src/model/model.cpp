@@ -1,6 +1,7 @@
 #include "model/model.h"
 
 #include "core/error.h"
+#include "core/quant.h"
 #include "model/gqa_attention.h"
 #include "model/mla.h"
 #include "model/mlp.h"
@@ -50,9 +51,26 @@ void Model::build_layers() {
     lm_head_ = w.matrix("lm_head.weight", cfg_.vocab_size, hidden);
 }
 
-KVCacheSpec Model::kv_spec() const {
+// GGUF and in-memory checkpoints say Q8_0/Q4_0/Q4_K; `dsinfer quantize`'s
+// safetensors store U8 and name the block type in their metadata.
+bool Model::integer_quantized() const {
+  for (const std::string& name : ckpt_.names()) {
+    const DType t = ckpt_.find(name)->dtype;
+    if (is_block_quant(t)) return true;
+    if (t != DType::U8) continue;
+    const auto it = ckpt_.metadata().find("dsinfer.dtype." + name);
+    if (it == ckpt_.metadata().end()) continue;
+    const auto dt = dtype_from_name(it->second);
+    if (dt && is_block_quant(*dt)) return true;
+  }
+  return false;
+}
+
+KVCacheSpec Model::kv_spec(CacheDType dtype) const {
   KVCacheSpec s;
   s.n_layers = cfg_.num_hidden_layers;
+  if (dtype == CacheDType::Auto) dtype = integer_quantized() ? CacheDType::BF16 : CacheDType::F32;
+  s.dtype = dtype == CacheDType::BF16 ? DType::BF16 : DType::F32;
   if (cfg_.is_deepseek()) {
     s.k_row = cfg_.kv_lora_rank + cfg_.qk_rope_head_dim;
     s.v_row = 0;
@@ -65,7 +83,8 @@ KVCacheSpec Model::kv_spec() const {
 std::vector<float> Model::forward(const Batch& batch, KVCache& cache, const ForwardOptions& opts) {
   for (int32_t t : batch.tokens)
     if (t < 0 || t >= cfg_.vocab_size) fail("token id ", t, " is outside the vocabulary [0, ", cfg_.vocab_size, ")");
-  if (cache.spec().k_row != kv_spec().k_row || cache.spec().n_layers != kv_spec().n_layers)
+  const KVCacheSpec want = kv_spec(CacheDType::F32);
+  if (cache.spec().k_row != want.k_row || cache.spec().v_row != want.v_row || cache.spec().n_layers != want.n_layers)
     fail("KV cache was made for a different model");
   ForwardContext ctx(backend_, batch, cache, opts);
   const int64_t n = ctx.n_tokens;

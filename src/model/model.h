@@ -47,7 +47,9 @@ class Model {
   static std::unique_ptr<Model> create(io::ModelConfig cfg, io::Checkpoint ckpt, kernels::Backend& backend);
 
   const io::ModelConfig& config() const { return cfg_; }
-  KVCacheSpec kv_spec() const;
+  // The cache this model needs, its element type resolved from `dtype`
+  // (Auto: bf16 when the weights are integer-quantized, else float32).
+  KVCacheSpec kv_spec(CacheDType dtype = CacheDType::Auto) const;
   WeightStats weight_stats() const;
   kernels::Backend& backend() const { return backend_; }
 
@@ -60,6 +62,7 @@ class Model {
  private:
   Model(io::ModelConfig cfg, io::Checkpoint ckpt, kernels::Backend& backend);
   void build_layers();
+  bool integer_quantized() const;  // any checkpoint tensor in Q8_0, Q4_0 or Q4_K
 
   io::ModelConfig cfg_;
   io::Checkpoint ckpt_;

@@ -68,5 +68,26 @@ TEST(BenchCli, JsonFiguresAgreeWithEachOther) {
   EXPECT_LT(num("peak_rss_gib"), 0.9) << "the probe's 1 GiB read buffer counted as the model's memory";
 }
 
+// A q8_0 model's cache is bf16 unless --kv-cache-dtype says otherwise: half
+// the bytes per position, which the bench's roofline counts; a dtype it does
+// not know is refused by name.
+TEST(BenchCli, KvCacheDtypeSetsTheBytesPerPosition) {
+  double per_position[2] = {0, 0};
+  const char* names[2] = {"auto", "f32"};
+  for (int i = 0; i < 2; ++i) {
+    const CmdResult r = run_dsinfer({"bench", "--model", "synthetic:tiny", "--type", "q8_0", "--prompt", "4", "--gen",
+                                     "2", "--kv-cache-dtype", names[i], "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const nlohmann::json j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["kv_cache_dtype"], i == 0 ? "bf16" : "f32");
+    per_position[i] = j["kv_bytes_per_position"].get<double>();
+  }
+  EXPECT_GT(per_position[0], 0);
+  EXPECT_EQ(per_position[1], 2 * per_position[0]);
+  const CmdResult bad = run_dsinfer({"bench", "--model", "synthetic:tiny", "--kv-cache-dtype", "fp4", "--json"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("fp4"), std::string::npos) << bad.err;
+}
+
 }  // namespace
 }  // namespace dsinfer::test

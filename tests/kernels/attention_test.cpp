@@ -9,7 +9,10 @@
 // sequences, later positions, unused blocks) holds random data, so attending
 // to the wrong slot changes the output. Head layouts: GQA 8:2 (4 query heads
 // per KV head), plain MHA, and MLA's absorbed form (n_kv_heads = 1, one cache
-// serving as K and V, v_dim < qk_dim).
+// serving as K and V, v_dim < qk_dim). Every case runs over a float32 cache
+// and over a bf16 one; for the latter the K/V values are drawn already
+// rounded to bf16, so the naive and reference computations see exactly the
+// values the kernels widen from the cache.
 //
 // Tolerances: the reference computes in double, so against the naive double
 // computation only the final cast to float differs (2^-24 |o|): we allow
@@ -64,6 +67,7 @@ struct AttnData {
   int64_t out_token_stride;
   int64_t n_slots, max_blocks;
   std::vector<float> q, k, v;  // v empty for MLA (v_cache == k_cache)
+  bool bf16 = false;           // the caches hold k and v as bf16 (values already representable)
   std::vector<int32_t> positions, tok_seq, block_tables;
 
   int64_t n_tokens() const { return static_cast<int64_t>(c.queries.size()); }
@@ -75,10 +79,22 @@ struct AttnData {
   const std::vector<float>& vcache() const { return c.mla ? k : v; }
 };
 
-AttnData make_data(const AttnCase& c, uint32_t seed) {
+// Every value rounded to bf16 (so that a bf16 cache holds it exactly).
+void round_to_bf16(std::vector<float>& x) {
+  for (float& f : x) f = bf16_to_f32(f32_to_bf16(f));
+}
+
+std::vector<uint16_t> bf16_words(const std::vector<float>& x) {
+  std::vector<uint16_t> h(x.size());
+  for (size_t i = 0; i < x.size(); ++i) h[i] = f32_to_bf16(x[i]);
+  return h;
+}
+
+AttnData make_data(const AttnCase& c, uint32_t seed, bool bf16 = false) {
   std::mt19937 rng(seed);
   AttnData d;
   d.c = c;
+  d.bf16 = bf16;
   d.q_head_stride = c.mla ? c.qk_dim : c.qk_dim + 2;
   d.q_token_stride = c.n_heads * d.q_head_stride + 1;
   if (c.mla) {
@@ -117,6 +133,10 @@ AttnData make_data(const AttnCase& c, uint32_t seed) {
   // Caches: random everywhere, including slots no query may read.
   d.k = random_floats(rng, static_cast<size_t>(d.n_slots * d.k_token_stride));
   if (!c.mla) d.v = random_floats(rng, static_cast<size_t>(d.n_slots * d.v_token_stride));
+  if (bf16) {
+    round_to_bf16(d.k);
+    round_to_bf16(d.v);
+  }
   d.q = random_floats(rng, static_cast<size_t>(d.n_tokens() * d.q_token_stride), -2.0f, 2.0f);
   for (const auto& [s, p] : c.queries) {
     d.tok_seq.push_back(s);
@@ -128,9 +148,9 @@ AttnData make_data(const AttnCase& c, uint32_t seed) {
 // Runs attention on `be`; returns the whole out buffer [n_tokens, out_token_stride].
 std::vector<float> run_attention(Backend& be, const AttnData& d) {
   const auto q = to_device(be, d.q);
-  const auto k = to_device(be, d.k);
+  const auto k = d.bf16 ? to_device(be, bf16_words(d.k)) : to_device(be, d.k);
   kernels::Buffer v;
-  if (!d.c.mla) v = to_device(be, d.v);
+  if (!d.c.mla) v = d.bf16 ? to_device(be, bf16_words(d.v)) : to_device(be, d.v);
   const auto pos = to_device(be, d.positions);
   const auto seq = to_device(be, d.tok_seq);
   const auto bt = to_device(be, d.block_tables);
@@ -145,8 +165,9 @@ std::vector<float> run_attention(Backend& be, const AttnData& d) {
   a.n_kv_heads = d.c.n_kv_heads;
   a.qk_dim = d.c.qk_dim;
   a.v_dim = d.c.v_dim;
-  a.k_cache = k.f32();
-  a.v_cache = d.c.mla ? k.f32() : v.f32();
+  a.k_cache = k.data();
+  a.v_cache = d.c.mla ? k.data() : v.data();
+  a.cache_dtype = d.bf16 ? DType::BF16 : DType::F32;
   a.k_token_stride = d.k_token_stride;
   a.v_token_stride = d.v_token_stride;
   a.k_head_stride = d.k_head_stride;
@@ -223,9 +244,10 @@ std::vector<AttnCase> attn_cases() {
 TEST(AttentionReferenceTest, MatchesNaiveSoftmax) {
   auto ref = make_reference();
   uint32_t seed = 1;
-  for (const AttnCase& c : attn_cases()) {
-    SCOPED_TRACE(c.name);
-    const AttnData d = make_data(c, seed++);
+  for (const AttnCase& c : attn_cases())
+    for (bool bf16 : {false, true}) {
+    SCOPED_TRACE(c.name + (bf16 ? " bf16 cache" : " f32 cache"));
+    const AttnData d = make_data(c, seed++, bf16);
     const auto got = outputs(d, run_attention(*ref, d));
     std::vector<double> want, tol;
     for (int64_t t = 0; t < d.n_tokens(); ++t)
@@ -444,9 +466,10 @@ TEST_P(AttentionBackendTest, MatchesReference) {
   auto ref = make_reference();
   DSINFER_BACKEND_OR_SKIP(be, GetParam());
   uint32_t seed = 100;
-  for (const AttnCase& c : attn_cases()) {
-    SCOPED_TRACE(c.name);
-    const AttnData d = make_data(c, seed++);
+  for (const AttnCase& c : attn_cases())
+    for (bool bf16 : {false, true}) {
+    SCOPED_TRACE(c.name + (bf16 ? " bf16 cache" : " f32 cache"));
+    const AttnData d = make_data(c, seed++, bf16);
     const auto want = outputs(d, run_attention(*ref, d));
     const auto got = outputs(d, run_attention(*be, d));
     EXPECT_TRUE(all_close(got, want, 1e-6 * std::sqrt(static_cast<double>(c.qk_dim)),
@@ -472,9 +495,10 @@ TEST_P(AttentionBackendTest, MatchesReference) {
 TEST_P(AttentionBackendTest, EachTokenAsIfAlone) {
   DSINFER_BACKEND_OR_SKIP(be, GetParam());
   uint32_t seed = 300;
-  for (const AttnCase& c : attn_cases()) {
-    SCOPED_TRACE(c.name);
-    const AttnData d = make_data(c, seed++);
+  for (const AttnCase& c : attn_cases())
+    for (bool bf16 : {false, true}) {
+    SCOPED_TRACE(c.name + (bf16 ? " bf16 cache" : " f32 cache"));
+    const AttnData d = make_data(c, seed++, bf16);
     const auto all = outputs(d, run_attention(*be, d));
     const size_t width = static_cast<size_t>(c.n_heads * c.v_dim);
     for (int64_t t = 0; t < d.n_tokens(); ++t) {
@@ -489,6 +513,25 @@ TEST_P(AttentionBackendTest, EachTokenAsIfAlone) {
       EXPECT_EQ(0, std::memcmp(alone.data(), all.data() + static_cast<size_t>(t) * width, width * sizeof(float)))
           << "token " << t << " differs alone";
     }
+  }
+}
+
+// A bf16 cache is widened exactly and then computed on as float32: the
+// output equals, bit for bit, the same backend's over a float32 cache holding
+// the same (bf16-representable) values. Each backend and SIMD level thus
+// runs its bf16 loads (tails included: dims not multiples of 8 or 16) against
+// its own float32 path, which MatchesReference ties to the reference.
+TEST_P(AttentionBackendTest, Bf16CacheEqualsF32CacheOfTheSameValues) {
+  DSINFER_BACKEND_OR_SKIP(be, GetParam());
+  uint32_t seed = 500;
+  for (const AttnCase& c : attn_cases()) {
+    SCOPED_TRACE(c.name);
+    AttnData d = make_data(c, seed++, true);
+    const auto half = outputs(d, run_attention(*be, d));
+    d.bf16 = false;
+    const auto full = outputs(d, run_attention(*be, d));
+    ASSERT_EQ(half.size(), full.size());
+    EXPECT_EQ(0, std::memcmp(half.data(), full.data(), half.size() * sizeof(float)));
   }
 }
 

@@ -523,6 +523,53 @@ TEST_P(ElementwiseBackendTest, CopyRowsWithAndWithoutIndices) {
   }
 }
 
+// A KV cache's rows: float32 -> bf16 rounds each value to nearest even
+// (dtype.h's f32_to_bf16, checked by hand on ties here), bf16 -> float32 is
+// exact, and an unsupported dtype is refused by name before anything runs.
+TEST_P(ElementwiseBackendTest, CopyRowsToAndFromBf16) {
+  std::mt19937 rng(67);
+  const int64_t n = 9, dim = 37, rows = 12, ss = dim + 3, ds = dim + 1;
+  auto src = random_floats(rng, static_cast<size_t>(n * ss), -3.0f, 3.0f);
+  const float ties[3] = {1.00390625f /* 1 + 2^-8: tie, rounds down to even 1 */, 1.01171875f /* 1 + 3 2^-8: up */,
+                         -0.0f};
+  std::copy(std::begin(ties), std::end(ties), src.begin());
+  std::vector<int64_t> didx(static_cast<size_t>(n));
+  for (size_t i = 0; i < didx.size(); ++i) didx[i] = static_cast<int64_t>((7 * i + 3) % static_cast<size_t>(rows));
+  for (Backend* be : {ref_.get(), be_.get()}) {
+    SCOPED_TRACE(be->capabilities().name);
+    const auto sd = to_device(*be, src);
+    const auto did = to_device(*be, didx);
+    const auto half = to_device(*be, std::vector<uint16_t>(static_cast<size_t>(rows * ds), 0x7fc1));
+    kernels::RowCopyArgs a{sd.f32(), ss, half.data(), ds, n, dim, nullptr, did.i64(), DType::F32, DType::BF16};
+    be->copy_rows(a);
+    const auto got = from_device<uint16_t>(*be, half, static_cast<size_t>(rows * ds));
+    EXPECT_EQ(got[static_cast<size_t>(didx[0] * ds)], 0x3f80);
+    EXPECT_EQ(got[static_cast<size_t>(didx[0] * ds + 1)], 0x3f82);
+    EXPECT_EQ(got[static_cast<size_t>(didx[0] * ds + 2)], 0x8000);
+    std::vector<uint16_t> want(static_cast<size_t>(rows * ds), 0x7fc1);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t c = 0; c < dim; ++c)
+        want[static_cast<size_t>(didx[static_cast<size_t>(i)] * ds + c)] = f32_to_bf16(src[static_cast<size_t>(i * ss + c)]);
+    EXPECT_EQ(got, want);
+    // And back, gathered by the same indices: each value exactly its bf16's.
+    const auto back = to_device(*be, std::vector<float>(static_cast<size_t>(n * ss), kSentinel));
+    be->copy_rows({half.data(), ds, back.f32(), ss, n, dim, did.i64(), nullptr, DType::BF16, DType::F32});
+    const auto wide = from_device<float>(*be, back, static_cast<size_t>(n * ss));
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t c = 0; c < ss; ++c) {
+        const float w = c < dim ? bf16_to_f32(want[static_cast<size_t>(didx[static_cast<size_t>(i)] * ds + c)]) : kSentinel;
+        ASSERT_EQ(std::memcmp(&wide[static_cast<size_t>(i * ss + c)], &w, 4), 0) << "row " << i << " col " << c;
+      }
+    a.dst_dtype = DType::F16;
+    try {
+      be->copy_rows(a);
+      ADD_FAILURE() << "an F16 destination was accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("F16"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST_P(ElementwiseBackendTest, ScatterAddWithRepeatedIndices) {
   std::mt19937 rng(71);
   for (int64_t dim : {1, 13, 67, 130, 257}) {

@@ -19,6 +19,7 @@ struct ScalarPair {
 
 // The chunk's softmax numerators (relative to its max, returned with their
 // sum) and their weighted sum of V rows into acc[v_dim], from zero.
+template <class T>
 std::pair<float, float> scalar_chunk(const ScalarPair& pr, int64_t c, std::vector<float>& w, float* acc) {
   const AttentionArgs& a = *pr.a;
   const int64_t g = pr.h / (a.n_heads / a.n_kv_heads);
@@ -27,9 +28,9 @@ std::pair<float, float> scalar_chunk(const ScalarPair& pr, int64_t c, std::vecto
   w.resize(static_cast<size_t>(p1 - p0));
   float mx = -INFINITY;
   for (int64_t p = p0; p < p1; ++p) {
-    const float* k = cache_row(a, a.k_cache, a.k_token_stride, seq, p) + g * a.k_head_stride;
+    const T* k = cache_row<T>(a, a.k_cache, a.k_token_stride, seq, p) + g * a.k_head_stride;
     float s = 0.0f;
-    for (int64_t i = 0; i < a.qk_dim; ++i) s = std::fma(q[i], k[i], s);
+    for (int64_t i = 0; i < a.qk_dim; ++i) s = std::fma(q[i], cache_value(k[i]), s);
     w[static_cast<size_t>(p - p0)] = s * a.scale;
     mx = std::max(mx, s * a.scale);
   }
@@ -37,8 +38,8 @@ std::pair<float, float> scalar_chunk(const ScalarPair& pr, int64_t c, std::vecto
   for (float& s : w) sum += (s = exp_approx(s - mx));
   std::fill_n(acc, a.v_dim, 0.0f);
   for (int64_t p = p0; p < p1; ++p) {
-    const float* v = cache_row(a, a.v_cache, a.v_token_stride, seq, p) + g * a.v_head_stride;
-    for (int64_t i = 0; i < a.v_dim; ++i) acc[i] = std::fma(w[static_cast<size_t>(p - p0)], v[i], acc[i]);
+    const T* v = cache_row<T>(a, a.v_cache, a.v_token_stride, seq, p) + g * a.v_head_stride;
+    for (int64_t i = 0; i < a.v_dim; ++i) acc[i] = std::fma(w[static_cast<size_t>(p - p0)], cache_value(v[i]), acc[i]);
   }
   return {mx, sum};
 }
@@ -102,6 +103,7 @@ void split_by_chunks(const AttentionArgs& a, AttentionPlan& plan) {
 }  // namespace
 
 void attention_scalar(const AttentionArgs& a, const AttentionTile& tile, const AttentionPartials* part) {
+  const auto chunk = a.cache_dtype == DType::BF16 ? scalar_chunk<uint16_t> : scalar_chunk<float>;
   std::vector<float> w, acc(static_cast<size_t>(a.v_dim)), run(static_cast<size_t>(a.v_dim));
   int64_t pair = 0;
   for (int64_t t = tile.t0; t < tile.t1; ++t)
@@ -113,12 +115,12 @@ void attention_scalar(const AttentionArgs& a, const AttentionTile& tile, const A
       for (int64_t c = pr.c0; c < pr.c1; ++c) {
         if (part) {
           const size_t at = static_cast<size_t>(pair * part->chunks + c);
-          const auto [m_c, l_c] = scalar_chunk(pr, c, w, part->acc + at * static_cast<size_t>(a.v_dim));
+          const auto [m_c, l_c] = chunk(pr, c, w, part->acc + at * static_cast<size_t>(a.v_dim));
           part->stats[2 * at] = m_c;
           part->stats[2 * at + 1] = l_c;
           continue;
         }
-        const auto [m_c, l_c] = scalar_chunk(pr, c, w, acc.data());
+        const auto [m_c, l_c] = chunk(pr, c, w, acc.data());
         fold(run.data(), acc.data(), a.v_dim, merge_chunk(m, l, m_c, l_c));
       }
       if (part) continue;

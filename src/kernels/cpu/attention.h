@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/dtype.h"
 #include "kernels/backend.h"
 #include "kernels/cpu/exp_consts.h"  // exp_approx
 #include "kernels/cpu/isa.h"
@@ -111,10 +112,16 @@ void attention_fold_avx2(float* run, const float* chunk, int64_t n, ChunkMerge f
 // Chunks of a context of n_ctx keys.
 inline int64_t key_chunks(int64_t n_ctx) { return (n_ctx + kKeyChunk - 1) / kKeyChunk; }
 
-// The cache row of position `pos` of sequence `seq` (block-table lookup).
-inline const float* cache_row(const AttentionArgs& a, const float* cache, int64_t stride, int64_t seq, int64_t pos) {
+// The cache row of position `pos` of sequence `seq` (block-table lookup),
+// of elements T (float, or uint16_t for bf16).
+template <class T>
+inline const T* cache_row(const AttentionArgs& a, const void* cache, int64_t stride, int64_t seq, int64_t pos) {
   const int64_t block = a.block_tables[seq * a.max_blocks + pos / a.block_size];
-  return cache + (block * a.block_size + pos % a.block_size) * stride;
+  return static_cast<const T*>(cache) + (block * a.block_size + pos % a.block_size) * stride;
 }
+
+// A cache element's float32 value (bf16 widens exactly).
+inline float cache_value(float x) { return x; }
+inline float cache_value(uint16_t x) { return bf16_to_f32(x); }
 
 }  // namespace dsinfer::kernels::cpu

@@ -31,6 +31,19 @@ struct V256 {
   DSI_TARGET static vec set1(float x) { return _mm256_set1_ps(x); }
   DSI_TARGET static vec load(mask m, const float* p) { return _mm256_maskload_ps(p, m); }
   DSI_TARGET static vec loadu(const float* p) { return _mm256_loadu_ps(p); }
+  // bf16 cache values, widened exactly (the high half of a float32).
+  DSI_TARGET static vec loadu(const uint16_t* p) {
+    const __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
+  }
+  // AVX2 has no 16-bit masked load: a tail (rows not a multiple of 8 long) goes through a copy.
+  DSI_TARGET static vec load(mask m, const uint16_t* p) {
+    const int n = __builtin_popcount(static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(m))));
+    if (n == 8) return loadu(p);
+    alignas(16) uint16_t t[8] = {};
+    std::copy_n(p, n, t);
+    return loadu(t);
+  }
   DSI_TARGET static vec load_or(mask m, const float* p, vec other) {
     return _mm256_blendv_ps(other, _mm256_maskload_ps(p, m), _mm256_castsi256_ps(m));
   }
@@ -63,7 +76,11 @@ struct V256 {
 }  // namespace avx2_attention
 
 void attention_avx2(const AttentionArgs& a, const AttentionTile& tile, const AttentionPartials* part) {
-  avx2_attention::attention_tile<avx2_attention::V256>(a, tile, part);
+  if (a.cache_dtype == DType::BF16) {
+    avx2_attention::attention_tile<avx2_attention::V256, uint16_t>(a, tile, part);
+  } else {
+    avx2_attention::attention_tile<avx2_attention::V256, float>(a, tile, part);
+  }
 }
 
 void attention_fold_avx2(float* run, const float* chunk, int64_t n, ChunkMerge f) {

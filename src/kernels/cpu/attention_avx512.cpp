@@ -30,6 +30,10 @@ struct V512 {
   DSI_TARGET static vec set1(float x) { return _mm512_set1_ps(x); }
   DSI_TARGET static vec load(mask m, const float* p) { return _mm512_maskz_loadu_ps(m, p); }
   DSI_TARGET static vec loadu(const float* p) { return _mm512_loadu_ps(p); }
+  // bf16 cache values, widened exactly (the high half of a float32).
+  DSI_TARGET static vec widen(__m256i h) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)); }
+  DSI_TARGET static vec load(mask m, const uint16_t* p) { return widen(_mm256_maskz_loadu_epi16(m, p)); }
+  DSI_TARGET static vec loadu(const uint16_t* p) { return widen(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
   DSI_TARGET static vec load_or(mask m, const float* p, vec other) { return _mm512_mask_loadu_ps(other, m, p); }
   DSI_TARGET static void store(mask m, float* p, vec v) { _mm512_mask_storeu_ps(p, m, v); }
   DSI_TARGET static vec keep(mask m, vec v) { return _mm512_maskz_mov_ps(m, v); }
@@ -50,7 +54,11 @@ struct V512 {
 }  // namespace avx512_attention
 
 void attention_avx512(const AttentionArgs& a, const AttentionTile& tile, const AttentionPartials* part) {
-  avx512_attention::attention_tile<avx512_attention::V512>(a, tile, part);
+  if (a.cache_dtype == DType::BF16) {
+    avx512_attention::attention_tile<avx512_attention::V512, uint16_t>(a, tile, part);
+  } else {
+    avx512_attention::attention_tile<avx512_attention::V512, float>(a, tile, part);
+  }
 }
 
 void attention_fold_avx512(float* run, const float* chunk, int64_t n, ChunkMerge f) {

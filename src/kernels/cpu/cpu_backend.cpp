@@ -93,6 +93,7 @@ class CpuBackend final : public Backend {
     // chunk splits (two per thread) cost a merge pass and a cold start per
     // chunk (attention_bench: 640 keys 32 against 41 us cached, 55-85
     // against 80-120 us from memory).
+    ref::check_attention(a);
     const cpu::AttentionPlan plan = cpu::attention_plan(a, pool_.size());
     Buffer partials;
     if (plan.partial_floats) partials = scratch_.alloc_uninit(plan.partial_floats * sizeof(float));
@@ -101,6 +102,7 @@ class CpuBackend final : public Backend {
     run(plan.split_pairs, kMergeGrain, [&](int64_t b, int64_t e) { cpu::attention_merge(a, isa_, plan, p, b, e); });
   }
   void copy_rows(const RowCopyArgs& a) override {
+    ref::check_row_copy(a);
     run(a.n, 8, [&](int64_t b, int64_t e) { ref::copy_rows(a, b, e); });
   }
   void scatter_add(const ScatterAddArgs& a) override {

@@ -1,5 +1,8 @@
 #include <cmath>
+#include <type_traits>
 #include <vector>
+
+#include "core/error.h"
 
 #include "kernels/reference/ops.h"
 
@@ -64,14 +67,43 @@ void add(float* y, const float* x, int64_t begin, int64_t end) {
   for (int64_t i = begin; i < end; ++i) y[i] += x[i];
 }
 
-void copy_rows(const RowCopyArgs& a, int64_t begin, int64_t end) {
+namespace {
+// One row of `dim` values from s (of type S) to d (of type D).
+template <class S, class D>
+void copy_row(const S* s, D* d, int64_t dim) {
+  for (int64_t c = 0; c < dim; ++c) {
+    if constexpr (std::is_same_v<S, D>) {
+      d[c] = s[c];
+    } else if constexpr (std::is_same_v<D, uint16_t>) {
+      d[c] = f32_to_bf16(s[c]);
+    } else {
+      d[c] = bf16_to_f32(s[c]);
+    }
+  }
+}
+
+template <class S, class D>
+void copy_rows_as(const RowCopyArgs& a, int64_t begin, int64_t end) {
   for (int64_t i = begin; i < end; ++i) {
     const int64_t si = a.src_idx ? a.src_idx[i] : i;
     const int64_t di = a.dst_idx ? a.dst_idx[i] : i;
-    const float* s = a.src + si * a.src_stride;
-    float* d = a.dst + di * a.dst_stride;
-    for (int64_t c = 0; c < a.dim; ++c) d[c] = s[c];
+    copy_row(static_cast<const S*>(a.src) + si * a.src_stride, static_cast<D*>(a.dst) + di * a.dst_stride, a.dim);
   }
+}
+}  // namespace
+
+void check_row_copy(const RowCopyArgs& a) {
+  for (DType t : {a.src_dtype, a.dst_dtype})
+    if (t != DType::F32 && t != DType::BF16)
+      fail("copy_rows: rows are F32 or BF16, not ", dtype_name(a.src_dtype), " -> ", dtype_name(a.dst_dtype));
+}
+
+void copy_rows(const RowCopyArgs& a, int64_t begin, int64_t end) {
+  const bool src_bf16 = a.src_dtype == DType::BF16, dst_bf16 = a.dst_dtype == DType::BF16;
+  if (src_bf16 && dst_bf16) return copy_rows_as<uint16_t, uint16_t>(a, begin, end);
+  if (src_bf16) return copy_rows_as<uint16_t, float>(a, begin, end);
+  if (dst_bf16) return copy_rows_as<float, uint16_t>(a, begin, end);
+  copy_rows_as<float, float>(a, begin, end);
 }
 
 void scatter_add_rows(const ScatterAddArgs& a, int64_t row_begin, int64_t row_end) {

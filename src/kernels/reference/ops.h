@@ -19,6 +19,10 @@ void silu_mul(const float* gate, const float* up, float* out, int64_t begin, int
 void add(float* y, const float* x, int64_t begin, int64_t end);
 void attention(const AttentionArgs& a, int64_t begin, int64_t end);  // (token, head) pairs: t * n_heads + h
 void copy_rows(const RowCopyArgs& a, int64_t begin, int64_t end);
+// Throws unless the caches are F32 or BF16.
+void check_attention(const AttentionArgs& a);
+// Throws unless both sides of the copy are F32 or BF16 (before any thread starts).
+void check_row_copy(const RowCopyArgs& a);
 void scatter_add(const ScatterAddArgs& a, int64_t begin, int64_t end);  // columns, so repeated idx never race
 // The same sums for destination rows [row_begin, row_end) (every source row
 // whose idx falls there, in source order: the same additions per element as

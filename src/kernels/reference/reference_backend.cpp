@@ -27,8 +27,14 @@ class ReferenceBackend final : public Backend {
   void rope(const RopeArgs& a) override { ref::rope(a, 0, a.n_tokens); }
   void silu_mul(const float* g, const float* u, float* o, int64_t n) override { ref::silu_mul(g, u, o, 0, n); }
   void add(float* y, const float* x, int64_t n) override { ref::add(y, x, 0, n); }
-  void attention(const AttentionArgs& a) override { ref::attention(a, 0, a.n_tokens * a.n_heads); }
-  void copy_rows(const RowCopyArgs& a) override { ref::copy_rows(a, 0, a.n); }
+  void attention(const AttentionArgs& a) override {
+    ref::check_attention(a);
+    ref::attention(a, 0, a.n_tokens * a.n_heads);
+  }
+  void copy_rows(const RowCopyArgs& a) override {
+    ref::check_row_copy(a);
+    ref::copy_rows(a, 0, a.n);
+  }
   void scatter_add(const ScatterAddArgs& a) override { ref::scatter_add(a, 0, a.dim); }
   void moe_route(const MoeRouteArgs& a) override { ref::moe_route(a, 0, a.n); }
 };
