@@ -124,6 +124,9 @@ int run(ServeOptions o) {
   std::cerr << "dsinfer serve: loading " << o.model << "\n";
   m = load(o);
   engine = std::make_unique<engine::Engine>(*m.model, *m.tok, o.engine);
+  const model::KVCache& kv = engine->kv_cache();
+  std::cerr << "dsinfer serve: KV cache " << (kv.bytes() >> 20) << " MiB of " << dtype_name(kv.dtype()) << ": "
+            << kv.num_blocks() * kv.block_size() << " tokens, up to " << engine->max_model_len() << " per request\n";
   engine->start();
   srv.attach({engine.get(), m.tok.get(), m.chat_template});
   if (signalled) return kExitOk;

@@ -64,6 +64,7 @@ class Engine {
   EngineStats stats() const;
   int64_t max_model_len() const { return max_model_len_; }
   int64_t total_blocks() const { return blocks_.num_blocks(); }
+  const model::KVCache& kv_cache() const { return cache_; }
 
  private:
   struct Planned {
