@@ -45,12 +45,7 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
     return;
   }
   std::lock_guard<std::mutex> call(call_mu_);
-  // kPiecesPerThread contiguous pieces per thread, claimed in order by whichever
-  // thread is free: a thread slowed by another process (a shared machine) takes
-  // fewer, instead of the whole call waiting for it.
-  const int64_t pieces = std::min<int64_t>(chunks, int64_t{parts} * kPiecesPerThread);
-  piece_starts_.resize(static_cast<size_t>(pieces) + 1);
-  for (int64_t k = 0; k <= pieces; ++k) piece_starts_[static_cast<size_t>(k)] = std::min(n, chunks * k / pieces * grain);
+  piece_starts(n, grain, parts, piece_starts_);
   next_piece_.store(0, std::memory_order_relaxed);
   job_ = &fn;
   pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
@@ -74,6 +69,22 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
   std::exception_ptr theirs = std::exchange(error_, nullptr);
   if (mine) std::rethrow_exception(mine);
   if (theirs) std::rethrow_exception(theirs);
+}
+
+// Guided pieces, claimed in order by whichever thread is free: each takes
+// 1 / (2 * parts) of what is left, but no less than 1 / (kTailPiecesPerThread
+// * parts) of the whole. A thread slowed by another process (a shared machine)
+// takes fewer; and as the last pieces are small, the threads finish within a
+// small piece of each other. With equal pieces (n / 8 on 2 threads) the caller
+// waited for the worker's last one in ~7% of a MoE model's decode.
+void ThreadPool::piece_starts(int64_t n, int64_t grain, int parts, std::vector<int64_t>& starts) {
+  const int64_t chunks = (n + grain - 1) / grain;
+  const int64_t least = std::max<int64_t>(1, chunks / (int64_t{parts} * kTailPiecesPerThread));
+  starts.assign(1, 0);
+  for (int64_t c = 0; c < chunks;) {
+    c = std::min(chunks, c + std::max(least, (chunks - c + 2 * parts - 1) / (2 * parts)));
+    starts.push_back(std::min(n, c * grain));
+  }
 }
 
 uint64_t ThreadPool::wait_for_job(uint64_t seen) {

@@ -1,7 +1,7 @@
 // A fixed pool of worker threads for data-parallel loops. Owned by a backend
-// (never global). parallel_for splits [0, n) into a few contiguous pieces per
-// thread, which the threads (the caller among them) claim in order as they
-// get free; a 1-thread pool runs inline with no synchronisation at all.
+// (never global). parallel_for splits [0, n) into contiguous pieces, large
+// first and ever smaller, which the threads (the caller among them) claim in
+// order as they get free; a 1-thread pool runs inline with no synchronisation at all.
 //
 // Why it spins: a decode step of a small model is a few hundred parallel_for
 // calls of ~20-200 us each, and a condition-variable wake-up costs 5-50 us, so
@@ -43,7 +43,9 @@ class ThreadPool {
 
   // How long a worker keeps spinning for the next job before it sleeps.
   static constexpr std::chrono::microseconds kSpinBudget{500};
-  static constexpr int kPiecesPerThread = 4;
+  static constexpr int kTailPiecesPerThread = 16;
+  // The pieces' boundaries [pieces + 1] of n split for `parts` threads.
+  static void piece_starts(int64_t n, int64_t grain, int parts, std::vector<int64_t>& starts);
 
  private:
   void worker_loop();

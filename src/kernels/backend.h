@@ -85,8 +85,12 @@ struct RopeArgs {
 // at slot = block_tables[s * max_blocks + p / block_size] * block_size + p % block_size,
 // k_cache + slot * k_token_stride + g * k_head_stride (likewise V).
 // MLA's absorbed decode is the case n_kv_heads = 1, k_cache == v_cache.
-// The caches hold float32 or bfloat16 values (cache_dtype, both K and V);
-// bf16 values are widened exactly, so the arithmetic is float32's either way.
+// The caches hold float32 or bfloat16 values (cache_dtype, both K and V).
+// Over a bf16 cache the queries are rounded to bf16 too (nearest even), as
+// upstream's bf16 kernels take them: each score is a sum of products of two
+// bf16 values (exact in float32), which CPUs with AVX512_BF16 compute two per
+// lane and instruction. Everything else, the weighted sum of V rows included,
+// is float32 arithmetic on the exactly widened values.
 struct AttentionArgs {
   const float* q = nullptr;
   int64_t q_token_stride = 0;

@@ -26,6 +26,13 @@ struct Call {
   std::thread::id thread;
 };
 
+// How many ranges parallel_for makes of n for `parts` threads.
+int64_t planned_pieces(int64_t n, int64_t grain, int parts) {
+  std::vector<int64_t> starts;
+  ThreadPool::piece_starts(n, grain, parts, starts);
+  return static_cast<int64_t>(starts.size()) - 1;
+}
+
 // Runs one parallel_for and records every call and every visited index.
 std::vector<Call> run_and_check(ThreadPool& pool, int64_t n, int64_t grain) {
   std::vector<std::atomic<int>> hits(static_cast<size_t>(std::max<int64_t>(n, 1)));
@@ -69,10 +76,10 @@ TEST(ThreadPoolTest, CoversEveryIndexExactlyOnce) {
           continue;
         }
         const int64_t chunks = (n + grain - 1) / grain;
-        // A few pieces per thread, never more than there are grains.
-        const int64_t parts = std::min<int64_t>(threads, chunks);
-        EXPECT_EQ(static_cast<int64_t>(calls.size()),
-                  parts <= 1 ? 1 : std::min<int64_t>(chunks, parts * ThreadPool::kPiecesPerThread));
+        // The planned pieces, never more than there are grains.
+        const int parts = static_cast<int>(std::min<int64_t>(threads, chunks));
+        EXPECT_EQ(static_cast<int64_t>(calls.size()), parts <= 1 ? 1 : planned_pieces(n, grain, parts));
+        EXPECT_LE(static_cast<int64_t>(calls.size()), chunks);
         std::sort(calls.begin(), calls.end(), [](const Call& a, const Call& b) { return a.begin < b.begin; });
         int64_t expect_begin = 0;
         std::set<std::thread::id> ids;
@@ -92,19 +99,26 @@ TEST(ThreadPoolTest, CoversEveryIndexExactlyOnce) {
   }
 }
 
-TEST(ThreadPoolTest, PiecesAreBalanced) {
-  for (int threads = 2; threads <= 4; ++threads) {
-    ThreadPool pool(threads);
-    std::vector<Call> calls = run_and_check(pool, 1000, 1);
-    EXPECT_EQ(static_cast<int>(calls.size()), threads * ThreadPool::kPiecesPerThread);
-    // No piece more than one grain longer than another.
-    int64_t lo = 1000, hi = 0;
-    for (const Call& c : calls) {
-      lo = std::min(lo, c.end - c.begin);
-      hi = std::max(hi, c.end - c.begin);
+// Guided pieces: a first piece of 1 / (2 * threads) of the whole, then ever
+// smaller ones, none below 1 / (16 * threads) of the whole but the last: the
+// threads finish within a small piece of each other.
+TEST(ThreadPoolTest, PiecesShrinkTowardsTheEnd) {
+  for (int threads = 2; threads <= 4; ++threads)
+    for (int64_t n : {40, 100, 1000, 10007}) {
+      SCOPED_TRACE(testing::Message() << "threads=" << threads << " n=" << n);
+      ThreadPool pool(threads);
+      std::vector<Call> calls = run_and_check(pool, n, 1);
+      std::sort(calls.begin(), calls.end(), [](const Call& a, const Call& b) { return a.begin < b.begin; });
+      const int64_t least = std::max<int64_t>(1, n / (threads * ThreadPool::kTailPiecesPerThread));
+      ASSERT_GE(calls.size(), 2u);
+      EXPECT_EQ(calls[0].end - calls[0].begin, (n + 2 * threads - 1) / (2 * threads));
+      for (size_t i = 1; i < calls.size(); ++i) {
+        EXPECT_LE(calls[i].end - calls[i].begin, calls[i - 1].end - calls[i - 1].begin) << "piece " << i;
+        if (i + 1 < calls.size()) EXPECT_GE(calls[i].end - calls[i].begin, least) << "piece " << i;
+      }
+      EXPECT_LE(calls.back().end - calls.back().begin, least);
+      EXPECT_LE(static_cast<int64_t>(calls.size()), n / least + 1);
     }
-    EXPECT_LE(hi - lo, 1);
-  }
 }
 
 // A thread held up (here: the first piece sleeps, standing for a core taken
@@ -122,7 +136,7 @@ TEST(ThreadPoolTest, AFreeThreadTakesTheRemainingPieces) {
   ASSERT_EQ(pieces.size(), 2u) << "both threads take part";
   int most = 0;
   for (const auto& [id, k] : pieces) most = std::max(most, k);
-  EXPECT_EQ(most, 7) << "the thread not sleeping ran every other piece";
+  EXPECT_EQ(most, planned_pieces(8, 1, 2) - 1) << "the thread not sleeping ran every other piece";
 }
 
 TEST(ThreadPoolTest, FewerItemsThanThreads) {
@@ -195,7 +209,7 @@ TEST(ThreadPoolTest, ExceptionWaitsForTheOtherRanges) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   // The pool is still usable afterwards.
   std::vector<Call> calls = run_and_check(pool, 1000, 1);
-  EXPECT_EQ(calls.size(), 2u * ThreadPool::kPiecesPerThread);
+  EXPECT_EQ(static_cast<int64_t>(calls.size()), planned_pieces(1000, 1, 2));
 }
 
 }  // namespace

@@ -145,6 +145,28 @@ AttnData make_data(const AttnCase& c, uint32_t seed, bool bf16 = false) {
   return d;
 }
 
+// The call's arguments but for where its buffers are.
+AttentionArgs shape_args(const AttnData& d) {
+  AttentionArgs a;
+  a.q_token_stride = d.q_token_stride;
+  a.q_head_stride = d.q_head_stride;
+  a.n_tokens = d.n_tokens();
+  a.n_heads = d.c.n_heads;
+  a.n_kv_heads = d.c.n_kv_heads;
+  a.qk_dim = d.c.qk_dim;
+  a.v_dim = d.c.v_dim;
+  a.cache_dtype = d.bf16 ? DType::BF16 : DType::F32;
+  a.k_token_stride = d.k_token_stride;
+  a.v_token_stride = d.v_token_stride;
+  a.k_head_stride = d.k_head_stride;
+  a.v_head_stride = d.v_head_stride;
+  a.block_size = d.c.block_size;
+  a.max_blocks = d.max_blocks;
+  a.scale = d.c.scale;
+  a.out_token_stride = d.out_token_stride;
+  return a;
+}
+
 // Runs attention on `be`; returns the whole out buffer [n_tokens, out_token_stride].
 std::vector<float> run_attention(Backend& be, const AttnData& d) {
   const auto q = to_device(be, d.q);
@@ -156,30 +178,14 @@ std::vector<float> run_attention(Backend& be, const AttnData& d) {
   const auto bt = to_device(be, d.block_tables);
   const size_t out_n = static_cast<size_t>(d.n_tokens() * d.out_token_stride);
   const auto out = to_device(be, std::vector<float>(out_n, kSentinel));
-  AttentionArgs a;
+  AttentionArgs a = shape_args(d);
   a.q = q.f32();
-  a.q_token_stride = d.q_token_stride;
-  a.q_head_stride = d.q_head_stride;
-  a.n_tokens = d.n_tokens();
-  a.n_heads = d.c.n_heads;
-  a.n_kv_heads = d.c.n_kv_heads;
-  a.qk_dim = d.c.qk_dim;
-  a.v_dim = d.c.v_dim;
   a.k_cache = k.data();
   a.v_cache = d.c.mla ? k.data() : v.data();
-  a.cache_dtype = d.bf16 ? DType::BF16 : DType::F32;
-  a.k_token_stride = d.k_token_stride;
-  a.v_token_stride = d.v_token_stride;
-  a.k_head_stride = d.k_head_stride;
-  a.v_head_stride = d.v_head_stride;
-  a.block_size = d.c.block_size;
   a.positions = pos.i32();
   a.tok_seq = seq.i32();
   a.block_tables = bt.i32();
-  a.max_blocks = d.max_blocks;
-  a.scale = d.c.scale;
   a.out = out.f32();
-  a.out_token_stride = d.out_token_stride;
   be.attention(a);
   return from_device<float>(be, out, out_n);
 }
@@ -191,11 +197,13 @@ std::vector<double> naive_head(const AttnData& d, int64_t t, int64_t h) {
   const int64_t s = d.tok_seq[static_cast<size_t>(t)];
   const int64_t n_ctx = d.positions[static_cast<size_t>(t)] + 1;
   const float* q = d.q.data() + t * d.q_token_stride + h * d.q_head_stride;
+  // Over a bf16 cache the scores take the query rounded to bf16 (AttentionArgs).
+  const auto qv = [&](int64_t i) { return d.bf16 ? static_cast<double>(bf16_to_f32(f32_to_bf16(q[i]))) : q[i]; };
   std::vector<double> score(static_cast<size_t>(n_ctx));
   for (int64_t p = 0; p < n_ctx; ++p) {
     const float* k = d.k.data() + d.slot(s, p) * d.k_token_stride + g * d.k_head_stride;
     double dot = 0;
-    for (int64_t i = 0; i < c.qk_dim; ++i) dot += static_cast<double>(q[i]) * k[i];
+    for (int64_t i = 0; i < c.qk_dim; ++i) dot += qv(i) * k[i];
     score[static_cast<size_t>(p)] = dot * c.scale;
   }
   const double mx = *std::max_element(score.begin(), score.end());
@@ -516,22 +524,74 @@ TEST_P(AttentionBackendTest, EachTokenAsIfAlone) {
   }
 }
 
-// A bf16 cache is widened exactly and then computed on as float32: the
-// output equals, bit for bit, the same backend's over a float32 cache holding
-// the same (bf16-representable) values. Each backend and SIMD level thus
-// runs its bf16 loads (tails included: dims not multiples of 8 or 16) against
-// its own float32 path, which MatchesReference ties to the reference.
+// Whether the backend of `bc` scores a bf16 cache by vdpbf16ps (pairs of
+// products per step) rather than by widening (one FMA chain per dimension).
+bool uses_bf16_dots(const BackendCase& bc) {
+  if (bc.name != "cpu") return false;
+  return kernels::cpu::resolve_isa(bc.isa) >= kernels::cpu::Isa::Avx512 && kernels::cpu::has_bf16_dots();
+}
+
+// A bf16 cache is widened exactly and its queries rounded to bf16: the output
+// equals the same backend's over a float32 cache holding the same
+// (bf16-representable) values, given the rounded queries: bit for bit where
+// the scores widen, within the float32 tolerance where vdpbf16ps sums the
+// same products in pairs. Each backend and SIMD level thus runs its bf16
+// loads (tails included: dims not multiples of 8, 16 or 32) against its own
+// float32 path, which MatchesReference ties to the reference.
 TEST_P(AttentionBackendTest, Bf16CacheEqualsF32CacheOfTheSameValues) {
   DSINFER_BACKEND_OR_SKIP(be, GetParam());
+  const bool dots = uses_bf16_dots(GetParam());
   uint32_t seed = 500;
   for (const AttnCase& c : attn_cases()) {
     SCOPED_TRACE(c.name);
     AttnData d = make_data(c, seed++, true);
     const auto half = outputs(d, run_attention(*be, d));
     d.bf16 = false;
+    const auto unrounded = outputs(d, run_attention(*be, d));
+    round_to_bf16(d.q);
     const auto full = outputs(d, run_attention(*be, d));
     ASSERT_EQ(half.size(), full.size());
-    EXPECT_EQ(0, std::memcmp(half.data(), full.data(), half.size() * sizeof(float)));
+    if (dots) {
+      const double tol = 1e-6 * std::sqrt(static_cast<double>(c.qk_dim));
+      EXPECT_TRUE(all_close(half, full, tol, tol));
+    } else {
+      EXPECT_EQ(0, std::memcmp(half.data(), full.data(), half.size() * sizeof(float)));
+    }
+    EXPECT_NE(0, std::memcmp(unrounded.data(), full.data(), full.size() * sizeof(float)))
+        << "rounding the queries changed nothing: the test would not see it missing";
+  }
+}
+
+// The AVX-512 kernel's two ways with a bf16 cache on the same tiles, against
+// the scalar twin: vdpbf16ps scores (what a CPU with AVX512_BF16 runs) and
+// widened ones (what one without runs, which no backend reaches here).
+TEST(AttentionBf16Dots, AgreeWithTheWideningKernelAndTheScalarTwin) {
+  namespace cpu = kernels::cpu;
+  if (!cpu::isa_supported(cpu::Isa::Avx512) || !cpu::has_bf16_dots())
+    GTEST_SKIP() << "no AVX-512 with AVX512_BF16 on this CPU: SKIPPED";
+  uint32_t seed = 700;
+  for (const AttnCase& c : attn_cases()) {
+    SCOPED_TRACE(c.name);
+    const AttnData d = make_data(c, seed++, true);
+    const std::vector<uint16_t> k = bf16_words(d.k), v = bf16_words(d.v);
+    AttentionArgs a = shape_args(d);
+    a.q = d.q.data();
+    a.k_cache = k.data();
+    a.v_cache = c.mla ? k.data() : v.data();
+    a.positions = d.positions.data();
+    a.tok_seq = d.tok_seq.data();
+    a.block_tables = d.block_tables.data();
+    const cpu::AttentionPlan plan = cpu::attention_plan(a, 1);
+    std::vector<std::vector<float>> outs;
+    for (const auto fn : {cpu::attention_scalar, cpu::attention_avx512_widening, cpu::attention_avx512_dots}) {
+      std::vector<float> out(static_cast<size_t>(d.n_tokens() * d.out_token_stride), kSentinel);
+      a.out = out.data();
+      for (const cpu::AttentionTile& u : plan.tiles) fn(a, u, nullptr);
+      outs.push_back(outputs(d, out));
+    }
+    const double tol = 1e-6 * std::sqrt(static_cast<double>(c.qk_dim));
+    EXPECT_TRUE(all_close(outs[1], outs[0], tol, tol)) << "widening against the scalar twin";
+    EXPECT_TRUE(all_close(outs[2], outs[0], tol, tol)) << "vdpbf16ps against the scalar twin";
   }
 }
 

@@ -30,7 +30,7 @@ std::pair<float, float> scalar_chunk(const ScalarPair& pr, int64_t c, std::vecto
   for (int64_t p = p0; p < p1; ++p) {
     const T* k = cache_row<T>(a, a.k_cache, a.k_token_stride, seq, p) + g * a.k_head_stride;
     float s = 0.0f;
-    for (int64_t i = 0; i < a.qk_dim; ++i) s = std::fma(q[i], cache_value(k[i]), s);
+    for (int64_t i = 0; i < a.qk_dim; ++i) s = std::fma(query_value<T>(q[i]), cache_value(k[i]), s);
     w[static_cast<size_t>(p - p0)] = s * a.scale;
     mx = std::max(mx, s * a.scale);
   }

@@ -22,6 +22,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "core/dtype.h"
@@ -83,7 +84,12 @@ void attention_merge(const AttentionArgs& a, Isa isa, const AttentionPlan& plan,
                      int64_t begin, int64_t end);
 
 void attention_scalar(const AttentionArgs& a, const AttentionTile& tile, const AttentionPartials* part);
+// AVX-512: over a bf16 cache, scores by vdpbf16ps where the CPU has
+// AVX512_BF16 (attention_avx512_dots), else by widening as the AVX2 kernel.
 void attention_avx512(const AttentionArgs& a, const AttentionTile& tile, const AttentionPartials* part);
+void attention_avx512_widening(const AttentionArgs& a, const AttentionTile& tile, const AttentionPartials* part);
+void attention_avx512_dots(const AttentionArgs& a, const AttentionTile& tile, const AttentionPartials* part);
+bool has_bf16_dots();  // AVX512_BF16 (vdpbf16ps)
 void attention_avx2(const AttentionArgs& a, const AttentionTile& tile, const AttentionPartials* part);
 
 // Factors folding one chunk into a running result: sums = sums * keep + chunk * take.
@@ -123,5 +129,13 @@ inline const T* cache_row(const AttentionArgs& a, const void* cache, int64_t str
 // A cache element's float32 value (bf16 widens exactly).
 inline float cache_value(float x) { return x; }
 inline float cache_value(uint16_t x) { return bf16_to_f32(x); }
+
+// A query element as the scores over a cache of T take it: rounded to bf16
+// over a bf16 cache (AttentionArgs).
+template <class T>
+inline float query_value(float q) {
+  if constexpr (std::is_same_v<T, uint16_t>) return bf16_to_f32(f32_to_bf16(q));
+  return q;
+}
 
 }  // namespace dsinfer::kernels::cpu

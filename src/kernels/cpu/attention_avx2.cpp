@@ -3,6 +3,7 @@
 #include "kernels/cpu/intrin.h"  // first: see intrin.h
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -21,6 +22,7 @@ struct V256 {
   static constexpr int kScoreHeads = 1;  // 8 score sums + a query + a key of 16 registers
   static constexpr int64_t kValueCols = 64;  // 8 registers of output per pass
   static constexpr int kValueHeads = 1;
+  static constexpr bool kBf16Dots = false;
   using vec = __m256;
   using mask = __m256i;  // all ones in the lanes in use
   DSI_TARGET static mask tail(int64_t left) {
@@ -69,6 +71,10 @@ struct V256 {
     return _mm_cvtss_f32(_mm_max_ss(t, _mm_movehdup_ps(t)));
   }
   DSI_TARGET static vec exp(vec x) { return exp8(x); }
+  // Queries rounded for a bf16 cache: once per tile, a few thousand values.
+  static void to_bf16(const float* x, int64_t n, uint16_t* out) {
+    for (int64_t i = 0; i < n; ++i) out[i] = f32_to_bf16(x[i]);
+  }
 };
 
 #include "kernels/cpu/attention_tiled.inc"

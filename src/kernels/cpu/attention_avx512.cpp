@@ -2,6 +2,7 @@
 #include "kernels/cpu/intrin.h"  // first: see intrin.h
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -21,6 +22,7 @@ struct V512 {
   static constexpr int kScoreHeads = 3;  // 3 x 8 score sums + 3 queries + a key: 28 of 32 registers
   static constexpr int64_t kValueCols = 64;  // 4 registers of output per head and pass
   static constexpr int kValueHeads = 4;       // 4 x 4 sums + 4 weights + 4 V vectors: 24 registers
+  static constexpr bool kBf16Dots = false;
   using vec = __m512;
   using mask = __mmask16;
   DSI_TARGET static mask tail(int64_t left) {
@@ -47,18 +49,72 @@ struct V512 {
   DSI_TARGET static void reduce_add8(const vec* a, float scale, float* out) { reduce8_scaled(a, scale, out); }
   DSI_TARGET static float reduce_max(vec v) { return _mm512_reduce_max_ps(v); }
   DSI_TARGET static vec exp(vec x) { return exp16(x); }
+  // n floats rounded to bf16 as f32_to_bf16 (nearest even, NaN kept quiet).
+  DSI_TARGET static void to_bf16(const float* x, int64_t n, uint16_t* out) {
+    for (int64_t i = 0; i < n; i += kWidth) {
+      const mask m = tail(n - i);
+      const __m512 f = _mm512_maskz_loadu_ps(m, x + i);
+      const __m512i b = _mm512_castps_si512(f);
+      const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(b, 16), _mm512_set1_epi32(1));
+      __m512i r = _mm512_add_epi32(b, _mm512_add_epi32(odd, _mm512_set1_epi32(0x7fff)));
+      r = _mm512_mask_or_epi32(r, _mm512_cmp_ps_mask(f, f, _CMP_UNORD_Q), b, _mm512_set1_epi32(0x400000));
+      _mm256_mask_storeu_epi16(out + i, m, _mm512_cvtepi32_epi16(_mm512_srli_epi32(r, 16)));
+    }
+  }
 };
 
 #include "kernels/cpu/attention_tiled.inc"
 
 }  // namespace avx512_attention
 
-void attention_avx512(const AttentionArgs& a, const AttentionTile& tile, const AttentionPartials* part) {
+// The same kernel with the scores of a bf16 cache by vdpbf16ps: its own
+// instance, as only CPUs with AVX512_BF16 may run it.
+#undef DSI_TARGET
+#define DSI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,avx512bf16")))
+
+namespace avx512_dots_attention {
+
+struct V512Dots : avx512_attention::V512 {
+  static constexpr bool kBf16Dots = true;
+  using pairs = __m512bh;  // 32 bf16 values: 16 pairs
+  using pair_mask = __mmask32;
+  DSI_TARGET static pair_mask pair_tail(int64_t left) {
+    return left >= 32 ? ~pair_mask{0} : static_cast<pair_mask>((1u << left) - 1);
+  }
+  DSI_TARGET static pairs load_pairs(pair_mask m, const uint16_t* p) {
+    return reinterpret_cast<pairs>(_mm512_maskz_loadu_epi16(m, p));
+  }
+  DSI_TARGET static vec dot_pairs(pairs a, pairs b, vec acc) { return _mm512_dpbf16_ps(acc, a, b); }
+};
+
+#include "kernels/cpu/attention_tiled.inc"
+
+}  // namespace avx512_dots_attention
+
+bool has_bf16_dots() {
+  static const bool yes = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512bf16") != 0;
+  }();
+  return yes;
+}
+
+void attention_avx512_widening(const AttentionArgs& a, const AttentionTile& tile, const AttentionPartials* part) {
   if (a.cache_dtype == DType::BF16) {
     avx512_attention::attention_tile<avx512_attention::V512, uint16_t>(a, tile, part);
   } else {
     avx512_attention::attention_tile<avx512_attention::V512, float>(a, tile, part);
   }
+}
+
+void attention_avx512_dots(const AttentionArgs& a, const AttentionTile& tile, const AttentionPartials* part) {
+  if (a.cache_dtype != DType::BF16) return attention_avx512_widening(a, tile, part);
+  avx512_dots_attention::attention_tile<avx512_dots_attention::V512Dots, uint16_t>(a, tile, part);
+}
+
+void attention_avx512(const AttentionArgs& a, const AttentionTile& tile, const AttentionPartials* part) {
+  if (a.cache_dtype == DType::BF16 && has_bf16_dots()) return attention_avx512_dots(a, tile, part);
+  attention_avx512_widening(a, tile, part);
 }
 
 void attention_fold_avx512(float* run, const float* chunk, int64_t n, ChunkMerge f) {

@@ -26,6 +26,11 @@ struct CacheRow {
     }
   }
 };
+
+// A query element as the scores take it: rounded to bf16 over a bf16 cache.
+double query_value(const AttentionArgs& a, float q) {
+  return a.cache_dtype == DType::BF16 ? bf16_to_f32(f32_to_bf16(q)) : q;
+}
 }  // namespace
 
 void check_attention(const AttentionArgs& a) {
@@ -51,7 +56,7 @@ void attention(const AttentionArgs& a, int64_t begin, int64_t end) {
     for (int64_t p = 0; p < n_ctx; ++p) {
       keys.read(seq, p, g * a.k_head_stride, a.qk_dim, row.data());
       double s = 0;
-      for (int64_t i = 0; i < a.qk_dim; ++i) s += static_cast<double>(q[i]) * row[static_cast<size_t>(i)];
+      for (int64_t i = 0; i < a.qk_dim; ++i) s += query_value(a, q[i]) * row[static_cast<size_t>(i)];
       scores[static_cast<size_t>(p)] = s * a.scale;
       mx = std::max(mx, scores[static_cast<size_t>(p)]);
     }
