@@ -114,7 +114,9 @@ TEST(ThreadPoolTest, PiecesShrinkTowardsTheEnd) {
       EXPECT_EQ(calls[0].end - calls[0].begin, (n + 2 * threads - 1) / (2 * threads));
       for (size_t i = 1; i < calls.size(); ++i) {
         EXPECT_LE(calls[i].end - calls[i].begin, calls[i - 1].end - calls[i - 1].begin) << "piece " << i;
-        if (i + 1 < calls.size()) EXPECT_GE(calls[i].end - calls[i].begin, least) << "piece " << i;
+        if (i + 1 < calls.size()) {
+          EXPECT_GE(calls[i].end - calls[i].begin, least) << "piece " << i;
+        }
       }
       EXPECT_LE(calls.back().end - calls.back().begin, least);
       EXPECT_LE(static_cast<int64_t>(calls.size()), n / least + 1);
