@@ -434,11 +434,12 @@ TEST_P(PackedRows, TwinsAgreeBitwiseAndResultsDoNotDependOnTheBatch) {
     kernels::cpu::matmul(args_for(p, p.x, view, all), isa, pool, act);
     const std::string name(kernels::cpu::isa_name(isa));
     EXPECT_EQ(0, std::memcmp(all.data(), scalar.data(), all.size() * sizeof(float))) << name << " vs scalar twin";
-    // Decode tiles span several groups; 3 and 5 tokens leave token tiles of 3
-    // and 1; up to 16 tokens run in passes over 256 weight values with the
-    // running sums stored between passes (tiles of 4 tokens); longer calls run
-    // whole rows in tiles of 6 tokens (17: 6, 6 and 5; 20: 6, 6, 6 and 2).
-    std::vector<std::pair<int64_t, int64_t>> calls = {{0, 9}, {4, 16}, {3, 17}};
+    // Decode tiles span several groups; 3 tokens run in passes over 256
+    // weight values with the running sums stored between passes (tiles of 4
+    // tokens), and so do 9-16; 5-8 tokens run batched tiles of one group and
+    // all the tokens over whole rows; longer calls run whole rows in tiles of
+    // 6 tokens (17: 6, 6 and 5; 20: 6, 6, 6 and 2).
+    std::vector<std::pair<int64_t, int64_t>> calls = {{0, 9}, {4, 16}, {3, 17}, {0, 8}, {12, 8}, {1, 7}, {5, 6}};
     for (int64_t t : {int64_t{0}, int64_t{9}, int64_t{15}})
       for (int64_t n : {1, 2, 3, 5}) calls.emplace_back(t, n);
     for (const auto& [t, n] : calls) {

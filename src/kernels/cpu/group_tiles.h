@@ -42,6 +42,12 @@ constexpr int64_t decode_tile_groups(int64_t n) { return n == 1 ? kStreams1 : n 
 // ran 10-20% slower. Longer calls run token chunks over whole rows, each
 // group's weights reused from L2 by all tiles of the chunk.
 inline constexpr int kSpanGroups = 3, kSpanTokens = 4, kSpanTiles = 4;
+// Calls of kSpanTokens + 1 .. kBatchTokens tokens (batched decode of up to 8
+// sequences) run tiles of one group x all their tokens over whole rows,
+// streaming the weights from memory as decode does: each weight vector
+// unpacked once serves every token (a 3 x 4 span tile unpacks it once per 4
+// tokens, and batched decode is bound by the vector units).
+inline constexpr int kBatchTokens = 8;
 
 struct GroupCtx {
   const MatmulArgs* a = nullptr;
@@ -65,6 +71,7 @@ struct TileAt {
   int64_t k0 = 0, k1 = 0;
   const uint8_t* pf = nullptr;
   int64_t pf_bytes = 0;
+  bool stream = false;  // a batched decode tile (kBatchTokens)
 };
 
 using TileFn = void (*)(const GroupCtx& c, const TileAt& at, float (*out)[kRows]);
@@ -156,9 +163,22 @@ void tile_tokens(const GroupCtx& c, const TileAt& at, float (*out)[kRows]) {
   tile_tokens<K, G, false, kMaxT>(c, at, out);
 }
 
+// A batched decode tile: one group, whole rows, weights streamed.
+template <class K>
+void tile_batch(const GroupCtx& c, const TileAt& at, float (*out)[kRows]) {
+  static_assert(kBatchTokens == 8 && kSpanTokens == 4);
+  switch (at.nt) {
+    case 8: return K::template tile<1, 8, false, true>(c, at, out);
+    case 7: return K::template tile<1, 7, false, true>(c, at, out);
+    case 6: return K::template tile<1, 6, false, true>(c, at, out);
+    default: return K::template tile<1, 5, false, true>(c, at, out);
+  }
+}
+
 template <class K>
 void tile_any(const GroupCtx& c, const TileAt& at, float (*out)[kRows]) {
   static_assert(kSpanGroups == 3 && kPrefillGroups < kSpanGroups && kPrefillTokens <= 6 && kSpanTokens <= 4);
+  if (at.stream) return tile_batch<K>(c, at, out);
   if (at.nt == 1 && at.ng > 3) return at.ng == 8 ? K::template tile<8, 1, false>(c, at, out) : K::template tile<4, 1, false>(c, at, out);
   if (at.nt == 2 && at.ng == 4) return K::template tile<4, 2, false>(c, at, out);
   switch (at.ng) {
@@ -268,6 +288,15 @@ void group_rows(const MatmulJob& job, int64_t begin, int64_t end) {
       Tile(c, TileAt{base + g * c.gbytes, ng, 0, nt, 0, nblk, nullptr}, out);
       for (int k = 0; k < ng * nt; ++k) store(g + k / nt, k % nt, out[k]);
       g += ng;
+    }
+    return;
+  }
+  if (a.n > kSpanTokens && a.n <= kBatchTokens) {
+    TileAt at{nullptr, 1, 0, static_cast<int>(a.n), 0, nblk, nullptr, 0, true};
+    for (int64_t g = g0; g < g1; ++g) {
+      at.grp = base + g * c.gbytes;
+      Tile(c, at, out);
+      for (int64_t t = 0; t < a.n; ++t) store(g, t, out[t]);
     }
     return;
   }

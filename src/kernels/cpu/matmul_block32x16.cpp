@@ -143,8 +143,9 @@ struct Avx512 {
   }
 
   // Part: over blocks [at.k0, at.k1) from the sums in out, prefetching at.pf
-  // (group_tiles.h); otherwise whole rows from zero.
-  template <int G, int T, bool Part>
+  // (group_tiles.h); otherwise whole rows from zero. Stream: the tile reads
+  // its weights from memory once (decode, batched decode).
+  template <int G, int T, bool Part, bool Stream = (T <= 2)>
   DSI_TARGET static void tile(const GroupCtx& c, const TileAt& at, float (*out)[kRows]) {
     const uint8_t* grp = at.grp;
     const int64_t k0 = Part ? at.k0 : 0, k1 = Part ? at.k1 : c.nblk;
@@ -162,10 +163,13 @@ struct Avx512 {
       if constexpr (Part) {
         DSI_UNROLL
         for (int g = 0; g < G; ++g) pf.fetch(g, b - k0);
-      } else if constexpr (T <= 2) {  // decode is memory-bound: pull each stream kAhead blocks ahead
+      } else if constexpr (Stream) {  // pull each stream kAhead blocks ahead
         // Past a group's end comes the next tile's group, G groups on
         // (prefetching past the matrix is harmless: prefetches never fault).
-        const int64_t ahead = kAhead * F::kBlockBytes + (b + kAhead < c.nblk ? 0 : (G - 1) * c.gbytes);
+        // A batched tile's one stream runs faster than each of decode's eight:
+        // it asks for lines further ahead.
+        constexpr int64_t kDist = T <= 2 ? kAhead : 8 * kAhead;
+        const int64_t ahead = kDist * F::kBlockBytes + (b + kDist < c.nblk ? 0 : (G - 1) * c.gbytes);
         DSI_UNROLL
         for (int g = 0; g < G; ++g)
           DSI_UNROLL

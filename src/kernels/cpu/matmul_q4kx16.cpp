@@ -73,7 +73,6 @@ DSI_TARGET inline __m512i bcast4(const int8_t* p) {
   return _mm512_set1_epi32(v);
 }
 
-// Sub-block j of super-block sb (activation block b) for G groups x T tokens.
 // One super-block of G groups: where each group's data is, its scales, and
 // what to prefetch (decode: the super-block each group reads next).
 template <int G>
@@ -84,8 +83,10 @@ struct Super {
 };
 
 // Sub-block j of super-block sb (activation block b) for G groups x T tokens,
-// added to the super-block's integer sums.
-template <int G, int T>
+// added to the super-block's integer sums. Stream: the tile reads its weights
+// from memory once (decode, batched decode), each sub-block pulling in 5
+// lines of the next super-block.
+template <int G, int T, bool Stream>
 DSI_TARGET inline void sub_block(const Super<G>& x, const TileActs<T>& act, int64_t b, int j, __m512i (&isum)[G][T]) {
   const uint8_t* const* sup = x.sup;
   const __m512i low4 = _mm512_set1_epi8(0x0f);
@@ -99,7 +100,7 @@ DSI_TARGET inline void sub_block(const Super<G>& x, const TileActs<T>& act, int6
     for (int g = 0; g < G; ++g)
       DSI_UNROLL
       for (int tt = 0; tt < T; ++tt) dot[k][g][tt] = _mm512_setzero_si512();
-  if constexpr (T <= 2) {  // decode is memory-bound: each sub-block pulls in 5 lines of the next super-block
+  if constexpr (Stream) {
     DSI_UNROLL
     for (int g = 0; g < G; ++g)
       DSI_UNROLL
@@ -170,8 +171,8 @@ DSI_TARGET inline void super_end(const Super<G>& x, const TileActs<T>& act, int6
 
 struct Avx512 {
 // Part: over blocks [at.k0, at.k1) from the sums in out, prefetching at.pf
-// (group_tiles.h); otherwise whole rows from zero.
-template <int G, int T, bool Part>
+// (group_tiles.h); otherwise whole rows from zero. Stream: see sub_block.
+template <int G, int T, bool Part, bool Stream = (T <= 2)>
 DSI_TARGET static void tile(const GroupCtx& c, const TileAt& at, float (*out)[kRows]) {
   const uint8_t* grp = at.grp;
   const int64_t k0 = Part ? at.k0 : 0, k1 = Part ? at.k1 : c.nblk;
@@ -181,7 +182,10 @@ DSI_TARGET static void tile(const GroupCtx& c, const TileAt& at, float (*out)[kR
     Super<G> s;
     // After a group's last super-block comes the next tile's group, G groups on
     // (prefetching past the matrix is harmless: prefetches never fault).
-    const int64_t next = sb + 1 < c.nblk ? kSuperBytes : kSuperBytes + (G - 1) * c.gbytes;
+    // A batched tile's one stream runs faster than each of decode's eight:
+    // it asks for lines further ahead.
+    constexpr int64_t kAhead = T <= 2 ? 1 : 6;
+    const int64_t next = kAhead * kSuperBytes + (sb + kAhead < c.nblk ? 0 : (G - 1) * c.gbytes);
     DSI_UNROLL
     for (int g = 0; g < G; ++g) {
       s.sup[g] = grp + g * c.gbytes + sb * kSuperBytes;
@@ -197,7 +201,7 @@ DSI_TARGET static void tile(const GroupCtx& c, const TileAt& at, float (*out)[kR
     for (int j = 0; j < 8; ++j) {
       if constexpr (Part)
         for (int g = 0; g < G; ++g) pf.fetch(g, (sb - k0) * 8 + j);
-      sub_block<G, T>(s, x, sb * 8 + j, j, isum);
+      sub_block<G, T, Stream>(s, x, sb * 8 + j, j, isum);
     }
     super_end<G, T>(s, x, sb, isum, out);
   }

@@ -143,20 +143,26 @@ void quantize_span(const BlockOps& ops, const float* x, size_t i, QuantAct& act)
 // the maximum of its blocks' (max is exact in any order).
 DSI_AVX512 void quantize_row_avx512(const float* xr, size_t o, QuantAct& act) {
   const auto blocks = static_cast<size_t>(act.k / kActBlock), span = static_cast<size_t>(act.span);
+  // The row's outputs through local pointers: stored through act's members,
+  // each int8 store (which may alias anything) made the compiler reload every
+  // member pointer, and the row took ~4 cycles a value.
+  int8_t* q = act.q.data() + o * kActBlock;
+  float *d = act.d.data() + o, *fs = act.fs.data() + o, *dx = act.dx.data() + o * 8;
+  int32_t *s = act.s.data() + o, *ns128 = act.ns128.data() + o, *nsx = act.nsx.data() + o * 8;
   for (size_t i = 0; i < blocks; i += span) {
     const float* x = xr + i * kActBlock;
     __m512 m = _mm512_setzero_ps();
     // |x| first: a NaN lane keeps m, as std::max(amax, NaN) does in amax_scalar.
     for (size_t j = 0; j < 2 * span; ++j) m = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + 16 * j)), m);
-    const float d = _mm512_reduce_max_ps(m) / 127.0f, id = scale_inverse(d);
-    for (size_t b = o + i; b < o + i + span; ++b) {
-      const int32_t s = quant_avx512(x + (b - o - i) * kActBlock, id, act.q.data() + b * kActBlock);
-      act.d[b] = d;
-      act.s[b] = s;
-      act.fs[b] = d * static_cast<float>(s);
-      act.ns128[b] = -128 * s;
-      _mm256_storeu_ps(act.dx.data() + b * 8, _mm256_set1_ps(d));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(act.nsx.data() + b * 8), _mm256_set1_epi32(-s));
+    const float di = _mm512_reduce_max_ps(m) / 127.0f, id = scale_inverse(di);
+    for (size_t b = i; b < i + span; ++b) {
+      const int32_t sb = quant_avx512(xr + b * kActBlock, id, q + b * kActBlock);
+      d[b] = di;
+      s[b] = sb;
+      fs[b] = di * static_cast<float>(sb);
+      ns128[b] = -128 * sb;
+      _mm256_storeu_ps(dx + b * 8, _mm256_set1_ps(di));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(nsx + b * 8), _mm256_set1_epi32(-sb));
     }
   }
 }
