@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "engine/block_allocator.h"
+#include "engine/vocab_weights.h"
 
 namespace dsinfer::engine {
 
@@ -13,8 +14,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-int32_t argmax(const float* v, int64_t n) { return static_cast<int32_t>(std::max_element(v, v + n) - v); }
 
 // A benchmark's model, cache and sequences: block tables and each one's last token.
 struct Run {
@@ -30,6 +29,7 @@ void decode(Run& run, const BenchOptions& o, BenchResult& r) {
   const int64_t vocab = run.m.config().vocab_size;
   const int64_t per_window = o.read_probe ? (o.gen + std::max<int64_t>(1, o.windows) - 1) / std::max<int64_t>(1, o.windows) : o.gen;
   double gbps = o.read_probe ? o.read_probe() : 0;
+  std::vector<float> logits;  // [batch, vocab], kept between steps
   auto t0 = Clock::now();
   for (int64_t step = 0; step < o.gen; ++step) {
     model::Batch b;
@@ -38,8 +38,9 @@ void decode(Run& run, const BenchOptions& o, BenchResult& r) {
       b.seqs.push_back({1, static_cast<int32_t>(o.prompt + step), run.tables[static_cast<size_t>(s)]});
       b.logit_rows.push_back(static_cast<int32_t>(s));
     }
-    const auto logits = run.m.forward(b, run.cache);
-    for (int64_t s = 0; s < o.batch; ++s) run.last[static_cast<size_t>(s)] = argmax(&logits[static_cast<size_t>(s * vocab)], vocab);
+    run.m.forward(b, run.cache, logits);
+    for (int64_t s = 0; s < o.batch; ++s)
+      run.last[static_cast<size_t>(s)] = argmax(&logits[static_cast<size_t>(s * vocab)], static_cast<int32_t>(vocab));
     if ((step + 1) % per_window != 0 && step + 1 != o.gen) continue;
     DecodeWindow w{(step % per_window) + 1, since(t0), gbps, 0};
     r.decode_seconds += w.seconds;
@@ -76,7 +77,7 @@ BenchResult run_bench(model::Model& m, const BenchOptions& o) {
     b.logit_rows = {static_cast<int32_t>(o.prompt - 1)};
     const auto t0 = Clock::now();
     const auto logits = m.forward(b, cache);
-    run.last[static_cast<size_t>(s)] = argmax(logits.data(), vocab);
+    run.last[static_cast<size_t>(s)] = argmax(logits.data(), static_cast<int32_t>(vocab));
     if (s == 0) {
       r.prefill_seconds = r.first_token_seconds = since(t0);
       r.prefill_tokens_per_s = static_cast<double>(o.prompt) / r.prefill_seconds;

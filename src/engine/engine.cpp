@@ -145,14 +145,14 @@ void Engine::run_batch(const std::vector<Planned>& plan) {
       b.logit_rows.push_back(static_cast<int32_t>(b.tokens.size() - 1));
     }
   }
-  const std::vector<float> logits = model_.forward(b, cache_);
+  model_.forward(b, cache_, logits_);
   const auto vocab = static_cast<size_t>(model_.config().vocab_size);
   for (size_t i = 0; i < plan.size(); ++i) {
     Sequence& s = *plan[i].seq;
     s.n_computed += plan[i].n_tokens;
     if (s.n_output() == 0) stats_.prompt_tokens += plan[i].n_tokens;
     blocks_.publish(s.tokens, s.block_table, s.n_computed);
-    if (logit_of[i] >= 0) after_forward(s, &logits[static_cast<size_t>(logit_of[i]) * vocab]);
+    if (logit_of[i] >= 0) after_forward(s, &logits_[static_cast<size_t>(logit_of[i]) * vocab]);
   }
 }
 

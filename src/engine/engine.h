@@ -89,6 +89,7 @@ class Engine {
   int64_t max_model_len_ = 0;
   model::KVCache cache_;
   KvBlockManager blocks_;
+  std::vector<float> logits_;  // [logit rows, vocab] of the last step (the engine thread's)
 
   mutable std::mutex mu_;  // guards inbox_, cancels_, queued_, published_
   std::condition_variable wake_;

@@ -77,14 +77,6 @@ std::vector<float> penalized(const float* logits, int32_t vocab, const SamplingP
   return l;
 }
 
-int32_t argmax(const std::vector<float>& l) {
-  int32_t best = 0;
-  for (int32_t i = 1; i < static_cast<int32_t>(l.size()); ++i) {
-    if (l[i] > l[best]) best = i;  // strict: ties keep the lowest id
-  }
-  return best;
-}
-
 // The order top-k and top-p select in: larger logit first, ties to the lower id.
 struct Better {
   const std::vector<float>& l;
@@ -166,7 +158,7 @@ bool Sampler::greedy() const { return params_.temperature < kGreedyTemperature; 
 Sampler::Candidates Sampler::select(const float* logits, int32_t vocab, const std::vector<int32_t>& prompt,
                                     const std::vector<int32_t>& output) const {
   const std::vector<float> l = penalized(logits, vocab, params_, prompt, output);
-  if (greedy()) return Candidates{{argmax(l)}, {1.0}};
+  if (greedy()) return Candidates{{argmax(l.data(), vocab)}, {1.0}};
   const Better better{l};
   std::vector<int32_t> ids;
   std::vector<float> w;

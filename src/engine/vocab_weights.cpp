@@ -69,6 +69,13 @@ VocabWeights vocab_weights(const float* l, int32_t vocab, float temperature) {
   return v;
 }
 
+int32_t argmax(const float* l, int32_t n) {
+  const float mx = max_of(l, n);
+  for (int32_t i = 0; i < n; ++i)
+    if (l[i] == mx) return i;
+  return 0;
+}
+
 double log_sum_exp(const float* l, int32_t vocab) {
   const VocabWeights v = vocab_weights(l, vocab, 1.0f);
   return static_cast<double>(v.max) + std::log(v.total);

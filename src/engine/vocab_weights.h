@@ -28,6 +28,12 @@ struct VocabWeights {
 // dsinfer::Error when every logit is -inf.
 VocabWeights vocab_weights(const float* l, int32_t vocab, float temperature);
 
+// The lowest id with the largest of l[0, n) (n >= 1, no NaN; 0 when all are
+// -inf): greedy decoding's pick. The max in vectorized lanes, then a scan for
+// its first place: ~8x faster than a compare chain over 152k logits, which
+// was 1% of a batch-8 decode step.
+int32_t argmax(const float* l, int32_t n);
+
 // log(sum of e^l) of raw logits, what natural-log probabilities (OpenAI-style
 // logprobs) subtract: max + log(total) of the weights at temperature 1.
 double log_sum_exp(const float* l, int32_t vocab);

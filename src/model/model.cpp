@@ -81,6 +81,12 @@ KVCacheSpec Model::kv_spec(CacheDType dtype) const {
 }
 
 std::vector<float> Model::forward(const Batch& batch, KVCache& cache, const ForwardOptions& opts) {
+  std::vector<float> logits;
+  forward(batch, cache, logits, opts);
+  return logits;
+}
+
+void Model::forward(const Batch& batch, KVCache& cache, std::vector<float>& result, const ForwardOptions& opts) {
   for (int32_t t : batch.tokens)
     if (t < 0 || t >= cfg_.vocab_size) fail("token id ", t, " is outside the vocabulary [0, ", cfg_.vocab_size, ")");
   const KVCacheSpec want = kv_spec(CacheDType::F32);
@@ -113,9 +119,8 @@ std::vector<float> Model::forward(const Batch& batch, KVCache& cache, const Forw
   backend_.rms_norm({last.f32(), hidden, norm_.f32(), last.f32(), hidden, m, hidden, eps});
   kernels::Buffer logits = ctx.output(m * cfg_.vocab_size);  // [m, vocab_size]
   linear(backend_, last.f32(), m, lm_head_, logits.f32());
-  std::vector<float> result(static_cast<size_t>(m * cfg_.vocab_size));
+  result.resize(static_cast<size_t>(m * cfg_.vocab_size));
   backend_.download(result.data(), logits, result.size() * 4);
-  return result;
 }
 
 std::vector<std::vector<int32_t>> Model::last_routing() const {

@@ -55,6 +55,9 @@ class Model {
 
   // Logits [batch.logit_rows.size(), vocab_size], row-major.
   std::vector<float> forward(const Batch& batch, KVCache& cache, const ForwardOptions& opts = {});
+  // The same into `logits`, resized: a caller that keeps it between steps
+  // saves allocating and zeroing a batch's logits each time (8 x 152k floats).
+  void forward(const Batch& batch, KVCache& cache, std::vector<float>& logits, const ForwardOptions& opts = {});
 
   // Routing of the last forward, per MoE layer: [n_tokens * top_k] expert ids (empty for dense layers).
   std::vector<std::vector<int32_t>> last_routing() const;

@@ -71,6 +71,26 @@ TEST(VocabWeights, WeightsAndBlockSumsOfAwkwardSizes) {
   EXPECT_THROW(vocab_weights(masked.data(), 5, 1.0f), Error);
 }
 
+// Against std::max_element (the first of the largest) on awkward sizes, with
+// the maximum placed in the vectorized part, the tail and at both ends, tied
+// with later copies of it, and over all -inf.
+TEST(VocabWeights, ArgmaxIsTheFirstLargestLogit) {
+  for (int n : {1, 7, 8, 9, 31, 1023, 1025, 151936}) {
+    std::vector<float> l = gaussian(n, 3.0f, static_cast<uint64_t>(n));
+    for (int at : {0, n / 3, n - 1, (n - 1) / 8 * 8}) {  // the last: where the last 8 start
+      std::vector<float> v = l;
+      v[static_cast<size_t>(at)] = 100.0f;
+      for (int copy = at + 5; copy < n; copy += 97) v[static_cast<size_t>(copy)] = 100.0f;  // ties: the lowest id wins
+      const auto want = static_cast<int32_t>(std::max_element(v.begin(), v.end()) - v.begin());
+      EXPECT_EQ(argmax(v.data(), n), want) << "n " << n << " max at " << at;
+      EXPECT_EQ(want, at);
+    }
+    EXPECT_EQ(argmax(l.data(), n), std::max_element(l.begin(), l.end()) - l.begin()) << n;
+    const std::vector<float> none(static_cast<size_t>(n), kNegInf);
+    EXPECT_EQ(argmax(none.data(), n), 0) << n;
+  }
+}
+
 TEST(VocabWeights, LogSumExpOfRawLogits) {
   for (int vocab : {1, 4, 2049}) {
     std::vector<float> l = gaussian(vocab, 4.0f, 3);
