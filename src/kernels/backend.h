@@ -89,8 +89,11 @@ struct RopeArgs {
 // Over a bf16 cache the queries are rounded to bf16 too (nearest even), as
 // upstream's bf16 kernels take them: each score is a sum of products of two
 // bf16 values (exact in float32), which CPUs with AVX512_BF16 compute two per
-// lane and instruction. Everything else, the weighted sum of V rows included,
-// is float32 arithmetic on the exactly widened values.
+// lane and instruction. A backend may likewise weight the V rows by the
+// softmax numerators rounded to bf16, as FlashAttention's P.V takes P (the
+// CPU kernels do: relative error at most 2^-9 per weight, the normalizing sum
+// from the unrounded ones). Everything else is float32 arithmetic on the
+// exactly widened values.
 struct AttentionArgs {
   const float* q = nullptr;
   int64_t q_token_stride = 0;

@@ -35,7 +35,10 @@ std::pair<float, float> scalar_chunk(const ScalarPair& pr, int64_t c, std::vecto
     mx = std::max(mx, s * a.scale);
   }
   float sum = 0.0f;
-  for (float& s : w) sum += (s = exp_approx(s - mx));
+  for (float& s : w) {
+    sum += (s = exp_approx(s - mx));
+    s = numerator_value<T>(s);
+  }
   std::fill_n(acc, a.v_dim, 0.0f);
   for (int64_t p = p0; p < p1; ++p) {
     const T* v = cache_row<T>(a, a.v_cache, a.v_token_stride, seq, p) + g * a.v_head_stride;

@@ -126,6 +126,14 @@ inline const T* cache_row(const AttentionArgs& a, const void* cache, int64_t str
   return static_cast<const T*>(cache) + (block * a.block_size + pos % a.block_size) * stride;
 }
 
+// A softmax numerator as the V sum over a cache of T takes it: rounded to
+// bf16 over a bf16 cache (AttentionArgs); the chunk's sum is of the unrounded.
+template <class T>
+inline float numerator_value(float e) {
+  if constexpr (std::is_same_v<T, uint16_t>) return bf16_to_f32(f32_to_bf16(e));
+  return e;
+}
+
 // A cache element's float32 value (bf16 widens exactly).
 inline float cache_value(float x) { return x; }
 inline float cache_value(uint16_t x) { return bf16_to_f32(x); }

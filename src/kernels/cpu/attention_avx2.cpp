@@ -71,6 +71,14 @@ struct V256 {
     return _mm_cvtss_f32(_mm_max_ss(t, _mm_movehdup_ps(t)));
   }
   DSI_TARGET static vec exp(vec x) { return exp8(x); }
+  // x to bf16 precision, as f32_to_bf16 rounds (nearest even; NaN stays NaN).
+  DSI_TARGET static vec round_bf16(vec x) {
+    const __m256i b = _mm256_castps_si256(x);
+    const __m256i odd = _mm256_and_si256(_mm256_srli_epi32(b, 16), _mm256_set1_epi32(1));
+    const __m256i r = _mm256_and_si256(_mm256_add_epi32(b, _mm256_add_epi32(odd, _mm256_set1_epi32(0x7fff))),
+                                       _mm256_set1_epi32(static_cast<int>(0xffff0000u)));
+    return _mm256_blendv_ps(_mm256_castsi256_ps(r), x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+  }
   // Queries rounded for a bf16 cache: once per tile, a few thousand values.
   static void to_bf16(const float* x, int64_t n, uint16_t* out) {
     for (int64_t i = 0; i < n; ++i) out[i] = f32_to_bf16(x[i]);

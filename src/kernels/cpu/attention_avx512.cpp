@@ -2,6 +2,7 @@
 #include "kernels/cpu/intrin.h"  // first: see intrin.h
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -49,6 +50,14 @@ struct V512 {
   DSI_TARGET static void reduce_add8(const vec* a, float scale, float* out) { reduce8_scaled(a, scale, out); }
   DSI_TARGET static float reduce_max(vec v) { return _mm512_reduce_max_ps(v); }
   DSI_TARGET static vec exp(vec x) { return exp16(x); }
+  // x to bf16 precision, as f32_to_bf16 rounds (nearest even; NaN stays NaN).
+  DSI_TARGET static vec round_bf16(vec x) {
+    const __m512i b = _mm512_castps_si512(x);
+    const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(b, 16), _mm512_set1_epi32(1));
+    const __m512i r = _mm512_and_si512(_mm512_add_epi32(b, _mm512_add_epi32(odd, _mm512_set1_epi32(0x7fff))),
+                                       _mm512_set1_epi32(static_cast<int>(0xffff0000u)));
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), _mm512_castsi512_ps(r), x);
+  }
   // n floats rounded to bf16 as f32_to_bf16 (nearest even, NaN kept quiet).
   DSI_TARGET static void to_bf16(const float* x, int64_t n, uint16_t* out) {
     for (int64_t i = 0; i < n; i += kWidth) {
@@ -85,6 +94,28 @@ struct V512Dots : avx512_attention::V512 {
     return reinterpret_cast<pairs>(_mm512_maskz_loadu_epi16(m, p));
   }
   DSI_TARGET static vec dot_pairs(pairs a, pairs b, vec acc) { return _mm512_dpbf16_ps(acc, a, b); }
+  // The value pass over two keys at a time: their V rows' values interleaved
+  // as (p, p + 1) pairs (vpunpck[lh]wd: float lane 4k + j of lo is column
+  // 8k + j of the 32, of hi column 8k + 4 + j) against each head's weights
+  // (w_p, w_p+1) broadcast as one pair.
+  DSI_TARGET static pairs pairs_lo(pairs a, pairs b) {
+    return reinterpret_cast<pairs>(_mm512_unpacklo_epi16(reinterpret_cast<__m512i>(a), reinterpret_cast<__m512i>(b)));
+  }
+  DSI_TARGET static pairs pairs_hi(pairs a, pairs b) {
+    return reinterpret_cast<pairs>(_mm512_unpackhi_epi16(reinterpret_cast<__m512i>(a), reinterpret_cast<__m512i>(b)));
+  }
+  DSI_TARGET static pairs bcast_pair(const uint16_t* w) {
+    uint32_t x;
+    std::memcpy(&x, w, 4);
+    return reinterpret_cast<pairs>(_mm512_set1_epi32(static_cast<int>(x)));
+  }
+  // Sums of lo and hi lanes back in column order: columns 0..15 and 16..31.
+  DSI_TARGET static void unpair(vec lo, vec hi, vec& first, vec& second) {
+    const __m512i i0 = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+    const __m512i i1 = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+    first = _mm512_permutex2var_ps(lo, i0, hi);
+    second = _mm512_permutex2var_ps(lo, i1, hi);
+  }
 };
 
 #include "kernels/cpu/attention_tiled.inc"
