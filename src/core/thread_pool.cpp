@@ -23,7 +23,8 @@ void cpu_relax() {
 
 ThreadPool::ThreadPool(int n_threads) {
   if (n_threads <= 0) n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  for (int i = 1; i < n_threads; ++i) workers_.emplace_back([this] { worker_loop(); });
+  warm_ = std::make_unique<WarmRegion[]>(static_cast<size_t>(n_threads));
+  for (int i = 1; i < n_threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -62,6 +63,7 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
   }
   // Every range finishes before we return (or throw): fn and its captures must outlive the workers' use.
   for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+    if (warm_step(0)) continue;
     if (spins % 64 != 63) cpu_relax();
     else std::this_thread::yield();  // a worker was descheduled: give it the core
   }
@@ -87,11 +89,17 @@ void ThreadPool::piece_starts(int64_t n, int64_t grain, int parts, std::vector<i
   }
 }
 
-uint64_t ThreadPool::wait_for_job(uint64_t seen) {
+uint64_t ThreadPool::wait_for_job(uint64_t seen, int index) {
   auto deadline = std::chrono::steady_clock::now() + kSpinBudget;
+  bool warming = false;
   for (int spins = 1;; ++spins) {
     const uint64_t g = generation_.load(std::memory_order_acquire);
     if (g != seen || stop_.load(std::memory_order_relaxed)) return g;
+    if (warm_step(index)) {
+      warming = true;
+      continue;
+    }
+    if (std::exchange(warming, false)) deadline = std::chrono::steady_clock::now() + kSpinBudget;  // reading ahead is not idling
     cpu_relax();
     if (spins % 64 != 0) continue;
     // Let another runnable thread on this core go first (an oversubscribed
@@ -104,6 +112,33 @@ uint64_t ThreadPool::wait_for_job(uint64_t seen) {
     sleepers_.fetch_sub(1);
     deadline = std::chrono::steady_clock::now() + kSpinBudget;
   }
+}
+
+void ThreadPool::warm(int thread, const void* p, int64_t bytes) {
+  if (thread < 0 || thread >= size()) return;
+  WarmRegion& w = warm_[static_cast<size_t>(thread)];
+  w.end.store(0, std::memory_order_relaxed);
+  w.base.store(static_cast<const char*>(p), std::memory_order_relaxed);
+  w.next.store(0, std::memory_order_relaxed);
+  w.end.store(std::max<int64_t>(0, bytes), std::memory_order_release);
+}
+
+int64_t ThreadPool::warm_left(int thread) const {
+  const WarmRegion& w = warm_[static_cast<size_t>(thread)];
+  return std::max<int64_t>(0, w.end.load() - w.next.load());
+}
+
+bool ThreadPool::warm_step(int thread) {
+  // 8 lines a step: a new job waits at most for 8 prefetches to issue.
+  constexpr int64_t kStep = 512, kLine = 64;
+  WarmRegion& w = warm_[static_cast<size_t>(thread)];
+  const int64_t end = w.end.load(std::memory_order_acquire);
+  const int64_t o = w.next.load(std::memory_order_relaxed);
+  if (o >= end) return false;
+  w.next.store(o + kStep, std::memory_order_relaxed);  // only this thread advances its region
+  const char* base = w.base.load(std::memory_order_relaxed);
+  for (int64_t i = o; i < std::min(end, o + kStep); i += kLine) __builtin_prefetch(base + i, 0, 2);  // into L2
+  return true;
 }
 
 void ThreadPool::run_pieces() {
@@ -124,10 +159,10 @@ void ThreadPool::run_range() {
   }
 }
 
-void ThreadPool::worker_loop() {
+void ThreadPool::worker_loop(int index) {
   uint64_t seen = 0;
   for (;;) {
-    seen = wait_for_job(seen);
+    seen = wait_for_job(seen, index);
     if (stop_.load()) return;
     run_range();
     pending_.fetch_sub(1, std::memory_order_acq_rel);

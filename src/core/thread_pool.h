@@ -11,6 +11,12 @@
 // thread is waiting for it) and only then sleep on a condition variable; the
 // caller spins the same way for the workers' ranges. An idle pool (a server
 // between requests) costs no CPU after the spin budget.
+//
+// While they spin, threads can do one kind of useful work: pull a region that
+// the caller expects to read soon into their caches (warm). Between the jobs
+// of a decode step the caller runs serial code (norms, RoPE, attention's
+// glue) and at a job's end one thread finishes its last piece alone; memory
+// sits idle in both unless the idle thread reads ahead.
 #pragma once
 
 #include <atomic>
@@ -19,6 +25,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -41,6 +48,15 @@ class ThreadPool {
   // Calls from several threads are serialised.
   void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn, int64_t grain = 1);
 
+  // A hint: thread `thread` (0: the caller of parallel_for, 1.. the workers)
+  // prefetches [p, p + bytes) into its caches whenever it would otherwise
+  // spin, a few lines at a time, until it is done or a new region replaces
+  // this one. Nothing waits for it and nothing depends on it: prefetches
+  // never fault, so a region may even be unmapped by the time it is read.
+  void warm(int thread, const void* p, int64_t bytes);
+  // Bytes of thread's region not yet prefetched (tests).
+  int64_t warm_left(int thread) const;
+
   // How long a worker keeps spinning for the next job before it sleeps.
   static constexpr std::chrono::microseconds kSpinBudget{500};
   static constexpr int kTailPiecesPerThread = 16;
@@ -48,11 +64,12 @@ class ThreadPool {
   static void piece_starts(int64_t n, int64_t grain, int parts, std::vector<int64_t>& starts);
 
  private:
-  void worker_loop();
+  void worker_loop(int index);
   // Returns the next generation after `seen`, or seen when stopping.
-  uint64_t wait_for_job(uint64_t seen);
+  uint64_t wait_for_job(uint64_t seen, int index);
   void run_range();   // a worker's share of the current job, exceptions kept for the caller
   void run_pieces();  // claims and runs pieces until none is left
+  bool warm_step(int thread);  // prefetches a few lines of thread's region; false when none are left
 
   std::vector<std::thread> workers_;
   std::mutex call_mu_;  // one parallel_for at a time
@@ -66,6 +83,14 @@ class ThreadPool {
   const std::function<void(int64_t, int64_t)>* job_ = nullptr;
   std::vector<int64_t> piece_starts_;  // [pieces + 1] boundaries of the current job
   std::atomic<int64_t> next_piece_{0};
+  // Each thread's warm region. Written by the caller, read by its thread; a
+  // region torn by a concurrent warm() only misdirects prefetches.
+  struct WarmRegion {
+    std::atomic<const char*> base{nullptr};
+    std::atomic<int64_t> end{0};
+    std::atomic<int64_t> next{0};
+  };
+  std::unique_ptr<WarmRegion[]> warm_;
   std::mutex error_mu_;
   std::exception_ptr error_;  // first exception from a worker in the current job
 };

@@ -117,9 +117,14 @@ void Model::forward(const Batch& batch, KVCache& cache, std::vector<float>& resu
   kernels::Buffer last = ctx.output(m * hidden);  // [m, hidden]
   backend_.copy_rows({h.f32(), hidden, last.f32(), hidden, m, hidden, row_idx.i64(), nullptr});
   backend_.rms_norm({last.f32(), hidden, norm_.f32(), last.f32(), hidden, m, hidden, eps});
+  result.resize(static_cast<size_t>(m * cfg_.vocab_size));  // [m, vocab_size]
+  if (backend_.capabilities().unified_memory) {
+    // Straight into the caller's vector: a copy of 8 x 152k logits took ~1.5% of a batched step.
+    linear(backend_, last.f32(), m, lm_head_, result.data());
+    return;
+  }
   kernels::Buffer logits = ctx.output(m * cfg_.vocab_size);  // [m, vocab_size]
   linear(backend_, last.f32(), m, lm_head_, logits.f32());
-  result.resize(static_cast<size_t>(m * cfg_.vocab_size));
   backend_.download(result.data(), logits, result.size() * 4);
 }
 

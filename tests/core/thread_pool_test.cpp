@@ -214,5 +214,62 @@ TEST(ThreadPoolTest, ExceptionWaitsForTheOtherRanges) {
   EXPECT_EQ(static_cast<int64_t>(calls.size()), planned_pieces(1000, 1, 2));
 }
 
+// warm: a thread with no job reads its region ahead until none is left. The
+// worker does it while spinning after a job (the caller keeps its own
+// region), and the caller does it while it waits for a slower worker.
+TEST(ThreadPoolTest, IdleWorkerReadsItsRegionAhead) {
+  ThreadPool pool(2);
+  std::vector<char> region(size_t{1} << 20, 1);
+  bool done = false;
+  // Retried: the worker reads ahead only while it spins, and a loaded machine
+  // may put it to sleep between the job and warm().
+  for (int attempt = 0; attempt < 50 && !done; ++attempt) {
+    pool.parallel_for(2, [](int64_t, int64_t) {});
+    pool.warm(1, region.data(), static_cast<int64_t>(region.size()));
+    EXPECT_EQ(pool.warm_left(0), 0) << "the worker's region went to the caller";
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
+    while (pool.warm_left(1) > 0 && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+    done = pool.warm_left(1) == 0;
+  }
+  EXPECT_TRUE(done) << pool.warm_left(1) << " bytes of the worker's region were never read ahead";
+  pool.warm(1, region.data(), 0);
+  EXPECT_EQ(pool.warm_left(1), 0);
+}
+
+TEST(ThreadPoolTest, WaitingCallerReadsItsRegionAhead) {
+  ThreadPool pool(2);
+  std::vector<char> region(size_t{256} << 10, 1);
+  const std::thread::id caller = std::this_thread::get_id();
+  bool checked = false;
+  for (int attempt = 0; attempt < 20 && !checked; ++attempt) {
+    pool.warm(0, region.data(), static_cast<int64_t>(region.size()));
+    std::atomic<bool> worker_ran{false};
+    pool.parallel_for(2, [&](int64_t, int64_t) {
+      if (std::this_thread::get_id() == caller) return;
+      worker_ran = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    });
+    if (!worker_ran) continue;  // the caller took both pieces: it never waited
+    EXPECT_EQ(pool.warm_left(0), 0) << "the caller waited 50 ms without reading its region ahead";
+    checked = true;
+  }
+  EXPECT_TRUE(checked) << "the worker never took a piece";
+}
+
+// A region may be replaced before it is done, and a one-thread pool (no one
+// ever idle) ignores warm for threads it does not have.
+TEST(ThreadPoolTest, WarmRegionsAreReplacedAndBounded) {
+  ThreadPool one(1);
+  std::vector<char> region(4096, 1);
+  one.warm(1, region.data(), 4096);
+  one.warm(-1, region.data(), 4096);
+  one.warm(0, region.data(), 4096);
+  EXPECT_EQ(one.warm_left(0), 4096);
+  one.warm(0, region.data(), 100);
+  EXPECT_EQ(one.warm_left(0), 100);
+  one.warm(0, region.data(), -5);
+  EXPECT_EQ(one.warm_left(0), 0);
+}
+
 }  // namespace
 }  // namespace dsinfer

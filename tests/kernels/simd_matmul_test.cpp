@@ -419,7 +419,7 @@ TEST_P(PackedRows, TwinsAgreeBitwiseAndResultsDoNotDependOnTheBatch) {
   const kernels::Weight view = pk.w.slice_rows(3, 157);  // 10 groups; starts and ends inside one
   const Problem p = make_problem(157, 20, 768, 34);
   ThreadPool pool(2);
-  std::vector<kernels::cpu::QuantAct> act;
+  kernels::cpu::MatmulScratch act;
   std::vector<float> scalar;
   kernels::cpu::matmul(args_for(p, p.x, view, scalar), Isa::Scalar, pool, act);
   const std::vector<float> xq = quantized_x(p, kernels::cpu::act_span(view));
@@ -481,7 +481,7 @@ TEST_P(PackedRowsLong, LongCallsAgreeWithTheTwinAndShortCalls) {
   const kernels::Weight view = pk.w.slice_rows(5, 37);  // 3 groups; starts inside the first
   const Problem p = make_problem(37, n, cols, 52);
   ThreadPool pool(2);
-  std::vector<kernels::cpu::QuantAct> act;
+  kernels::cpu::MatmulScratch act;
   std::vector<float> scalar;
   kernels::cpu::matmul(args_for(p, p.x, view, scalar), Isa::Scalar, pool, act);
   for (Isa isa : available_isas()) {
@@ -564,7 +564,7 @@ TEST(MatmulBatch, EachProductAsIfAlone) {
   for (Isa isa : available_isas()) {
     for (int threads : {1, 2, 3}) {
       ThreadPool pool(threads);
-      std::vector<kernels::cpu::QuantAct> acts;
+      kernels::cpu::MatmulScratch acts;
       std::vector<kernels::MatmulArgs> batch = {
           args_for(p4k, shared.x, w4k, y[0]),  args_for(shared, shared.x, w8, y[1]), args_for(p29, small.x, q4.view, y[2]),
           args_for(small, small.x, f16.view, y[3]), args_for(pt, pt.x, f32.view, y[4]), args_for(none, shared.x, w8, y[5]),

@@ -73,8 +73,8 @@ class CpuBackend final : public Backend {
   void embed(const Weight& t, const int32_t* ids, int64_t n, float* out) override {
     run(n, 1, [&](int64_t b, int64_t e) { ref::embed(t, ids, out, b, e); });
   }
-  void matmul(const MatmulArgs& a) override { cpu::matmul(a, isa_, pool_, acts_); }
-  void matmul_batch(const MatmulArgs* a, size_t count) override { cpu::matmul_batch(a, count, isa_, pool_, acts_); }
+  void matmul(const MatmulArgs& a) override { cpu::matmul(a, isa_, pool_, matmul_); }
+  void matmul_batch(const MatmulArgs* a, size_t count) override { cpu::matmul_batch(a, count, isa_, pool_, matmul_); }
   void rms_norm(const NormArgs& a) override {
     run(a.n, 1, [&](int64_t b, int64_t e) { cpu::rms_norm(a, isa_, b, e); });
   }
@@ -141,7 +141,7 @@ class CpuBackend final : public Backend {
   cpu::Isa isa_;
   bool map_weights_;
   ThreadPool pool_;
-  std::vector<cpu::QuantAct> acts_;  // matmul scratch: quantized activations
+  cpu::MatmulScratch matmul_;
   HostBufferCache scratch_;  // per-step buffers come back every step
   HostArena weights_;          // where import_weight puts them: huge pages
   std::vector<Buffer> owned_;  // repacked (or unpacked) weights handed out by import_weight

@@ -5,6 +5,7 @@
 
 #include "core/quant.h"
 #include "kernels/cpu/group_tiles.h"
+#include "kernels/packed.h"
 #include "kernels/reference/ops.h"
 
 namespace dsinfer::kernels::cpu {
@@ -57,6 +58,21 @@ struct Part {
   // The units whose cost starts in [b, e) of the batch's cost range, rounded
   // to multiples of align: each unit falls in exactly one range however the
   // range is cut.
+  // The weight bytes from unit u (aligned down) to the end of the view; {}
+  // for the transposed products (reference kernel).
+  ReadRegion from_unit(int64_t u) const {
+    const Weight& w = *job.a->w;
+    if (job.a->transpose_w) return {};
+    const int64_t r0 = std::max<int64_t>(0, u / align * align * unit_rows - off);
+    const auto* base = static_cast<const uint8_t*>(w.data);
+    if (!w.group_rows) {
+      const auto rb = static_cast<int64_t>(row_bytes(w.dtype, w.cols));
+      return {base + r0 * rb, (w.rows - r0) * rb};
+    }
+    const int64_t gbytes = packed::group_bytes(w.dtype, w.cols);
+    const int64_t g = (w.row0 + r0) / w.group_rows, g1 = (w.row0 + w.rows + w.group_rows - 1) / w.group_rows;
+    return {base + g * gbytes, (g1 - g) * gbytes};
+  }
   std::pair<int64_t, int64_t> units_in(int64_t b, int64_t e) const {
     const auto first_from = [&](int64_t c) {
       const int64_t u = std::clamp<int64_t>((c - first_cost + unit_cost - 1) / unit_cost, 0, units);
@@ -115,11 +131,44 @@ void quantize_inputs(const MatmulArgs* a, size_t count, Isa isa, ThreadPool& poo
   pool.parallel_for(first.back(), rows, 4);
 }
 
+// Calls of up to kBatchTokens tokens a product read their weights at the
+// memory's pace: worth reading ahead for. Each thread reads ahead at most
+// kReadAheadBytes (about its L2; measured on the dev box, 1.5B q4_k decode
+// steps: 256 KiB to 2 MiB all ~1.5% faster, 128 KiB ~1%).
+constexpr int64_t kReadAheadBytes = int64_t{1} << 20;
+
+// Where each thread's first piece of the call over `parts` (costs [0, total))
+// starts: thread t takes piece t, as parallel_for deals them (the caller
+// first). Empty for calls too long to be bound by memory.
+void first_reads(const std::vector<Part>& parts, int64_t total, int threads, MatmulScratch& s) {
+  s.starts.clear();
+  for (const Part& p : parts)
+    if (p.job.a->n > groups::kBatchTokens) return;
+  ThreadPool::piece_starts(total, 1, threads, s.pieces);
+  for (size_t t = 0; t + 1 < s.pieces.size() && t < static_cast<size_t>(threads); ++t) {
+    const int64_t c = s.pieces[t];
+    ReadRegion r;
+    for (const Part& p : parts)
+      if (p.units && c >= p.first_cost && c < p.first_cost + p.units * p.unit_cost) r = p.from_unit((c - p.first_cost) / p.unit_cost);
+    r.bytes = std::min(r.bytes, kReadAheadBytes);
+    s.starts.push_back(r);
+  }
+}
+
+// Sets the pool's idle threads reading the first lines of the call expected
+// after this one (read_ahead.h).
+void read_ahead(const MatmulArgs* a, const std::vector<Part>& parts, int64_t total, ThreadPool& pool, MatmulScratch& s) {
+  first_reads(parts, total, pool.size(), s);
+  const std::vector<ReadRegion>* next = s.read_ahead.observe(a[0].w->data, s.starts);
+  if (!next) return;
+  for (size_t t = 0; t < next->size(); ++t) pool.warm(static_cast<int>(t), (*next)[t].p, (*next)[t].bytes);
+}
+
 }  // namespace
 
-void matmul_batch(const MatmulArgs* a, size_t count, Isa isa, ThreadPool& pool, std::vector<QuantAct>& acts) {
+void matmul_batch(const MatmulArgs* a, size_t count, Isa isa, ThreadPool& pool, MatmulScratch& scratch) {
   std::vector<Part> parts(count);
-  quantize_inputs(a, count, isa, pool, parts, acts);
+  quantize_inputs(a, count, isa, pool, parts, scratch.acts);
   int64_t total = 0;  // cost over the batch
   for (size_t i = 0; i < count; ++i) {
     Part& p = parts[i];
@@ -141,6 +190,7 @@ void matmul_batch(const MatmulArgs* a, size_t count, Isa isa, ThreadPool& pool, 
     p.unit_cost = unit_cost(a[i], p.unit_rows);
     total += p.units * p.unit_cost;
   }
+  if (pool.size() > 1) read_ahead(a, parts, total, pool, scratch);
   pool.parallel_for(total, [&](int64_t b, int64_t e) {
     for (const Part& p : parts) {
       const auto [u0, u1] = p.units_in(b, e);

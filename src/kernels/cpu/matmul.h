@@ -10,18 +10,24 @@
 #include "kernels/backend.h"
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/matmul_kernels.h"
+#include "kernels/cpu/read_ahead.h"
 
 namespace dsinfer::kernels::cpu {
 
 // Independent products a[0 .. count) on `pool` in one pass, at SIMD level
 // `isa`: their rows are spread over the threads together (a MoE layer's
 // experts, the heads of MLA's absorbed projections), and an input shared by
-// several (same x, stride, tokens, width) is quantized once. `acts` is scratch
-// for the quantized activations, reused across calls. Each result is the one
-// the product would get alone.
-void matmul_batch(const MatmulArgs* a, size_t count, Isa isa, ThreadPool& pool, std::vector<QuantAct>& acts);
-inline void matmul(const MatmulArgs& a, Isa isa, ThreadPool& pool, std::vector<QuantAct>& acts) {
-  matmul_batch(&a, 1, isa, pool, acts);
+// several (same x, stride, tokens, width) is quantized once. Each result is
+// the one the product would get alone.
+struct MatmulScratch {
+  std::vector<QuantAct> acts;  // the quantized activations, reused across calls
+  ReadAhead read_ahead;        // the calls' order, for the pool's idle threads to read ahead
+  std::vector<int64_t> pieces;     // [threads + 1] cost boundaries of a call's first pieces
+  std::vector<ReadRegion> starts;  // [threads] where they start
+};
+void matmul_batch(const MatmulArgs* a, size_t count, Isa isa, ThreadPool& pool, MatmulScratch& scratch);
+inline void matmul(const MatmulArgs& a, Isa isa, ThreadPool& pool, MatmulScratch& scratch) {
+  matmul_batch(&a, 1, isa, pool, scratch);
 }
 
 // Output columns [begin, end) (rows of W when not transposed) on the calling
