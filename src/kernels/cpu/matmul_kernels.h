@@ -64,6 +64,8 @@ struct QuantAct {
   LineVector<float> d;        // [n][nb]      scale (repeated over a span)
   LineVector<int32_t> s;      // [n][nb]      sum of the block's q
   LineVector<float> fs;       // [n][nb]      d * s (the Q4_K min term)
+  // Span 1 only (the Q8_0 / Q4_0 kernels; empty with span 8: written for Q4_K,
+  // their cold lines were most of a decode step's activation quantizing):
   LineVector<float> dx;       // [n][nb * 8]  d repeated 8 times (AVX-512 kernels)
   LineVector<int32_t> nsx;    // [n][nb * 8]  -s repeated 8 times (AVX-512 kernels)
   LineVector<int32_t> ns128;  // [n][nb]      -128 s: the repacked Q8_0 / Q4_0 kernels' block bias, taken by a

@@ -29,16 +29,19 @@ void QuantAct::resize(int64_t n_tokens, int64_t k_values, int64_t blocks_per_sca
   d.resize(sz(rows * nb));
   s.resize(sz(rows * nb));
   fs.resize(sz(rows * nb));
-  dx.resize(sz(rows * nb * 8));
-  nsx.resize(sz(rows * nb * 8));
-  ns128.resize(sz(rows * nb));
-  sp.resize(span > 1 ? sz(rows * nb / 2) : 0);
+  const bool blockwise = span == 1;
+  dx.resize(blockwise ? sz(rows * nb * 8) : 0);
+  nsx.resize(blockwise ? sz(rows * nb * 8) : 0);
+  ns128.resize(blockwise ? sz(rows * nb) : 0);
+  sp.resize(blockwise ? 0 : sz(rows * nb / 2));
   if (nb == blocks) return;
   for (int64_t t = 0; t < n; ++t) {  // the padding block: quantize_act writes all others
     const int64_t b = t * nb + blocks;
     std::fill_n(q.begin() + b * kActBlock, kActBlock, int8_t{0});
     d[sz(b)] = fs[sz(b)] = 0.0f;
-    s[sz(b)] = ns128[sz(b)] = 0;
+    s[sz(b)] = 0;
+    if (!blockwise) continue;
+    ns128[sz(b)] = 0;
     std::fill_n(dx.begin() + b * 8, 8, 0.0f);
     std::fill_n(nsx.begin() + b * 8, 8, 0);
   }
@@ -129,6 +132,7 @@ void quantize_span(const BlockOps& ops, const float* x, size_t i, QuantAct& act)
     act.d[b] = d;
     act.s[b] = ops.quant(x + (b - i) * kActBlock, id, act.q.data() + b * kActBlock);
     act.fs[b] = d * static_cast<float>(act.s[b]);
+    if (span > 1) continue;
     act.ns128[b] = -128 * act.s[b];
     for (size_t l = 0; l < 8; ++l) {
       act.dx[b * 8 + l] = d;
@@ -147,8 +151,8 @@ DSI_AVX512 void quantize_row_avx512(const float* xr, size_t o, QuantAct& act) {
   // each int8 store (which may alias anything) made the compiler reload every
   // member pointer, and the row took ~4 cycles a value.
   int8_t* q = act.q.data() + o * kActBlock;
-  float *d = act.d.data() + o, *fs = act.fs.data() + o, *dx = act.dx.data() + o * 8;
-  int32_t *s = act.s.data() + o, *ns128 = act.ns128.data() + o, *nsx = act.nsx.data() + o * 8;
+  float *d = act.d.data() + o, *fs = act.fs.data() + o, *dx = act.dx.data() + (span == 1 ? o * 8 : 0);
+  int32_t *s = act.s.data() + o, *ns128 = act.ns128.data() + (span == 1 ? o : 0), *nsx = act.nsx.data() + (span == 1 ? o * 8 : 0);
   for (size_t i = 0; i < blocks; i += span) {
     const float* x = xr + i * kActBlock;
     __m512 m = _mm512_setzero_ps();
@@ -160,6 +164,7 @@ DSI_AVX512 void quantize_row_avx512(const float* xr, size_t o, QuantAct& act) {
       d[b] = di;
       s[b] = sb;
       fs[b] = di * static_cast<float>(sb);
+      if (span > 1) continue;
       ns128[b] = -128 * sb;
       _mm256_storeu_ps(dx + b * 8, _mm256_set1_ps(di));
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(nsx + b * 8), _mm256_set1_epi32(-sb));
