@@ -55,9 +55,6 @@ struct Part {
   // (group_tiles.h): a piece of 12 groups ran its last 4 in a tile reading
   // half as many streams (the 1.5B's down and o_proj: 1/3 of their groups).
   int64_t align = 1;
-  // The units whose cost starts in [b, e) of the batch's cost range, rounded
-  // to multiples of align: each unit falls in exactly one range however the
-  // range is cut.
   // The weight bytes from unit u (aligned down) to the end of the view; {}
   // for the transposed products (reference kernel).
   ReadRegion from_unit(int64_t u) const {
@@ -73,6 +70,9 @@ struct Part {
     const int64_t g = (w.row0 + r0) / w.group_rows, g1 = (w.row0 + w.rows + w.group_rows - 1) / w.group_rows;
     return {base + g * gbytes, (g1 - g) * gbytes};
   }
+  // The units whose cost starts in [b, e) of the batch's cost range, rounded
+  // to multiples of align: each unit falls in exactly one range however the
+  // range is cut.
   std::pair<int64_t, int64_t> units_in(int64_t b, int64_t e) const {
     const auto first_from = [&](int64_t c) {
       const int64_t u = std::clamp<int64_t>((c - first_cost + unit_cost - 1) / unit_cost, 0, units);
@@ -131,8 +131,8 @@ void quantize_inputs(const MatmulArgs* a, size_t count, Isa isa, ThreadPool& poo
   pool.parallel_for(first.back(), rows, 4);
 }
 
-// Calls of up to kBatchTokens tokens a product read their weights at the
-// memory's pace: worth reading ahead for. Each thread reads ahead at most
+// Calls whose products have up to kBatchTokens tokens read their weights at
+// the memory's pace: worth reading ahead for. Each thread reads ahead at most
 // kReadAheadBytes (about its L2; measured on the dev box, 1.5B q4_k decode
 // steps: 256 KiB to 2 MiB all ~1.5% faster, 128 KiB ~1%).
 constexpr int64_t kReadAheadBytes = int64_t{1} << 20;
