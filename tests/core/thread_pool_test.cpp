@@ -245,7 +245,13 @@ TEST(ThreadPoolTest, WaitingCallerReadsItsRegionAhead) {
     pool.warm(0, region.data(), static_cast<int64_t>(region.size()));
     std::atomic<bool> worker_ran{false};
     pool.parallel_for(2, [&](int64_t, int64_t) {
-      if (std::this_thread::get_id() == caller) return;
+      if (std::this_thread::get_id() == caller) {
+        // Hold the caller's piece until the worker has taken the other: a
+        // sleeping worker wakes slowly, and the caller would take both.
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+        while (!worker_ran && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+        return;
+      }
       worker_ran = true;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     });
