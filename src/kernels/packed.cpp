@@ -15,6 +15,20 @@ float half_at(const uint8_t* p) {
   return half_to_float(h);
 }
 
+// Scale and min v of a packed Q4_K block (packed.h), 6 bits each.
+void set_scale_min(uint8_t* blk, int v, uint8_t sc, uint8_t m) {
+  using namespace q4k;
+  const int k = v % 64, half = v / 64;
+  const auto put = [&](int64_t at, int shift, int bits, int value) {
+    const int mask = ((1 << bits) - 1) << shift;
+    blk[at] = static_cast<uint8_t>((blk[at] & ~mask) | ((value << shift) & mask));
+  };
+  put(kScalesOffset + k, 4 * half, 4, sc & 0xf);
+  put(kScalesOffset + 64 + k, 4 * half, 4, m & 0xf);
+  put(kScalesOffset + 128 + k, 2 * half, 2, sc >> 4);
+  put(kScalesOffset + 128 + k, 4 + 2 * half, 2, m >> 4);
+}
+
 // One row's Q4_K super-block into lane `l` of a packed block.
 void pack_q4k_lane(const BlockQ4_K& b, int l, uint8_t* blk) {
   using namespace q4k;
@@ -23,8 +37,7 @@ void pack_q4k_lane(const BlockQ4_K& b, int l, uint8_t* blk) {
   for (int j = 0; j < 8; ++j) {
     uint8_t sc, m;
     q4k_scale_min(j, b.scales, &sc, &m);
-    blk[kScOffset + 16 * j + l] = sc;
-    blk[kMinOffset + 16 * j + l] = m;
+    set_scale_min(blk, 16 * j + l, sc, m);
     // Sub-block j's 32 values: GGUF keeps them in the low (even j) or high
     // (odd j) nibbles of qs[32 * (j / 2) .. + 31].
     const uint8_t* q = b.qs + 32 * (j / 2);
@@ -57,8 +70,8 @@ void unpack_q4k_lane(const uint8_t* blk, int l, BlockQ4_K& b) {
   std::memcpy(&b.dmin, blk + 32 + 2 * l, 2);
   uint8_t sc[8], m[8];
   for (int j = 0; j < 8; ++j) {
-    sc[j] = blk[kScOffset + 16 * j + l];
-    m[j] = blk[kMinOffset + 16 * j + l];
+    sc[j] = scale_min(blk, 16 * j + l, false);
+    m[j] = scale_min(blk, 16 * j + l, true);
   }
   q4k_pack_scales(sc, m, b.scales);
   std::memset(b.qs, 0, sizeof b.qs);
@@ -90,8 +103,8 @@ void dequant_q4k(const uint8_t* blk, int l, float* o) {
   using namespace q4k;
   const float d = half_at(blk + 2 * l), dmin = half_at(blk + 32 + 2 * l);
   for (int j = 0; j < 8; ++j) {
-    const float scale = d * static_cast<float>(blk[kScOffset + 16 * j + l]);
-    const float min = dmin * static_cast<float>(blk[kMinOffset + 16 * j + l]);
+    const float scale = d * static_cast<float>(scale_min(blk, 16 * j + l, false));
+    const float min = dmin * static_cast<float>(scale_min(blk, 16 * j + l, true));
     for (int h = 0; h < 4; ++h)
       for (int i = 0; i < 4; ++i) {
         const uint8_t byte = blk[kQsOffset + 256 * j + 64 * h + 4 * l + i];

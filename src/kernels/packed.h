@@ -7,12 +7,19 @@
 // conversion and scale, instead of a conversion per dot product in the row
 // layout. Rows past the matrix's last row (the last group's padding) are zero.
 //
-// Q4_K x16, per group and super-block (2368 bytes, vs 16 x 144 = 2304 in GGUF):
-//   d[16], dmin[16]       f16                                    64 bytes
-//   sc[8][16], m[8][16]   u8, the 6-bit scales and mins unpacked  256 bytes
+// Q4_K x16, per group and super-block (2304 bytes, as 16 x 144 in GGUF, so
+// decode reads no more than the checkpoint's bytes):
+//   d[16], dmin[16]       f16                                      64 bytes
+//   sl[64], ml[64]        low 4 bits of the 6-bit scales, mins:   128 bytes
+//                         value v = 16 j + r (sub-block j, row r) in
+//                         byte v % 64, low nibble if v < 64
+//   hb[64]                their high 2 bits: byte v % 64, bits
+//                         2 (v / 64) (scales) and 4 + 2 (v / 64) (mins)  64 bytes
 //   qs[8][4][16][4]       sub-block j, load h, row r, byte i:    2048 bytes
 //                         low nibble  = value 32j + 8h + i,
 //                         high nibble = value 32j + 8h + 4 + i
+// The kernels widen the scales and mins to bytes once per super-block
+// (scales(): sc[8][16] then m[8][16], the order of v).
 // Q8_0 x16, per group and block (544 bytes, as 16 x 34 in GGUF):
 //   d[16]                 f16                                    32 bytes
 //   qs[8][16][4]          u8 = q + 128 (VNNI's unsigned operand): 512 bytes
@@ -35,15 +42,29 @@ namespace dsinfer::kernels::packed {
 inline constexpr int kGroupRows = 16;
 
 namespace q4k {
-inline constexpr int64_t kBlockBytes = 64 + 256 + 2048;
-inline constexpr int64_t kScOffset = 64;    // sc[8][16]
-inline constexpr int64_t kMinOffset = 192;  // m[8][16]
-inline constexpr int64_t kQsOffset = 320;   // qs[8][4][64]
+inline constexpr int64_t kBlockBytes = 64 + 192 + 2048;
+inline constexpr int64_t kScalesOffset = 64;  // sl[64], ml[64], hb[64]
+inline constexpr int64_t kQsOffset = 256;     // qs[8][4][64]
+inline constexpr int kScales = 128;           // 6-bit scales (and as many mins) per block
 // Word indices that pair lane l's mins of two consecutive sub-blocks (bytes l
 // and 16 + l of 32 mins, widened to words) in 32-bit lane l, for vpdpwssd
 // against two activation block sums.
 alignas(64) inline constexpr uint16_t kMinPairs[32] = {0, 16, 1, 17, 2,  18, 3,  19, 4,  20, 5,  21, 6,  22, 7,  23,
                                                        8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+// Scale (mins: false) or min (true) v = 16 j + r of a packed block.
+inline uint8_t scale_min(const uint8_t* blk, int v, bool mins) {
+  const int k = v % 64, half = v / 64;
+  const int low = (blk[kScalesOffset + (mins ? 64 : 0) + k] >> (4 * half)) & 0xf;
+  const int high = (blk[kScalesOffset + 128 + k] >> ((mins ? 4 : 0) + 2 * half)) & 3;
+  return static_cast<uint8_t>(low | high << 4);
+}
+// All of a block's scales then mins as bytes: out[v], out[kScales + v].
+inline void scales(const uint8_t* blk, uint8_t* out) {
+  for (int v = 0; v < kScales; ++v) {
+    out[v] = scale_min(blk, v, false);
+    out[kScales + v] = scale_min(blk, v, true);
+  }
+}
 }  // namespace q4k
 
 namespace q8 {

@@ -20,7 +20,7 @@ void store_row_groups(io::TensorData& t, DType dtype, int64_t cols, std::map<std
   t.dtype = DType::U8;
   t.shape = {kernels::packed::groups(w.rows), kernels::packed::group_bytes(dtype, cols)};
   meta["dsinfer.dtype." + t.name] = std::string(dtype_name(dtype));
-  meta["dsinfer.layout." + t.name] = kRowGroupLayout;
+  meta["dsinfer.layout." + t.name] = row_group_layout(dtype);
 }
 
 }  // namespace dsinfer::model

@@ -32,8 +32,12 @@ kernels::Weight WeightLoader::packed(const io::TensorInfo& t, int64_t rows, int6
     ckpt_.get(t.name, {rows, static_cast<int64_t>(row_bytes(*dt, cols))});
     return import(w);
   }
-  if (layout->second != kRowGroupLayout)
-    fail("tensor ", t.name, ": unknown layout \"", layout->second, "\" in metadata (known: ", kRowGroupLayout, ")");
+  if (*dt == DType::Q4_K && layout->second == kRowGroupLayout)
+    fail("tensor ", t.name, " in ", t.file, ": Q4_K in the row-group layout of earlier dsinfer versions (2368-byte ",
+         "super-blocks, now ", kernels::packed::q4k::kBlockBytes, "); quantize the model again");
+  if (layout->second != row_group_layout(*dt))
+    fail("tensor ", t.name, ": unknown layout \"", layout->second, "\" in metadata for ", it->second, " (known: ",
+         row_group_layout(*dt), ")");
   ckpt_.get(t.name, {kernels::packed::groups(rows), kernels::packed::group_bytes(*dt, cols)});
   w.group_rows = kernels::packed::kGroupRows;
   return import(w);

@@ -23,6 +23,7 @@
 #include "kernels/backend.h"
 #include "kernels/cpu/isa.h"
 #include "kernels/cpu/matmul.h"
+#include "kernels/cpu/q4k_scales.h"
 #include "kernels/packed.h"
 
 namespace dsinfer {
@@ -390,7 +391,7 @@ class PackedRows : public ::testing::TestWithParam<DType> {};
 TEST_P(PackedRows, DequantizeExactlyAsTheRowLayout) {
   const TestWeight tw = make_weight(GetParam(), 35, 512, 0, 31);  // 37 stored rows: 3 groups, the last partial
   const Packed pk = pack(tw.stored);
-  const int64_t block_bytes = GetParam() == DType::Q4_K ? 2368 : GetParam() == DType::Q8_0 ? 544 : 288;  // per 16 rows
+  const int64_t block_bytes = GetParam() == DType::Q4_K ? 2304 : GetParam() == DType::Q8_0 ? 544 : 288;  // per 16 rows
   EXPECT_EQ(pk.w.bytes(), static_cast<size_t>(tw.stored.rows * 512 / block_elems(GetParam()) * block_bytes / 16));
   // Unpacking gives back the exact GGUF bytes (how a stored row-group
   // checkpoint reaches the kernels below AVX-512).
@@ -539,6 +540,23 @@ TEST_P(PackedRows, StoredPackedWeightsAreCopiedUnlessMapped) {
 
 INSTANTIATE_TEST_SUITE_P(Types, PackedRows, ::testing::Values(DType::Q4_K, DType::Q8_0, DType::Q4_0),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
+
+// Q4_K's 6-bit scales and mins, packed as nibbles plus 2 high bits, widen to
+// the same bytes in the AVX-512 kernels' unpacking as in the scalar one, for
+// random bytes (every bit pattern of the packed fields is a valid block).
+TEST(PackedQ4K, ScalesWidenAsTheScalarTwin) {
+  if (!kernels::cpu::isa_supported(Isa::Avx512)) GTEST_SKIP() << "no AVX-512 on this CPU: only the scalar unpacking runs here";
+  std::mt19937 rng(77);
+  std::vector<uint8_t> blk(static_cast<size_t>(kernels::packed::q4k::kBlockBytes));
+  for (int trial = 0; trial < 50; ++trial) {
+    for (uint8_t& b : blk) b = static_cast<uint8_t>(rng());
+    alignas(64) uint8_t want[256], got[256];
+    kernels::packed::q4k::scales(blk.data(), want);
+    kernels::cpu::q4k_scales_avx512(blk.data(), got);
+    ASSERT_EQ(0, std::memcmp(want, got, sizeof want)) << "trial " << trial;
+    for (uint8_t v : want) ASSERT_LT(v, 64);
+  }
+}
 
 // A batch of products (repacked and row-layout weights, views starting inside
 // a row group, inputs shared by two products or not, one transposed, one with

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "common/testdata.h"
+#include "core/error.h"
 #include "model/model_test_util.h"
 #include "kernels/cpu/isa.h"
 #include "model/quantize.h"
@@ -135,6 +136,43 @@ TEST(QuantizedStorage, RowGroupsAndGgufRowsGiveIdenticalLogits) {
     }
     for (const std::string& d : dirs) std::filesystem::remove_all(d);
   }
+}
+
+// A Q4_K checkpoint in the row-group layout of earlier versions (2368-byte
+// super-blocks, metadata "rows16") is refused with a message that names the
+// tensor and says what to do, not read as the 2304-byte layout.
+TEST(QuantizedStorage, EarlierQ4kRowGroupLayoutAsksToQuantizeAgain) {
+  REQUIRE_TESTDATA(td);
+  const std::string dir = make_temp_dir();
+  model::QuantizeOptions o;
+  o.input_dir = td + "/reference/models/ds2-lite-tiny";
+  o.output_dir = dir;
+  o.type = DType::Q4_K;
+  o.row_groups = true;
+  model::quantize_checkpoint(o);
+  int rewritten = 0;
+  for (const auto& f : std::filesystem::directory_iterator(dir)) {
+    if (f.path().extension() != ".safetensors") continue;
+    std::fstream io(f.path(), std::ios::in | std::ios::out | std::ios::binary);
+    uint64_t n = 0;
+    io.read(reinterpret_cast<char*>(&n), 8);
+    std::string header(n, ' ');
+    io.read(header.data(), static_cast<std::streamsize>(n));
+    // Same length, so the data offsets stay: JSON allows the spaces.
+    for (size_t at; (at = header.find("\"rows16.2\"")) != std::string::npos; ++rewritten) header.replace(at, 10, "\"rows16\"  ");
+    io.seekp(8);
+    io.write(header.data(), static_cast<std::streamsize>(n));
+  }
+  ASSERT_GT(rewritten, 0) << "no Q4_K row-group tensor written";
+  std::string e;
+  try {
+    load(dir);
+  } catch (const Error& x) {
+    e = x.what();
+  }
+  EXPECT_NE(e.find("quantize the model again"), std::string::npos) << e;
+  EXPECT_NE(e.find("model.layers."), std::string::npos) << e;
+  std::filesystem::remove_all(dir);
 }
 
 double mean_rel_l2(const std::vector<float>& a, const std::vector<float>& b, size_t vocab) {

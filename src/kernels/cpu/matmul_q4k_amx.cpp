@@ -19,6 +19,7 @@
 #include <cstring>
 
 #include "kernels/cpu/amx.h"
+#include "kernels/cpu/q4k_scales.h"
 #include "kernels/packed.h"
 
 #define DSI_UNROLL _Pragma("GCC unroll 16")
@@ -30,10 +31,9 @@ namespace {
 using groups::AmxAt;
 using groups::GroupCtx;
 using groups::kRows;
-using packed::q4k::kMinOffset;
 using packed::q4k::kMinPairs;
 using packed::q4k::kQsOffset;
-using packed::q4k::kScOffset;
+using packed::q4k::kScales;
 constexpr int64_t kSuperBytes = packed::q4k::kBlockBytes;
 constexpr int kT = amx::kTokens;
 
@@ -58,9 +58,11 @@ struct alignas(64) Super {
 // into the high byte's product.
 DSI_AMX_TARGET void unpack(const uint8_t* sup, Super& s) {
   const __m512i low4 = _mm512_set1_epi8(0x0f);
+  alignas(64) uint8_t sm[2 * kScales];  // the scales, then the mins, as bytes
+  q4k_scales_avx512(sup, sm);
   DSI_UNROLL
   for (int j = 0; j < 8; ++j) {
-    const __m512i sc = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sup + kScOffset + 16 * j)));
+    const __m512i sc = _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(sm + 16 * j)));
     const __m512i sh = _mm512_srli_epi32(sc, 3), sl = _mm512_and_si512(sc, _mm512_set1_epi32(7));
     const __m512i fh = _mm512_or_si512(sh, _mm512_slli_epi32(sh, 16)), fl = _mm512_or_si512(sl, _mm512_slli_epi32(sl, 16));
     DSI_UNROLL
@@ -77,7 +79,7 @@ DSI_AMX_TARGET void unpack(const uint8_t* sup, Super& s) {
   const __m512i pairs = _mm512_load_si512(kMinPairs);
   DSI_UNROLL
   for (int i = 0; i < 4; ++i) {
-    const __m256i m8 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(sup + kMinOffset + 32 * i));
+    const __m256i m8 = _mm256_load_si256(reinterpret_cast<const __m256i*>(sm + kScales + 32 * i));
     s.m[i] = _mm512_permutexvar_epi16(pairs, _mm512_cvtepu8_epi16(m8));
   }
   s.d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sup)));

@@ -15,6 +15,7 @@
 #include "core/quant.h"
 #include "kernels/cpu/group_tiles.h"
 #include "kernels/cpu/matmul_q4k_amx.h"
+#include "kernels/cpu/q4k_scales.h"
 #include "kernels/packed.h"
 
 #define DSI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
@@ -29,10 +30,10 @@ using groups::kRows;
 using groups::Lane;
 using groups::TileAt;
 using groups::TileActs;
-using packed::q4k::kMinOffset;
 using packed::q4k::kMinPairs;
 using packed::q4k::kQsOffset;
-using packed::q4k::kScOffset;
+using packed::q4k::kScales;
+using packed::q4k::scale_min;
 constexpr int64_t kSuperBytes = packed::q4k::kBlockBytes;
 
 float half_at(const uint8_t* p) {
@@ -58,8 +59,8 @@ float row_dot_scalar(const GroupCtx& c, const TileAt& at, const Lane& r, float a
           const uint8_t byte = sup[kQsOffset + 256 * j + 64 * h + 4 * l + i];
           dot += (byte & 0xf) * a[8 * h + i] + (byte >> 4) * a[8 * h + 4 + i];
         }
-      isum += dot * sup[kScOffset + 16 * j + l];
-      msum += as[b] * sup[kMinOffset + 16 * j + l];
+      isum += dot * scale_min(sup, 16 * j + l, false);
+      msum += as[b] * scale_min(sup, 16 * j + l, true);
     }
     const float mins = static_cast<float>(msum) * half_at(sup + 32 + 2 * l);
     acc = std::fma(std::fma(static_cast<float>(isum), half_at(sup + 2 * l), -mins), ad[sb * 8], acc);
@@ -73,47 +74,47 @@ DSI_TARGET inline __m512i bcast4(const int8_t* p) {
   return _mm512_set1_epi32(v);
 }
 
-// One super-block of G groups: where each group's data is, its scales, and
-// what to prefetch (decode: the super-block each group reads next).
+// One super-block of G groups: where each group's data is, its scales (sm:
+// the 6-bit scales and mins as bytes, q4k_scales.h), and what to prefetch
+// (decode: the super-block each group reads next).
 template <int G>
 struct Super {
   const uint8_t* sup[G];
   const uint8_t* pf[G];
   __m512 d[G], dmin[G];
+  alignas(64) uint8_t sm[G][2 * kScales];
 };
 
-// Sub-block j of super-block sb (activation block b) for G groups x T tokens,
-// added to the super-block's integer sums. Stream: the tile reads its weights
-// from memory once (decode, batched decode), each sub-block pulling in 5
-// lines of the next super-block.
-template <int G, int T, bool Stream>
-DSI_TARGET inline void sub_block(const Super<G>& x, const TileActs<T>& act, int64_t b, int j, __m512i (&isum)[G][T]) {
-  const uint8_t* const* sup = x.sup;
-  const __m512i low4 = _mm512_set1_epi8(0x0f);
-  // Integer sums are exact, so splitting them into independent chains
-  // (latency-bound in small tiles) changes no result bit.
-  constexpr int C = G * T == 1 ? 4 : G * T <= 3 ? 2 : 1;
-  __m512i dot[C][G][T];
+// Sub-block j's dot products (activation block b) for G groups x T tokens
+// into s. Integer sums are exact, so splitting them into independent chains
+// (latency-bound in small tiles) changes no result bit. Decode tiles (T <= 2)
+// keep the high nibbles in place (v & 0xf0 = 16 x value, one shift fewer per
+// 64 bytes: decode's few registers are free, and the instructions saved pay
+// for widening the scales) and divide their sums by 16 (exactly) once per
+// sub-block; wider tiles have no registers for the second set of sums.
+template <int G, int T>
+DSI_TARGET inline void sub_dots(const Super<G>& x, const TileActs<T>& act, int64_t b, int j, __m512i (&s)[G][T]) {
+  constexpr bool kInPlace = T <= 2;
+  constexpr int C = kInPlace ? (G * T == 1 ? 2 : 1) : (G * T <= 3 ? 2 : 1);
+  constexpr int H = kInPlace ? 2 : 1;  // sets of sums: low and high nibbles apart, or together
+  const __m512i low4 = _mm512_set1_epi8(0x0f), high4 = _mm512_set1_epi8(static_cast<char>(0xf0));
+  __m512i dot[H][C][G][T];
   DSI_UNROLL
-  for (int k = 0; k < C; ++k)
+  for (int e = 0; e < H; ++e)
     DSI_UNROLL
-    for (int g = 0; g < G; ++g)
+    for (int k = 0; k < C; ++k)
       DSI_UNROLL
-      for (int tt = 0; tt < T; ++tt) dot[k][g][tt] = _mm512_setzero_si512();
-  if constexpr (Stream) {
-    DSI_UNROLL
-    for (int g = 0; g < G; ++g)
-      DSI_UNROLL
-      for (int l = 0; l < 5; ++l) _mm_prefetch(reinterpret_cast<const char*>(x.pf[g] + 320 * j + 64 * l), kStreamHint);
-  }
+      for (int g = 0; g < G; ++g)
+        DSI_UNROLL
+        for (int tt = 0; tt < T; ++tt) dot[e][k][g][tt] = _mm512_setzero_si512();
   DSI_UNROLL
   for (int h = 0; h < 4; ++h) {
     __m512i lo[G], hi[G];
     DSI_UNROLL
     for (int g = 0; g < G; ++g) {
-      const __m512i v = _mm512_loadu_si512(sup[g] + kQsOffset + 256 * j + 64 * h);
+      const __m512i v = _mm512_loadu_si512(x.sup[g] + kQsOffset + 256 * j + 64 * h);
       lo[g] = _mm512_and_si512(v, low4);
-      hi[g] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+      hi[g] = kInPlace ? _mm512_and_si512(v, high4) : _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
     }
     DSI_UNROLL
     for (int tt = 0; tt < T; ++tt) {
@@ -121,21 +122,47 @@ DSI_TARGET inline void sub_block(const Super<G>& x, const TileActs<T>& act, int6
       const __m512i a0 = bcast4(a), a1 = bcast4(a + 4);
       DSI_UNROLL
       for (int g = 0; g < G; ++g) {
-        __m512i& s = dot[h % C][g][tt];
-        s = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(s, lo[g], a0), hi[g], a1);
+        __m512i& d0 = dot[0][h % C][g][tt];
+        __m512i& d1 = dot[H - 1][h % C][g][tt];
+        d0 = _mm512_dpbusd_epi32(d0, lo[g], a0);
+        d1 = _mm512_dpbusd_epi32(d1, hi[g], a1);
       }
     }
   }
   DSI_UNROLL
-  for (int g = 0; g < G; ++g) {
-    const __m512i sc = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sup[g] + kScOffset + 16 * j)));
+  for (int g = 0; g < G; ++g)
     DSI_UNROLL
     for (int tt = 0; tt < T; ++tt) {
-      __m512i s = dot[0][g][tt];
+      __m512i sum[H];
       DSI_UNROLL
-      for (int k = 1; k < C; ++k) s = _mm512_add_epi32(s, dot[k][g][tt]);
-      isum[g][tt] = _mm512_add_epi32(isum[g][tt], _mm512_mullo_epi32(s, sc));
+      for (int e = 0; e < H; ++e) {
+        sum[e] = dot[e][0][g][tt];
+        DSI_UNROLL
+        for (int k = 1; k < C; ++k) sum[e] = _mm512_add_epi32(sum[e], dot[e][k][g][tt]);
+      }
+      s[g][tt] = kInPlace ? _mm512_add_epi32(sum[0], _mm512_srai_epi32(sum[H - 1], 4)) : sum[0];
     }
+}
+
+// Sub-block j of super-block sb (activation block b) for G groups x T tokens,
+// added to the super-block's integer sums. Stream: the tile reads its weights
+// from memory once (decode, batched decode), each sub-block pulling in 4 of
+// the next super-block's 36 lines (tile() asks for the last 4).
+template <int G, int T, bool Stream>
+DSI_TARGET inline void sub_block(const Super<G>& x, const TileActs<T>& act, int64_t b, int j, __m512i (&isum)[G][T]) {
+  if constexpr (Stream) {
+    DSI_UNROLL
+    for (int g = 0; g < G; ++g)
+      DSI_UNROLL
+      for (int l = 0; l < 4; ++l) _mm_prefetch(reinterpret_cast<const char*>(x.pf[g] + 256 * j + 64 * l), kStreamHint);
+  }
+  __m512i s[G][T];
+  sub_dots<G, T>(x, act, b, j, s);
+  DSI_UNROLL
+  for (int g = 0; g < G; ++g) {
+    const __m512i sc = _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(x.sm[g] + 16 * j)));
+    DSI_UNROLL
+    for (int tt = 0; tt < T; ++tt) isum[g][tt] = _mm512_add_epi32(isum[g][tt], _mm512_mullo_epi32(s[g][tt], sc));
   }
 }
 
@@ -153,7 +180,7 @@ DSI_TARGET inline void super_end(const Super<G>& x, const TileActs<T>& act, int6
     for (int tt = 0; tt < T; ++tt) msum[tt] = _mm512_setzero_si512();
     DSI_UNROLL
     for (int i = 0; i < 4; ++i) {
-      const __m256i m8 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x.sup[g] + kMinOffset + 32 * i));
+      const __m256i m8 = _mm256_load_si256(reinterpret_cast<const __m256i*>(x.sm[g] + kScales + 32 * i));
       const __m512i m = _mm512_permutexvar_epi16(pairs, _mm512_cvtepu8_epi16(m8));
       DSI_UNROLL
       for (int tt = 0; tt < T; ++tt) msum[tt] = _mm512_dpwssd_epi32(msum[tt], m, _mm512_set1_epi32(act.sp[tt][sb * 4 + i]));
@@ -192,6 +219,10 @@ DSI_TARGET static void tile(const GroupCtx& c, const TileAt& at, float (*out)[kR
       s.pf[g] = s.sup[g] + next;
       s.d[g] = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s.sup[g])));
       s.dmin[g] = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s.sup[g] + 32)));
+      q4k_scales_avx512(s.sup[g], s.sm[g]);
+      if constexpr (Stream)
+        DSI_UNROLL
+        for (int l = 0; l < 4; ++l) _mm_prefetch(reinterpret_cast<const char*>(s.pf[g] + 2048 + 64 * l), kStreamHint);
     }
     __m512i isum[G][T];
     DSI_UNROLL
