@@ -207,7 +207,7 @@ BENCHMARK(BM_DecodeVsProbe)
     ->Name("DecodeVsProbe")
     ->Iterations(8)
     ->Apply([](auto* b) {
-      for (DType t : {DType::Q8_0, DType::Q4_K}) {
+      for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_K}) {
         b->Args({static_cast<int64_t>(t), 8960, 1536});
         b->Args({static_cast<int64_t>(t), 1536, 8960});
       }
