@@ -439,25 +439,36 @@ struct PlanArgs {
   }
 };
 
-// Decoding one sequence leaves one tile per KV head: long contexts are split
-// by chunks (every chunk of every pair in exactly one tile, all query heads of
-// a KV head together, so K/V rows are read once), short ones by heads.
+// Decoding one sequence leaves one tile per KV head. Heads sharing a row
+// (MLA's 16) are halved down to 8 first: those tiles stay bound by their dot
+// products, and need no merge pass. Long contexts are then split by chunks
+// (every chunk of every pair in exactly one tile, all the tile's heads
+// together, so K/V rows are read once per tile), short ones by heads.
 TEST(AttentionPlan, SplitsLongContextsByChunksAndShortOnesByHeads) {
   using kernels::cpu::kKeyChunk;
   const PlanArgs mla(16, 1, {640 - 1});
+  const auto two = kernels::cpu::attention_plan(mla.a, 2);
+  EXPECT_TRUE(two.splits.empty());
+  EXPECT_EQ(two.partial_floats, 0u);
+  ASSERT_EQ(two.tiles.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(two.tiles[i].h0, static_cast<int64_t>(8 * i));
+    EXPECT_EQ(two.tiles[i].h1, static_cast<int64_t>(8 * i + 8));
+  }
+
   const auto plan = kernels::cpu::attention_plan(mla.a, 4);
-  ASSERT_EQ(plan.splits.size(), 1u);
-  EXPECT_EQ(plan.splits[0].chunks, 640 / kKeyChunk);
+  ASSERT_EQ(plan.splits.size(), 2u);
+  for (const auto& sp : plan.splits) EXPECT_EQ(sp.chunks, 640 / kKeyChunk);
   EXPECT_EQ(plan.split_pairs, 16);
   EXPECT_EQ(plan.partial_floats, static_cast<size_t>(16 * 10 * (2 + 512)));
-  std::vector<int> covered(10, 0);
+  std::vector<int> covered(20, 0);  // [half of the heads][chunk]
   for (const auto& u : plan.tiles) {
-    EXPECT_EQ(u.h1 - u.h0, 16);
-    EXPECT_EQ(u.split, 0);
-    for (int64_t c = u.c0; c < u.c1; ++c) ++covered[static_cast<size_t>(c)];
+    EXPECT_EQ(u.h1 - u.h0, 8);
+    EXPECT_EQ(u.split, u.h0 / 8);
+    for (int64_t c = u.c0; c < u.c1; ++c) ++covered[static_cast<size_t>(u.h0 / 8 * 10 + c)];
   }
   EXPECT_GE(plan.tiles.size(), 4u);
-  EXPECT_EQ(covered, std::vector<int>(10, 1));
+  EXPECT_EQ(covered, std::vector<int>(20, 1));
 
   const PlanArgs gqa(12, 2, {kKeyChunk - 1});  // one chunk: nothing to split but heads
   const auto short_plan = kernels::cpu::attention_plan(gqa.a, 4);
