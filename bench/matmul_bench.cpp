@@ -7,7 +7,10 @@
 // decode), to compare with both limits; BatchHot: 8 tokens over cached
 // weights (equal to Batch: batched decode is compute-bound). DecodeVsProbe:
 // decode against probes taken between its passes (shared machines change
-// bandwidth within seconds).
+// bandwidth within seconds). DecodeShort / DecodeHeads: MLA's per-head
+// decode products as one matrix and as the 16-part batch the model runs
+// (each part's activations quantized on their own), short rows that the
+// 1.5B's shapes do not have.
 //   build/matmul_bench --benchmark_filter=Decode
 #include <benchmark/benchmark.h>
 
@@ -101,6 +104,45 @@ void BM_Matmul(benchmark::State& state) {
   const double iters = static_cast<double>(state.iterations());
   state.counters["GB/s"] = benchmark::Counter(static_cast<double>(ws[0].bytes()) * iters / 1e9, benchmark::Counter::kIsRate);
   state.counters["GOPS"] = benchmark::Counter(2.0 * rows * cols * n * iters / 1e9, benchmark::Counter::kIsRate);
+  state.SetLabel(std::string(dsinfer::dtype_name(t)) + " " + backend->capabilities().isa);
+}
+
+// MLA's absorbed decode products: one token's query of each head against its
+// own slice of rows (DeepSeek-V2-Lite: W_uk^T, 16 x [512, 128] as Q8_0; the
+// value up-projection, 16 x [128, 512] as Q4_K), one matmul_batch of `heads`
+// parts. args: dtype, rows per head, cols, heads, hot (as BM_Matmul).
+void BM_Heads(benchmark::State& state) {
+  const auto t = static_cast<DType>(state.range(0));
+  const int64_t rows = state.range(1), cols = state.range(2), heads = state.range(3);
+  auto backend = dsinfer::kernels::make_backend({"cpu", 0, "auto"});
+  const Matrix m = make_matrix(t, rows * heads, cols);
+  const int copies = state.range(4) != 0 ? 1 : copies_for(m.bytes.size());
+  std::vector<std::vector<uint8_t>> data(static_cast<size_t>(copies), m.bytes);
+  std::vector<dsinfer::kernels::Weight> ws(static_cast<size_t>(copies), m.w);
+  std::vector<dsinfer::kernels::Weight> slices(static_cast<size_t>(copies * heads));  // [copy][head]
+  for (size_t i = 0; i < ws.size(); ++i) {
+    dsinfer::kernels::Weight& w = ws[i];
+    w.data = data[i].data();
+    w = backend->import_weight(w);
+    for (int64_t h = 0; h < heads; ++h) slices[i * static_cast<size_t>(heads) + static_cast<size_t>(h)] = w.slice_rows(h * rows, rows);
+  }
+  std::vector<float> x(static_cast<size_t>(heads * cols)), y(static_cast<size_t>(heads * rows));  // [heads, cols], [heads, rows]
+  std::mt19937 rng(3);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  for (float& v : x) v = nd(rng);
+  std::vector<dsinfer::kernels::MatmulArgs> args(static_cast<size_t>(heads));
+  int64_t next = 0;
+  for (auto _ : state) {
+    for (int64_t h = 0; h < heads; ++h) {
+      const dsinfer::kernels::Weight* w = &slices[static_cast<size_t>(next * heads + h)];
+      args[static_cast<size_t>(h)] = {x.data() + h * cols, cols, 1, w, false, nullptr, y.data() + h * rows, rows};
+    }
+    next = (next + 1) % copies;
+    backend->matmul_batch(args.data(), args.size());
+    benchmark::DoNotOptimize(y.data());
+  }
+  const double iters = static_cast<double>(state.iterations());
+  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(ws[0].bytes()) * iters / 1e9, benchmark::Counter::kIsRate);
   state.SetLabel(std::string(dsinfer::dtype_name(t)) + " " + backend->capabilities().isa);
 }
 
@@ -200,6 +242,18 @@ void BM_Bf16Peak(benchmark::State& state) {
 
 BENCHMARK(BM_ReadBandwidth)->Iterations(3)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Matmul)->Name("Decode")->UseRealTime()->Apply([](auto* b) { shapes(b, 1); })->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Matmul)->Name("DecodeShort")->UseRealTime()->Apply([](auto* b) {
+  for (int64_t hot : {0, 1}) {
+    b->Args({static_cast<int64_t>(DType::Q8_0), 8192, 128, 1, -1, hot});
+    b->Args({static_cast<int64_t>(DType::Q4_K), 2048, 512, 1, -1, hot});
+  }
+})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Heads)->Name("DecodeHeads")->UseRealTime()->Apply([](auto* b) {
+  for (int64_t hot : {0, 1}) {
+    b->Args({static_cast<int64_t>(DType::Q8_0), 512, 128, 16, hot});
+    b->Args({static_cast<int64_t>(DType::Q4_K), 128, 512, 16, hot});
+  }
+})->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Matmul)->Name("DecodeHot")->UseRealTime()->Apply([](auto* b) { shapes(b, 1, 1); })->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Matmul)->Name("Batch")->UseRealTime()->Apply([](auto* b) { shapes(b, 8), shapes(b, 16); })->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Matmul)->Name("BatchHot")->UseRealTime()->Apply([](auto* b) { shapes(b, 8, 1); })->Unit(benchmark::kMicrosecond);
