@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 #include "core/quant.h"
 #include "kernels/cpu/amx.h"
@@ -242,30 +243,38 @@ struct Streamed : Plain {
   static constexpr bool kStream = true;
 };
 
-// Rows [begin, end) of the view. With 1-2 tokens (decode), several groups
-// per tile so that each thread reads several memory streams; up to
-// kSpanTiles token tiles, passes as SpanPlan says; otherwise token chunks
-// (activations in L2), each running whole rows of kPrefillGroups groups;
-// with an AMX part, a chunk's whole tiles of amx::kTokens tokens go through
-// it a group at a time, and so does a last partial tile of amx::kMinTail or
-// more tokens (run whole over QuantAct's padding rows, the extra rows
-// dropped); fewer last tokens go through Tile.
-template <TileFn Tile, class Ext = Plain>
-void group_rows(const MatmulJob& job, int64_t begin, int64_t end) {
-  const MatmulArgs& a = *job.a;
-  const Weight& w = *a.w;
-  const int64_t nblk = w.cols / block_elems(w.dtype), gbytes = packed::group_bytes(w.dtype, w.cols);
-  const GroupCtx c{&a, job.act, nblk, gbytes, gbytes / nblk};
-  const auto* base = static_cast<const uint8_t*>(w.data);
-  const int64_t g0 = (w.row0 + begin) / kRows, g1 = (w.row0 + end + kRows - 1) / kRows;
-  const auto store = [&](int64_t g, int64_t t, const float* v) {
+// One call of group_rows: rows [begin, end) of the view, groups [g0, g1),
+// and where each (group, token)'s 16 results go.
+template <TileFn Tile, class Ext>
+struct RowsCall {
+  static constexpr int kOut = 16;  // (group, token) rows of a tile's results
+  static_assert(kOut >= kStreams1 && kOut >= 2 * kStreams2 && kOut >= kPrefillGroups * kPrefillTokens &&
+                kOut >= kSpanGroups * kSpanTokens);
+  const MatmulArgs& a;
+  const Weight& w;
+  GroupCtx c;
+  const uint8_t* base;
+  int64_t begin, end, g0, g1;
+
+  RowsCall(const MatmulJob& job, int64_t b, int64_t e)
+      : a(*job.a), w(*job.a->w), base(static_cast<const uint8_t*>(w.data)), begin(b), end(e),
+        g0((w.row0 + b) / kRows), g1((w.row0 + e + kRows - 1) / kRows) {
+    const int64_t nblk = w.cols / block_elems(w.dtype), gbytes = packed::group_bytes(w.dtype, w.cols);
+    c = GroupCtx{&a, job.act, nblk, gbytes, gbytes / nblk};
+  }
+  // Token t of group g from v[0..16): the lanes inside [begin, end).
+  void store(int64_t g, int64_t t, const float* v) const {
     const int64_t first = g * kRows - w.row0;  // view row of lane 0 (may be negative)
     float* y = a.y + t * a.y_stride + first;
-    const int64_t l1 = std::min<int64_t>(kRows, end - first);
-    for (int64_t l = std::max<int64_t>(0, begin - first); l < l1; ++l) y[l] = v[l] + (a.bias ? a.bias[first + l] : 0.0f);
-  };
+    const int64_t l0 = std::max<int64_t>(0, begin - first), l1 = std::min<int64_t>(kRows, end - first);
+    if (l0 == 0 && l1 == kRows && !a.bias) {  // whole groups (all but a view's edges): one copy
+      std::memcpy(y, v, sizeof(float) * kRows);
+      return;
+    }
+    for (int64_t l = l0; l < l1; ++l) y[l] = v[l] + (a.bias ? a.bias[first + l] : 0.0f);
+  }
   // n tokens from t of group g, from v[0..n) (the long calls).
-  const auto put = [&](int64_t g, int64_t t, const float (*v)[kRows], int64_t n) {
+  void put(int64_t g, int64_t t, const float (*v)[kRows], int64_t n) const {
     if constexpr (Ext::kStream) {
       const int64_t first = g * kRows - w.row0;  // as in store
       stream::store_rows(v, n,
@@ -275,49 +284,46 @@ void group_rows(const MatmulJob& job, int64_t begin, int64_t end) {
     } else {
       for (int64_t i = 0; i < n; ++i) store(g, t + i, v[i]);
     }
-  };
-  constexpr int kOut = 16;
-  static_assert(kOut >= kStreams1 && kOut >= 2 * kStreams2 && kOut >= kPrefillGroups * kPrefillTokens &&
-                kOut >= kSpanGroups * kSpanTokens);
-  alignas(64) float out[kOut][kRows];  // one row of 16 results per (group, token) of a tile
-  if (a.n <= 2) {
+  }
+
+  // 1-2 tokens: several groups per tile, one memory stream each.
+  void decode() const {
+    alignas(64) float out[kOut][kRows];
     const int nt = static_cast<int>(a.n), streams = static_cast<int>(decode_tile_groups(nt));
     for (int64_t g = g0; g < g1;) {
       int ng = streams;  // the widest tile shape that fits the groups left
       while (ng > 1 && g + ng > g1) ng /= 2;
-      Tile(c, TileAt{base + g * c.gbytes, ng, 0, nt, 0, nblk, nullptr}, out);
+      Tile(c, TileAt{base + g * c.gbytes, ng, 0, nt, 0, c.nblk, nullptr}, out);
       for (int i = 0; i < ng; ++i)  // no k / nt: a division per row group was ~10% of this function
         for (int tt = 0; tt < nt; ++tt) store(g + i, tt, out[i * nt + tt]);
       g += ng;
     }
-    return;
   }
-  if (a.n > kSpanTokens && a.n <= kBatchTokens) {
-    TileAt at{nullptr, 1, 0, static_cast<int>(a.n), 0, nblk, nullptr, 0, true};
+  // kSpanTokens + 1 .. kBatchTokens tokens: one group x all of them, streamed.
+  void batch() const {
+    alignas(64) float out[kOut][kRows];
+    TileAt at{nullptr, 1, 0, static_cast<int>(a.n), 0, c.nblk, nullptr, 0, true};
     for (int64_t g = g0; g < g1; ++g) {
       at.grp = base + g * c.gbytes;
       Tile(c, at, out);
       for (int64_t t = 0; t < a.n; ++t) store(g, t, out[t]);
     }
-    return;
   }
-  if (a.n <= kSpanTiles * kSpanTokens) {
+  // Up to kSpanTiles token tiles: passes as SpanPlan says.
+  void spans() const {
     const SpanPlan p(c, base, g1);
     float sums[kSpanTiles][kOut][kRows];  // running sums per token tile between passes
     for (int64_t g = g0; g < g1; g += kSpanGroups) {
-      for (int64_t k0 = 0; k0 < nblk; k0 += p.span)
+      for (int64_t k0 = 0; k0 < c.nblk; k0 += p.span)
         for (int64_t i = 0; i < p.tiles; ++i) Tile(c, p.tile(g, k0, i), sums[i]);
       for (int64_t i = 0; i < p.tiles; ++i) {
         const TileAt at = p.tile(g, 0, i);
         for (int k = 0; k < at.ng * at.nt; ++k) store(g + k / at.nt, at.t + k % at.nt, sums[i][k]);
       }
     }
-    return;
   }
-  const int64_t chunk = Ext::kAmx ? amx::token_chunk(w.cols)
-                                  : std::max<int64_t>(kPrefillTokens, token_chunk(w.cols * 3) / kPrefillTokens * kPrefillTokens);
-  for (int64_t t0 = 0; t0 < a.n; t0 += chunk) {
-    const int64_t t1 = std::min(a.n, t0 + chunk);
+  // Tokens [t0, t1) of a long call, whole AMX tiles first where Ext has them.
+  void chunk(int64_t t0, int64_t t1) const {
     int64_t tv = t0;  // the first token for Tile
     if constexpr (Ext::kAmx) {
       static_assert(amx::kTokens == QuantAct::kPadRows);
@@ -330,15 +336,37 @@ void group_rows(const MatmulJob& job, int64_t begin, int64_t end) {
         put(g, t0, acc, tv - t0);
       }
     }
+    alignas(64) float out[kOut][kRows];
     for (int64_t g = g0; g < g1 && tv < t1; g += kPrefillGroups) {
       const int ng = static_cast<int>(std::min<int64_t>(kPrefillGroups, g1 - g));
       for (int64_t t = tv; t < t1; t += kPrefillTokens) {
         const int nt = static_cast<int>(std::min<int64_t>(kPrefillTokens, t1 - t));
-        Tile(c, TileAt{base + g * c.gbytes, ng, t, nt, 0, nblk, nullptr}, out);
+        Tile(c, TileAt{base + g * c.gbytes, ng, t, nt, 0, c.nblk, nullptr}, out);
         for (int k = 0; k < ng; ++k) put(g + k, t, out + k * nt, nt);
       }
     }
   }
+};
+
+// Rows [begin, end) of the view. With 1-2 tokens (decode), several groups
+// per tile so that each thread reads several memory streams; up to
+// kSpanTiles token tiles, passes as SpanPlan says; otherwise token chunks
+// (activations in L2), each running whole rows of kPrefillGroups groups;
+// with an AMX part, a chunk's whole tiles of amx::kTokens tokens go through
+// it a group at a time, and so does a last partial tile of amx::kMinTail or
+// more tokens (run whole over QuantAct's padding rows, the extra rows
+// dropped); fewer last tokens go through Tile.
+template <TileFn Tile, class Ext = Plain>
+void group_rows(const MatmulJob& job, int64_t begin, int64_t end) {
+  const RowsCall<Tile, Ext> call(job, begin, end);
+  const int64_t n = job.a->n;
+  if (n <= 2) return call.decode();
+  if (n > kSpanTokens && n <= kBatchTokens) return call.batch();
+  if (n <= kSpanTiles * kSpanTokens) return call.spans();
+  const int64_t cols = call.w.cols;
+  const int64_t chunk = Ext::kAmx ? amx::token_chunk(cols)
+                                  : std::max<int64_t>(kPrefillTokens, token_chunk(cols * 3) / kPrefillTokens * kPrefillTokens);
+  for (int64_t t0 = 0; t0 < n; t0 += chunk) call.chunk(t0, std::min(n, t0 + chunk));
   if constexpr (Ext::kStream) stream::fence();
 }
 
