@@ -10,7 +10,8 @@
 // bandwidth within seconds). DecodeShort / DecodeHeads: MLA's per-head
 // decode products as one matrix and as the 16-part batch the model runs
 // (each part's activations quantized on their own), short rows that the
-// 1.5B's shapes do not have.
+// 1.5B's shapes do not have; DecodeShort's Q8_0 1024 x 1024 reads as many
+// bytes in long rows.
 //   build/matmul_bench --benchmark_filter=Decode
 #include <benchmark/benchmark.h>
 
@@ -245,6 +246,7 @@ BENCHMARK(BM_Matmul)->Name("Decode")->UseRealTime()->Apply([](auto* b) { shapes(
 BENCHMARK(BM_Matmul)->Name("DecodeShort")->UseRealTime()->Apply([](auto* b) {
   for (int64_t hot : {0, 1}) {
     b->Args({static_cast<int64_t>(DType::Q8_0), 8192, 128, 1, -1, hot});
+    b->Args({static_cast<int64_t>(DType::Q8_0), 1024, 1024, 1, -1, hot});
     b->Args({static_cast<int64_t>(DType::Q4_K), 2048, 512, 1, -1, hot});
   }
 })->Unit(benchmark::kMicrosecond);

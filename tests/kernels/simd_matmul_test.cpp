@@ -22,6 +22,7 @@
 #include "core/thread_pool.h"
 #include "kernels/backend.h"
 #include "kernels/cpu/isa.h"
+#include "kernels/cpu/group_tiles.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/q4k_scales.h"
 #include "kernels/packed.h"
@@ -462,6 +463,45 @@ TEST_P(PackedRows, TwinsAgreeBitwiseAndResultsDoNotDependOnTheBatch) {
     kernels::cpu::matmul(args_for(four, x0, view4, y4), isa, one_thread, act);
     EXPECT_EQ(0, std::memcmp(y4.data(), all.data(), 61 * sizeof(float))) << name << ": a tile of 4 groups differs";
   }
+}
+
+// Decode over short rows (a group's row at most kShortRowBytes: MLA's
+// per-head products) runs tiles of groups spread over the call: 38 groups on
+// one thread, 4 tiles of 8 groups 4 apart then tiles of 4 and 2 (two tokens:
+// 4 tiles of 4 groups 9 apart, then 2); on two threads, each piece spread on
+// its own. Every row is the same bits as the same token among 20 (whole-row
+// tiles), and nothing lands past a token's rows.
+TEST_P(PackedRows, ShortRowsDecodeInSpreadTiles) {
+  const int64_t cols = GetParam() == DType::Q4_K ? 256 : 128;
+  ASSERT_LE(kernels::packed::group_bytes(GetParam(), cols), kernels::cpu::groups::kShortRowBytes);
+  const TestWeight tw = make_weight(GetParam(), 590, cols, 3, 35);
+  const Packed pk = pack(tw.stored);
+  const kernels::Weight view = pk.w.slice_rows(3, 590);  // groups 0-37, starting and ending inside one
+  const Problem p = make_problem(590, 20, cols, 36);
+  ThreadPool pool(2), one_thread(1);
+  kernels::cpu::MatmulScratch act;
+  std::vector<float> all;
+  kernels::cpu::matmul(args_for(p, p.x, view, all), Isa::Scalar, pool, act);
+  const std::vector<float> xq = quantized_x(p, kernels::cpu::act_span(view));
+  expect_close(p, all, run_reference(p, xq, tw.view), bounds(p, tw.view, xq), 1e-5, false,
+               "packed scalar twin vs reference");
+  for (Isa isa : available_isas())
+    for (int64_t n : {1, 2})
+      for (ThreadPool* tp : {&one_thread, &pool}) {
+        Problem few = p;
+        few.n = n;
+        std::vector<float> xs(p.x.begin(), p.x.begin() + n * p.x_stride), ys;
+        kernels::cpu::matmul(args_for(few, xs, view, ys), isa, *tp, act);
+        const std::string what = std::string(kernels::cpu::isa_name(isa)) + ", " + std::to_string(n) + " token(s), " +
+                                 std::to_string(tp->size()) + " thread(s)";
+        for (int64_t k = 0; k < n; ++k) {
+          EXPECT_EQ(0, std::memcmp(ys.data() + k * p.y_stride, all.data() + k * p.y_stride,
+                                   static_cast<size_t>(p.rows) * sizeof(float)))
+              << what << ": token " << k << " differs from the batch of 20";
+          for (int64_t r = p.rows; r < p.y_stride; ++r)
+            EXPECT_EQ(ys[static_cast<size_t>(k * p.y_stride + r)], kSentinel) << what << ": written past the rows";
+        }
+      }
 }
 
 // Long calls: on AMX, whole 16-token tiles per token chunk (1.5 MiB of

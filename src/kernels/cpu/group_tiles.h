@@ -2,11 +2,11 @@
 // rows (packed.h): which tiles of groups x tokens to run, and where their
 // results go. A kernel K provides `template <int G, int T> static void
 // tile(const GroupCtx&, const TileAt&, float (*out)[kRows])` for G groups
-// (consecutive, gbytes apart) and T tokens over weight blocks [k0, k1),
-// accumulating into out[g * T + tt][lane]. Tile shapes and block ranges differ
-// only in how many rows and tokens share a pass and where the running sums
-// wait between passes (stored and reloaded exactly); each (row, token) sees
-// the same operations in every shape.
+// (tile_group: consecutive, or spread over a decode call) and T tokens over
+// weight blocks [k0, k1), accumulating into out[g * T + tt][lane]. Tile
+// shapes and block ranges differ only in how many rows and tokens share a pass
+// and where the running sums wait between passes (stored and reloaded
+// exactly); each (row, token) sees the same operations in every shape.
 #pragma once
 
 #include <algorithm>
@@ -30,6 +30,12 @@ inline constexpr int kPrefillGroups = 2, kPrefillTokens = 6;
 // Groups per tile with 1 or 2 tokens: one memory stream each (a core reading a
 // single stream gets well under its share of the bandwidth).
 inline constexpr int kStreams1 = 8, kStreams2 = 4;  // powers of two (tile_any)
+// Groups whose rows are at most this many bytes (MLA's per-head W_uk^T: 128
+// values, 2176 bytes of Q8_0 per group) are too short a stream each: decode
+// tiles take groups spread over the call, so that each stream runs on through
+// the following tiles (matmul_bench DecodeHeads, Q8_0 cold: ~10% faster;
+// Q4_K groups of 4.6 KB and 13.8 KB were no faster, or slower).
+inline constexpr int64_t kShortRowBytes = 4096;
 // The groups of group_rows' widest tile for n tokens (1 where there is no
 // such width).
 constexpr int64_t decode_tile_groups(int64_t n) { return n == 1 ? kStreams1 : n == 2 ? kStreams2 : 1; }
@@ -58,12 +64,13 @@ struct GroupCtx {
   int64_t bbytes = 0;  // bytes per block of a group
 };
 
-// A tile: groups grp, grp + gbytes, ... (ng of them) for tokens t .. t + nt - 1
-// over weight blocks [k0, k1). The running sums start at zero (k0 == 0) or
-// from out. Prefill tiles (nt > 2) with pf set also pull pf_bytes at
-// pf + g * gbytes for each of the G groups into L2, spread over the tile, so
-// that weights streaming in from memory overlap with the compute on the ones
-// already here; decode tiles prefetch their own streams.
+// A tile: groups grp, grp + gbytes, ... (ng of them; decode tiles of short
+// rows: gstep apart) for tokens t .. t + nt - 1 over weight blocks [k0, k1).
+// The running sums start at zero (k0 == 0) or from out. Prefill tiles (nt > 2)
+// with pf set also pull pf_bytes at pf + g * gbytes for each of the G groups
+// into L2, spread over the tile, so that weights streaming in from memory
+// overlap with the compute on the ones already here; decode tiles prefetch
+// their own streams.
 struct TileAt {
   const uint8_t* grp = nullptr;
   int ng = 1;
@@ -73,7 +80,20 @@ struct TileAt {
   const uint8_t* pf = nullptr;
   int64_t pf_bytes = 0;
   bool stream = false;  // a batched decode tile (kBatchTokens)
+  // Bytes between the tile's groups where they are not consecutive (decode
+  // over short rows, RowsCall::strided): the next tile then starts one group
+  // on. 0: gbytes apart, the next tile's groups ng on.
+  int64_t gstep = 0;
 };
+
+// Where group g of a tile starts.
+inline const uint8_t* tile_group(const GroupCtx& c, const TileAt& at, int g) {
+  return at.grp + g * (at.gstep ? at.gstep : c.gbytes);
+}
+
+// What a decode tile of G groups asks for past the end of a group's row, from
+// there: the same stream in the next tile.
+inline int64_t past_row(const GroupCtx& c, const TileAt& at, int G) { return at.gstep ? 0 : (G - 1) * c.gbytes; }
 
 using TileFn = void (*)(const GroupCtx& c, const TileAt& at, float (*out)[kRows]);
 
@@ -114,7 +134,7 @@ void tile_scalar(const GroupCtx& c, const TileAt& at, float (*out)[kRows]) {
     for (int tt = 0; tt < at.nt; ++tt)
       for (int l = 0; l < kRows; ++l) {
         float& o = out[g * at.nt + tt][l];
-        o = RowDot(c, at, Lane{at.grp + g * c.gbytes, l, at.t + tt}, at.k0 > 0 ? o : 0.0f);
+        o = RowDot(c, at, Lane{tile_group(c, at, g), l, at.t + tt}, at.k0 > 0 ? o : 0.0f);
       }
 }
 
@@ -286,11 +306,28 @@ struct RowsCall {
     }
   }
 
+  // Decode over short rows: tiles k = 0 .. stride - 1 of groups g0 + k,
+  // g0 + k + stride, ...: stream i reads groups g0 + i * stride .. in order.
+  // Returns the first group left for consecutive tiles.
+  int64_t strided(int streams, float (*out)[kRows]) const {
+    const int64_t stride = (g1 - g0) / streams;
+    const int nt = static_cast<int>(a.n);
+    if (c.gbytes > kShortRowBytes || streams < 2 || stride < 2) return g0;
+    TileAt at{nullptr, streams, 0, nt, 0, c.nblk, nullptr};
+    at.gstep = stride * c.gbytes;
+    for (int64_t k = 0; k < stride; ++k) {
+      at.grp = base + (g0 + k) * c.gbytes;
+      Tile(c, at, out);
+      for (int i = 0; i < streams; ++i)
+        for (int tt = 0; tt < nt; ++tt) store(g0 + k + i * stride, tt, out[i * nt + tt]);
+    }
+    return g0 + stride * streams;
+  }
   // 1-2 tokens: several groups per tile, one memory stream each.
   void decode() const {
     alignas(64) float out[kOut][kRows];
     const int nt = static_cast<int>(a.n), streams = static_cast<int>(decode_tile_groups(nt));
-    for (int64_t g = g0; g < g1;) {
+    for (int64_t g = strided(streams, out); g < g1;) {
       int ng = streams;  // the widest tile shape that fits the groups left
       while (ng > 1 && g + ng > g1) ng /= 2;
       Tile(c, TileAt{base + g * c.gbytes, ng, 0, nt, 0, c.nblk, nullptr}, out);

@@ -147,7 +147,6 @@ struct Avx512 {
   // its weights from memory once (decode, batched decode).
   template <int G, int T, bool Part, bool Stream = (T <= 2)>
   DSI_TARGET static void tile(const GroupCtx& c, const TileAt& at, float (*out)[kRows]) {
-    const uint8_t* grp = at.grp;
     const int64_t k0 = Part ? at.k0 : 0, k1 = Part ? at.k1 : c.nblk;
     const TileActs<T> x(*c.act, at.t);
     const groups::PartPrefetch pf(c, at, k1 - k0);
@@ -159,17 +158,17 @@ struct Avx512 {
     for (int64_t b = k0; b < k1; ++b) {
       const uint8_t* blk[G];
       DSI_UNROLL
-      for (int g = 0; g < G; ++g) blk[g] = grp + g * c.gbytes + b * F::kBlockBytes;
+      for (int g = 0; g < G; ++g) blk[g] = groups::tile_group(c, at, g) + b * F::kBlockBytes;
       if constexpr (Part) {
         DSI_UNROLL
         for (int g = 0; g < G; ++g) pf.fetch(g, b - k0);
       } else if constexpr (Stream) {  // pull each stream kAhead blocks ahead
-        // Past a group's end comes the next tile's group, G groups on
-        // (prefetching past the matrix is harmless: prefetches never fault).
+        // Past a group's end comes the next tile's group (past_row;
+        // prefetching past the matrix is harmless: prefetches never fault).
         // A batched tile's one stream runs faster than each of decode's eight:
         // it asks for lines further ahead.
         constexpr int64_t kDist = T <= 2 ? kAhead : 8 * kAhead;
-        const int64_t ahead = kDist * F::kBlockBytes + (b + kDist < c.nblk ? 0 : (G - 1) * c.gbytes);
+        const int64_t ahead = kDist * F::kBlockBytes + (b + kDist < c.nblk ? 0 : groups::past_row(c, at, G));
         DSI_UNROLL
         for (int g = 0; g < G; ++g)
           DSI_UNROLL

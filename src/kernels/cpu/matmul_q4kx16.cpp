@@ -201,21 +201,20 @@ struct Avx512 {
 // (group_tiles.h); otherwise whole rows from zero. Stream: see sub_block.
 template <int G, int T, bool Part, bool Stream = (T <= 2)>
 DSI_TARGET static void tile(const GroupCtx& c, const TileAt& at, float (*out)[kRows]) {
-  const uint8_t* grp = at.grp;
   const int64_t k0 = Part ? at.k0 : 0, k1 = Part ? at.k1 : c.nblk;
   const TileActs<T> x(*c.act, at.t);
   const groups::PartPrefetch pf(c, at, (k1 - k0) * 8);
   for (int64_t sb = k0; sb < k1; ++sb) {
     Super<G> s;
-    // After a group's last super-block comes the next tile's group, G groups on
-    // (prefetching past the matrix is harmless: prefetches never fault).
+    // After a group's last super-block comes the next tile's group (past_row;
+    // prefetching past the matrix is harmless: prefetches never fault).
     // A batched tile's one stream runs faster than each of decode's eight:
     // it asks for lines further ahead.
     constexpr int64_t kAhead = T <= 2 ? 1 : 6;
-    const int64_t next = kAhead * kSuperBytes + (sb + kAhead < c.nblk ? 0 : (G - 1) * c.gbytes);
+    const int64_t next = kAhead * kSuperBytes + (sb + kAhead < c.nblk ? 0 : groups::past_row(c, at, G));
     DSI_UNROLL
     for (int g = 0; g < G; ++g) {
-      s.sup[g] = grp + g * c.gbytes + sb * kSuperBytes;
+      s.sup[g] = groups::tile_group(c, at, g) + sb * kSuperBytes;
       s.pf[g] = s.sup[g] + next;
       s.d[g] = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s.sup[g])));
       s.dmin[g] = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s.sup[g] + 32)));
