@@ -387,6 +387,18 @@ Packed pack(const kernels::Weight& stored) {
   return p;
 }
 
+// The scalar twin's rows for all of p's tokens over view (rows of tw,
+// packed), checked against the reference on the same quantized activations.
+std::vector<float> packed_twin(const Problem& p, const TestWeight& tw, const kernels::Weight& view, ThreadPool& pool,
+                               kernels::cpu::MatmulScratch& act) {
+  std::vector<float> y;
+  kernels::cpu::matmul(args_for(p, p.x, view, y), Isa::Scalar, pool, act);
+  const std::vector<float> xq = quantized_x(p, kernels::cpu::act_span(view));
+  expect_close(p, y, run_reference(p, xq, tw.view), bounds(p, tw.view, xq), 1e-5, false,
+               "packed scalar twin vs reference");
+  return y;
+}
+
 class PackedRows : public ::testing::TestWithParam<DType> {};
 
 TEST_P(PackedRows, DequantizeExactlyAsTheRowLayout) {
@@ -422,11 +434,7 @@ TEST_P(PackedRows, TwinsAgreeBitwiseAndResultsDoNotDependOnTheBatch) {
   const Problem p = make_problem(157, 20, 768, 34);
   ThreadPool pool(2);
   kernels::cpu::MatmulScratch act;
-  std::vector<float> scalar;
-  kernels::cpu::matmul(args_for(p, p.x, view, scalar), Isa::Scalar, pool, act);
-  const std::vector<float> xq = quantized_x(p, kernels::cpu::act_span(view));
-  expect_close(p, scalar, run_reference(p, xq, tw.view), bounds(p, tw.view, xq), 1e-5, false,
-               "packed scalar twin vs reference");
+  const std::vector<float> scalar = packed_twin(p, tw, view, pool, act);
   // 10 groups on one thread: decode tiles of 8 and 2 groups (4, 4, 2 for two
   // tokens); on two, pieces of 1-2 groups; the 4-group view below: one tile of 4.
   ThreadPool one_thread(1);
@@ -480,11 +488,7 @@ TEST_P(PackedRows, ShortRowsDecodeInSpreadTiles) {
   const Problem p = make_problem(590, 20, cols, 36);
   ThreadPool pool(2), one_thread(1);
   kernels::cpu::MatmulScratch act;
-  std::vector<float> all;
-  kernels::cpu::matmul(args_for(p, p.x, view, all), Isa::Scalar, pool, act);
-  const std::vector<float> xq = quantized_x(p, kernels::cpu::act_span(view));
-  expect_close(p, all, run_reference(p, xq, tw.view), bounds(p, tw.view, xq), 1e-5, false,
-               "packed scalar twin vs reference");
+  const std::vector<float> all = packed_twin(p, tw, view, pool, act);
   for (Isa isa : available_isas())
     for (int64_t n : {1, 2})
       for (ThreadPool* tp : {&one_thread, &pool}) {
