@@ -373,28 +373,14 @@ struct Q4_KKernel {
   }
 };
 
+struct Kernels {  // for simd::rows_fn
+  template <class Load> using Float = FloatKernel<Load>;
+  using F32 = LoadF32; using BF16 = LoadBF16; using F16 = LoadF16; using F8 = LoadF8;
+  using Q8_0 = Q8_0Kernel; using Q4_0 = Q4_0Kernel; using Q4_K = Q4_KKernel;
+};
+
 }  // namespace
 
-RowsFn avx2_rows_fn(const Weight& w) {
-  switch (w.dtype) {
-    case DType::F32:
-      return simd::run_rows<FloatKernel<LoadF32>>;
-    case DType::BF16:
-      return simd::run_rows<FloatKernel<LoadBF16>>;
-    case DType::F16:
-      return simd::run_rows<FloatKernel<LoadF16>>;
-    case DType::F8_E4M3:
-      if (!w.scale_inv || w.block_rows <= 0 || w.block_cols <= 0) return nullptr;
-      return simd::run_rows<FloatKernel<LoadF8>>;
-    case DType::Q8_0:
-      return simd::run_rows<Q8_0Kernel>;
-    case DType::Q4_0:
-      return simd::run_rows<Q4_0Kernel>;
-    case DType::Q4_K:
-      return simd::run_rows<Q4_KKernel>;
-    default:
-      return nullptr;
-  }
-}
+RowsFn avx2_rows_fn(const Weight& w) { return simd::rows_fn<Kernels>(w); }
 
 }  // namespace dsinfer::kernels::cpu

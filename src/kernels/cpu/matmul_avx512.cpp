@@ -178,22 +178,53 @@ struct ActRows {
   }
 };
 
-// Q8_0: sum(w * a) = sum(|w| * (a with w's sign)), u8 x s8 for VNNI.
-struct Q8_0Kernel {
+// Where an integer tile's R rows start, its activations, and how far ahead of
+// a row its prefetches go (the same bytes kR rows on: the next tile's rows).
+template <int R, int T>
+struct TileIn {
+  const uint8_t* wp[R];
+  ActRows<T> ar;
+  size_t ahead;
+  DSI_INLINE TileIn(const RowsCtx& c, int64_t r, int64_t t, int kr) : ar(*c.act, t), ahead(c.row_bytes * kr) {
+    DSI_UNROLL
+    for (int i = 0; i < R; ++i) wp[i] = c.row(r + i);
+  }
+};
+
+// The tile of the 32-value block kernels: pairs of blocks through K::pair (one
+// 512-bit register holds two), then a last single block where a row has an odd
+// count (the activations' padding block is zero).
+template <class K>
+struct PairTiles {
   static constexpr int kR = 4, kT = 4;
+
+  template <int R, int T>
+  DSI_TARGET static void tile(const RowsCtx& c, int64_t r, int64_t t) {
+    __m512 acc[R][T];
+    zero_acc(acc);
+    const TileIn<R, T> in(c, r, t, kR);
+    int64_t b = 0;
+    for (; b + 2 <= c.blocks; b += 2) K::template pair<R, T, true>(in, b, acc);
+    if (b < c.blocks) K::template pair<R, T, false>(in, b, acc);
+    store_acc(c, r, t, acc);
+  }
+};
+
+// Q8_0: sum(w * a) = sum(|w| * (a with w's sign)), u8 x s8 for VNNI.
+struct Q8_0Kernel : PairTiles<Q8_0Kernel> {
   static constexpr int64_t kBytes = sizeof(BlockQ8_0);
 
   template <int R, int T, bool Two>
-  DSI_INLINE static void pair(const uint8_t* const* wp, const ActRows<T>& ar, int64_t b, size_t ahead,
-                              __m512 (&acc)[R][T]) {
+  DSI_INLINE static void pair(const TileIn<R, T>& in, int64_t b, __m512 (&acc)[R][T]) {
+    const ActRows<T>& ar = in.ar;
     __m512i wabs[R];
     __mmask64 neg[R];
     __m512 wd[R];
     DSI_UNROLL
     for (int i = 0; i < R; ++i) {
-      const uint8_t* p = wp[i] + b * kBytes;
-      prefetch<T>(p + ahead);
-      prefetch<T>(p + ahead + 2 * kBytes - 1);
+      const uint8_t* p = in.wp[i] + b * kBytes;
+      prefetch<T>(p + in.ahead);
+      prefetch<T>(p + in.ahead + 2 * kBytes - 1);
       const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2));
       const __m512i w = Two ? _mm512_inserti64x4(_mm512_castsi256_si512(w0),
                                                  _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + kBytes + 2)), 1)
@@ -214,27 +245,11 @@ struct Q8_0Kernel {
       }
     }
   }
-
-  template <int R, int T>
-  DSI_TARGET static void tile(const RowsCtx& c, int64_t r, int64_t t) {
-    __m512 acc[R][T];
-    zero_acc(acc);
-    const uint8_t* wp[R];
-    DSI_UNROLL
-    for (int i = 0; i < R; ++i) wp[i] = c.row(r + i);
-    const ActRows<T> ar(*c.act, t);
-    int64_t b = 0;
-    const size_t ahead = c.row_bytes * kR;
-    for (; b + 2 <= c.blocks; b += 2) pair<R, T, true>(wp, ar, b, ahead, acc);
-    if (b < c.blocks) pair<R, T, false>(wp, ar, b, ahead, acc);  // the activations' padding block is zero
-    store_acc(c, r, t, acc);
-  }
 };
 
 // Q4_0: nibbles q in [0, 15] are VNNI's unsigned operand; the -8 offset enters
 // as the accumulator's start value -sum(a) per lane (8 lanes per block).
-struct Q4_0Kernel {
-  static constexpr int kR = 4, kT = 4;
+struct Q4_0Kernel : PairTiles<Q4_0Kernel> {
   static constexpr int64_t kBytes = sizeof(BlockQ4_0);
 
   template <bool Two>
@@ -254,15 +269,15 @@ struct Q4_0Kernel {
   }
 
   template <int R, int T, bool Two>
-  DSI_INLINE static void pair(const uint8_t* const* wp, const ActRows<T>& ar, int64_t b, size_t ahead,
-                              __m512 (&acc)[R][T]) {
+  DSI_INLINE static void pair(const TileIn<R, T>& in, int64_t b, __m512 (&acc)[R][T]) {
+    const ActRows<T>& ar = in.ar;
     __m512i w[R];
     __m512 wd[R];
     DSI_UNROLL
     for (int i = 0; i < R; ++i) {
-      const uint8_t* p = wp[i] + b * kBytes;
-      prefetch<T>(p + ahead);
-      prefetch<T>(p + ahead + 2 * kBytes - 1);
+      const uint8_t* p = in.wp[i] + b * kBytes;
+      prefetch<T>(p + in.ahead);
+      prefetch<T>(p + in.ahead + 2 * kBytes - 1);
       w[i] = unpack<Two>(p);
       wd[i] = pair_scale(half_at(p), Two ? half_at(p + kBytes) : 0.0f);
     }
@@ -277,21 +292,6 @@ struct Q4_0Kernel {
         acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(wd[i], da), acc[i][j]);
       }
     }
-  }
-
-  template <int R, int T>
-  DSI_TARGET static void tile(const RowsCtx& c, int64_t r, int64_t t) {
-    __m512 acc[R][T];
-    zero_acc(acc);
-    const uint8_t* wp[R];
-    DSI_UNROLL
-    for (int i = 0; i < R; ++i) wp[i] = c.row(r + i);
-    const ActRows<T> ar(*c.act, t);
-    int64_t b = 0;
-    const size_t ahead = c.row_bytes * kR;
-    for (; b + 2 <= c.blocks; b += 2) pair<R, T, true>(wp, ar, b, ahead, acc);
-    if (b < c.blocks) pair<R, T, false>(wp, ar, b, ahead, acc);
-    store_acc(c, r, t, acc);
   }
 };
 
@@ -367,20 +367,17 @@ struct Q4_KKernel {
   DSI_TARGET static void tile(const RowsCtx& c, int64_t r, int64_t t) {
     __m512 acc[R][T];
     zero_acc(acc);
-    const uint8_t* wp[R];
-    DSI_UNROLL
-    for (int i = 0; i < R; ++i) wp[i] = c.row(r + i);
-    const ActRows<T> ar(*c.act, t);
-    const size_t ahead = c.row_bytes * kR;
+    const TileIn<R, T> in(c, r, t, kR);
+    const ActRows<T>& ar = in.ar;
     for (int64_t sb = 0; sb < c.blocks; ++sb) {
       const uint8_t* blk[R];
       __m512 scm[R];
       DSI_UNROLL
       for (int i = 0; i < R; ++i) {
-        blk[i] = wp[i] + sb * kBytes;
-        prefetch<T>(blk[i] + ahead);
-        prefetch<T>(blk[i] + ahead + 64);
-        prefetch<T>(blk[i] + ahead + kBytes - 1);
+        blk[i] = in.wp[i] + sb * kBytes;
+        prefetch<T>(blk[i] + in.ahead);
+        prefetch<T>(blk[i] + in.ahead + 64);
+        prefetch<T>(blk[i] + in.ahead + kBytes - 1);
         scm[i] = scales(blk[i]);
       }
       __m512 f[R * T];  // lanes 8 + s: d * sc_s * d_a of sub-block s (lanes 0..7 are not used)
@@ -404,28 +401,14 @@ struct Q4_KKernel {
   }
 };
 
+struct Kernels {  // for simd::rows_fn
+  template <class Load> using Float = FloatKernel<Load>;
+  using F32 = LoadF32; using BF16 = LoadBF16; using F16 = LoadF16; using F8 = LoadF8;
+  using Q8_0 = Q8_0Kernel; using Q4_0 = Q4_0Kernel; using Q4_K = Q4_KKernel;
+};
+
 }  // namespace
 
-RowsFn avx512_rows_fn(const Weight& w) {
-  switch (w.dtype) {
-    case DType::F32:
-      return simd::run_rows<FloatKernel<LoadF32>>;
-    case DType::BF16:
-      return simd::run_rows<FloatKernel<LoadBF16>>;
-    case DType::F16:
-      return simd::run_rows<FloatKernel<LoadF16>>;
-    case DType::F8_E4M3:
-      if (!w.scale_inv || w.block_rows <= 0 || w.block_cols <= 0) return nullptr;
-      return simd::run_rows<FloatKernel<LoadF8>>;
-    case DType::Q8_0:
-      return simd::run_rows<Q8_0Kernel>;
-    case DType::Q4_0:
-      return simd::run_rows<Q4_0Kernel>;
-    case DType::Q4_K:
-      return simd::run_rows<Q4_KKernel>;
-    default:
-      return nullptr;
-  }
-}
+RowsFn avx512_rows_fn(const Weight& w) { return simd::rows_fn<Kernels>(w); }
 
 }  // namespace dsinfer::kernels::cpu

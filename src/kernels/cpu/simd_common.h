@@ -81,4 +81,30 @@ void run_rows(const MatmulJob& job, int64_t begin, int64_t end) {
   }
 }
 
+// The row kernels of one ISA level by weight type. Ks names them: Ks::Float<Load>
+// over the loaders Ks::F32, BF16, F16, F8 (block-scaled), and Ks::Q8_0, Q4_0,
+// Q4_K; nullptr where the level has none (or an F8 weight lacks its scales).
+template <class Ks>
+RowsFn rows_fn(const Weight& w) {
+  switch (w.dtype) {
+    case DType::F32:
+      return run_rows<typename Ks::template Float<typename Ks::F32>>;
+    case DType::BF16:
+      return run_rows<typename Ks::template Float<typename Ks::BF16>>;
+    case DType::F16:
+      return run_rows<typename Ks::template Float<typename Ks::F16>>;
+    case DType::F8_E4M3:
+      if (!w.scale_inv || w.block_rows <= 0 || w.block_cols <= 0) return nullptr;
+      return run_rows<typename Ks::template Float<typename Ks::F8>>;
+    case DType::Q8_0:
+      return run_rows<typename Ks::Q8_0>;
+    case DType::Q4_0:
+      return run_rows<typename Ks::Q4_0>;
+    case DType::Q4_K:
+      return run_rows<typename Ks::Q4_K>;
+    default:
+      return nullptr;
+  }
+}
+
 }  // namespace dsinfer::kernels::cpu::simd
