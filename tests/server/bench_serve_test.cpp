@@ -122,20 +122,13 @@ TEST(BenchServeBody, PromptsAreSeededDistinctAndBounded) {
   EXPECT_FALSE(chat["messages"][0]["content"].get<std::string>().empty());
 }
 
-class BenchServeLive : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    const std::string td = dsinfer::test::testdata_dir();
-    if (td.empty()) return;
+class BenchServeLive : public HarnessSuite<BenchServeLive> {
+ public:
+  static HarnessOptions options() {
     HarnessOptions o;
     o.api_key = "bench-key";
-    harness_ = new Harness(td, o);
+    return o;
   }
-  static void TearDownTestSuite() {
-    delete harness_;
-    harness_ = nullptr;
-  }
-  void SetUp() override { REQUIRE_TESTDATA(td); }
 
   static loadgen::LoadConfig config() {
     loadgen::LoadConfig c;
@@ -150,10 +143,7 @@ class BenchServeLive : public ::testing::Test {
     c.timeout_s = 60;
     return c;
   }
-
-  static Harness* harness_;
 };
-Harness* BenchServeLive::harness_ = nullptr;
 
 void expect_ordered(const loadgen::Distribution& d) {
   EXPECT_LE(d.p50, d.p90);

@@ -8,20 +8,8 @@
 namespace dsinfer::server::test {
 namespace {
 
-class ChatTest : public ::testing::Test {
+class ChatTest : public HarnessSuite<ChatTest> {
  protected:
-  static void SetUpTestSuite() {
-    const std::string td = dsinfer::test::testdata_dir();
-    if (!td.empty()) harness_ = new Harness(td, HarnessOptions{});
-  }
-  static void TearDownTestSuite() {
-    delete harness_;
-    harness_ = nullptr;
-  }
-  void SetUp() override {
-    REQUIRE_TESTDATA(td);
-    cli_ = harness_->client();
-  }
 
   Json post_ok(const Json& body) {
     auto r = post_json(*cli_, "/v1/chat/completions", body);
@@ -41,12 +29,8 @@ class ChatTest : public ::testing::Test {
     EXPECT_EQ(r->get_header_value("Content-Type"), "text/event-stream");
     return parse_sse(r->body);
   }
-
-  static Harness* harness_;
-  std::unique_ptr<httplib::Client> cli_;
 };
 
-Harness* ChatTest::harness_ = nullptr;
 
 struct Streamed {
   std::string content, reasoning, finish, role;

@@ -8,20 +8,8 @@
 namespace dsinfer::server::test {
 namespace {
 
-class CompletionsTest : public ::testing::Test {
+class CompletionsTest : public HarnessSuite<CompletionsTest> {
  protected:
-  static void SetUpTestSuite() {
-    const std::string td = dsinfer::test::testdata_dir();
-    if (!td.empty()) harness_ = new Harness(td, HarnessOptions{});
-  }
-  static void TearDownTestSuite() {
-    delete harness_;
-    harness_ = nullptr;
-  }
-  void SetUp() override {
-    REQUIRE_TESTDATA(td);
-    cli_ = harness_->client();
-  }
 
   Json complete(Json body) {
     body["model"] = "tiny-test";
@@ -36,12 +24,8 @@ class CompletionsTest : public ::testing::Test {
     EXPECT_EQ(j["id"].get<std::string>().rfind("cmpl-", 0), 0u);
     return j;
   }
-
-  static Harness* harness_;
-  std::unique_ptr<httplib::Client> cli_;
 };
 
-Harness* CompletionsTest::harness_ = nullptr;
 
 void expect_usage(const Json& j) {
   const Json& u = j["usage"];

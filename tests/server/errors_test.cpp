@@ -28,22 +28,12 @@ void expect_error_shape(const httplib::Result& r, int status, const std::string&
   }
 }
 
-class ErrorsTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    const std::string td = dsinfer::test::testdata_dir();
-    if (td.empty()) return;
+class ErrorsTest : public HarnessSuite<ErrorsTest> {
+ public:
+  static HarnessOptions options() {
     HarnessOptions o;
     o.engine.max_model_len = 256;
-    harness_ = new Harness(td, o);
-  }
-  static void TearDownTestSuite() {
-    delete harness_;
-    harness_ = nullptr;
-  }
-  void SetUp() override {
-    REQUIRE_TESTDATA(td);
-    cli_ = harness_->client();
+    return o;
   }
   httplib::Result chat_raw(const std::string& body) {
     return cli_->Post("/v1/chat/completions", body, "application/json");
@@ -58,12 +48,8 @@ class ErrorsTest : public ::testing::Test {
     b[key] = std::move(value);
     return post_json(*cli_, "/v1/completions", b);
   }
-
-  static Harness* harness_;
-  std::unique_ptr<httplib::Client> cli_;
 };
 
-Harness* ErrorsTest::harness_ = nullptr;
 
 TEST_F(ErrorsTest, MalformedBodies) {
   expect_error_shape(chat_raw("{not json"), 400, "invalid JSON");

@@ -4,6 +4,7 @@
 // port 0, talked to with httplib::Client.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <httplib.h>
 
 #include <memory>
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "common/testdata.h"
 #include "engine/engine.h"
 #include "kernels/backend.h"
 #include "model/model.h"
@@ -45,6 +47,31 @@ class Harness {
   std::unique_ptr<model::Model> model_;
   std::unique_ptr<engine::Engine> engine_;
   std::unique_ptr<Server> server_;
+};
+
+// A test suite sharing one server, started once from ../shared/testdata with
+// Suite::options() (each test skips loudly without the data); cli_ talks to it.
+template <class Suite>
+class HarnessSuite : public ::testing::Test {
+ public:
+  static HarnessOptions options() { return {}; }
+
+ protected:
+  static void SetUpTestSuite() {
+    const std::string td = dsinfer::test::testdata_dir();
+    if (!td.empty()) harness_ = new Harness(td, Suite::options());
+  }
+  static void TearDownTestSuite() {
+    delete harness_;
+    harness_ = nullptr;
+  }
+  void SetUp() override {
+    REQUIRE_TESTDATA(td);
+    cli_ = harness_->client();
+  }
+
+  static inline Harness* harness_ = nullptr;
+  std::unique_ptr<httplib::Client> cli_;
 };
 
 // Server-sent events of one response body.
