@@ -32,18 +32,59 @@ constexpr Shape kQwen15b{12, 2, 128, 128, false};
 constexpr Shape kV2Lite{16, 1, 576, 512, true};
 constexpr int64_t kBlock = 16;
 
-void run(benchmark::State& state, const Shape& s) {
-  const int64_t ctx = state.range(0), n = state.range(1);
-  auto backend = dsinfer::kernels::make_backend({"cpu", 0, "auto"});
-  const int64_t blocks_per_seq = (ctx + kBlock - 1) / kBlock, n_blocks = blocks_per_seq * n;
-  const int64_t k_stride = s.n_kv_heads * s.qk_dim, v_stride = s.mla ? k_stride : s.n_kv_heads * s.v_dim;
-  std::mt19937 rng(1);
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+// One call's inputs: n sequences of ctx keys in a paged cache (f32 or bf16),
+// their queries and the output, and the arguments pointing at them.
+struct Case {
+  int64_t k_stride, v_stride;
+  size_t elem;
+  dsinfer::kernels::Buffer k, v, q;
+  std::vector<int32_t> tables, positions, seqs;
+  std::vector<float> out;
+  dsinfer::kernels::AttentionArgs a;
+
+  Case(const Shape& s, int64_t ctx, int64_t n, bool bf16)
+      : k_stride(s.n_kv_heads * s.qk_dim), v_stride(s.mla ? k_stride : s.n_kv_heads * s.v_dim), elem(bf16 ? 2 : 4) {
+    const int64_t blocks_per_seq = (ctx + kBlock - 1) / kBlock, n_blocks = blocks_per_seq * n;
+    std::mt19937 rng(1);
+    k = randoms(n_blocks * kBlock * k_stride, elem, rng);
+    v = s.mla ? dsinfer::kernels::Buffer() : randoms(n_blocks * kBlock * v_stride, elem, rng);
+    q = randoms(n * s.n_heads * s.qk_dim, 4, rng);
+    tables.resize(static_cast<size_t>(n_blocks));
+    std::iota(tables.begin(), tables.end(), 0);
+    std::shuffle(tables.begin(), tables.end(), rng);  // a used pool's blocks are scattered
+    positions.assign(static_cast<size_t>(n), static_cast<int32_t>(ctx - 1));
+    seqs.resize(static_cast<size_t>(n));
+    std::iota(seqs.begin(), seqs.end(), 0);
+    out.resize(static_cast<size_t>(n * s.n_heads * s.v_dim));
+    a.q = q.f32();
+    a.q_head_stride = s.qk_dim;
+    a.q_token_stride = s.n_heads * s.qk_dim;
+    a.n_tokens = n;
+    a.n_heads = s.n_heads;
+    a.n_kv_heads = s.n_kv_heads;
+    a.qk_dim = s.qk_dim;
+    a.v_dim = s.v_dim;
+    a.k_cache = k.data();
+    a.v_cache = s.mla ? k.data() : v.data();
+    a.cache_dtype = bf16 ? dsinfer::DType::BF16 : dsinfer::DType::F32;
+    a.k_token_stride = k_stride;
+    a.v_token_stride = v_stride;
+    a.k_head_stride = s.mla ? 0 : s.qk_dim;
+    a.v_head_stride = s.mla ? 0 : s.v_dim;
+    a.block_size = kBlock;
+    a.positions = positions.data();
+    a.tok_seq = seqs.data();
+    a.block_tables = tables.data();
+    a.max_blocks = blocks_per_seq;
+    a.scale = 1.0f / std::sqrt(static_cast<float>(s.qk_dim));
+    a.out = out.data();
+    a.out_token_stride = s.n_heads * s.v_dim;
+  }
+
   // The cache on huge pages, as the engine's (host_map): with 4 KiB pages a
   // cold call spends much of its time in page walks.
-  const bool bf16 = state.range(3) != 0;
-  const size_t elem = bf16 ? 2 : 4;
-  auto randoms = [&](int64_t count, size_t bytes) {
+  static dsinfer::kernels::Buffer randoms(int64_t count, size_t bytes, std::mt19937& rng) {
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
     dsinfer::kernels::Buffer b = dsinfer::kernels::host_map(static_cast<size_t>(count) * bytes);
     for (int64_t i = 0; i < count; ++i) {
       if (bytes == 2) {
@@ -53,45 +94,18 @@ void run(benchmark::State& state, const Shape& s) {
       }
     }
     return b;
-  };
-  const dsinfer::kernels::Buffer k = randoms(n_blocks * kBlock * k_stride, elem);
-  const dsinfer::kernels::Buffer v = s.mla ? k : randoms(n_blocks * kBlock * v_stride, elem);
-  const dsinfer::kernels::Buffer q = randoms(n * s.n_heads * s.qk_dim, 4);
-  std::vector<int32_t> tables(static_cast<size_t>(n_blocks));
-  std::iota(tables.begin(), tables.end(), 0);
-  std::shuffle(tables.begin(), tables.end(), rng);  // a used pool's blocks are scattered
-  std::vector<int32_t> positions(static_cast<size_t>(n), static_cast<int32_t>(ctx - 1)), seqs(static_cast<size_t>(n));
-  std::iota(seqs.begin(), seqs.end(), 0);
-  std::vector<float> out(static_cast<size_t>(n * s.n_heads * s.v_dim));
-  dsinfer::kernels::AttentionArgs a;
-  a.q = q.f32();
-  a.q_head_stride = s.qk_dim;
-  a.q_token_stride = s.n_heads * s.qk_dim;
-  a.n_tokens = n;
-  a.n_heads = s.n_heads;
-  a.n_kv_heads = s.n_kv_heads;
-  a.qk_dim = s.qk_dim;
-  a.v_dim = s.v_dim;
-  a.k_cache = k.data();
-  a.v_cache = v.data();
-  a.cache_dtype = bf16 ? dsinfer::DType::BF16 : dsinfer::DType::F32;
-  a.k_token_stride = k_stride;
-  a.v_token_stride = v_stride;
-  a.k_head_stride = s.mla ? 0 : s.qk_dim;
-  a.v_head_stride = s.mla ? 0 : s.v_dim;
-  a.block_size = kBlock;
-  a.positions = positions.data();
-  a.tok_seq = seqs.data();
-  a.block_tables = tables.data();
-  a.max_blocks = blocks_per_seq;
-  a.scale = 1.0f / std::sqrt(static_cast<float>(s.qk_dim));
-  a.out = out.data();
-  a.out_token_stride = s.n_heads * s.v_dim;
+  }
+};
+
+void run(benchmark::State& state, const Shape& s) {
+  const int64_t ctx = state.range(0), n = state.range(1);
+  auto backend = dsinfer::kernels::make_backend({"cpu", 0, "auto"});
+  const Case c(s, ctx, n, state.range(3) != 0);
   std::vector<float> flush(state.range(2) ? size_t{16} << 20 : 0, 1.0f);
   // A one-key call after the flush wakes the pool's threads (asleep after the
   // flush's milliseconds) without timing it: in a decode step they are busy.
-  std::vector<int32_t> first(positions.size(), 0);
-  dsinfer::kernels::AttentionArgs wake = a;
+  std::vector<int32_t> first(c.positions.size(), 0);
+  dsinfer::kernels::AttentionArgs wake = c.a;
   wake.positions = first.data();
   float sink = 0.0f;
   for (auto _ : state) {
@@ -101,12 +115,13 @@ void run(benchmark::State& state, const Shape& s) {
       backend->attention(wake);
       state.ResumeTiming();
     }
-    backend->attention(a);
-    benchmark::DoNotOptimize(out.data());
+    backend->attention(c.a);
+    benchmark::DoNotOptimize(c.out.data());
   }
   benchmark::DoNotOptimize(sink);
   const double iters = static_cast<double>(state.iterations());
-  const double bytes = static_cast<double>(n * ctx * (k_stride + (s.mla ? 0 : v_stride)) * static_cast<int64_t>(elem));
+  const auto elem = static_cast<int64_t>(c.elem);
+  const double bytes = static_cast<double>(n * ctx * (c.k_stride + (s.mla ? 0 : c.v_stride)) * elem);
   const double flops = 2.0 * static_cast<double>(n * ctx * s.n_heads * (s.qk_dim + s.v_dim));
   state.counters["GB/s"] = benchmark::Counter(bytes * iters / 1e9, benchmark::Counter::kIsRate);
   state.counters["GFLOP/s"] = benchmark::Counter(flops * iters / 1e9, benchmark::Counter::kIsRate);

@@ -181,6 +181,32 @@ void MlaAttention::attend_plain_seq(ForwardContext& ctx, Latent latent, int64_t 
   b.attention(a);
 }
 
+namespace {
+
+// The positions and sequence indices of batch tokens `rows`, on the backend.
+struct RowPlaces {
+  kernels::Buffer pos;  // [rows] int32
+  kernels::Buffer seq;  // [rows] int32
+};
+
+RowPlaces upload_places(ForwardContext& ctx, const std::vector<int64_t>& rows) {
+  std::vector<int32_t> pos(rows.size()), seq(rows.size());
+  std::vector<int32_t> seq_of(static_cast<size_t>(ctx.n_tokens));
+  for (size_t s = 0; s < ctx.batch.seqs.size(); ++s)
+    for (int32_t i = 0; i < ctx.batch.seqs[s].n_tokens; ++i) seq_of[static_cast<size_t>(ctx.seq_first[s] + i)] = static_cast<int32_t>(s);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    pos[i] = ctx.host_positions[static_cast<size_t>(rows[i])];
+    seq[i] = seq_of[static_cast<size_t>(rows[i])];
+  }
+  const auto n = static_cast<int64_t>(rows.size());
+  RowPlaces p{ctx.scratch(n), ctx.scratch(n)};
+  ctx.backend.upload(p.pos, pos.data(), pos.size() * 4);
+  ctx.backend.upload(p.seq, seq.data(), seq.size() * 4);
+  return p;
+}
+
+}  // namespace
+
 // Tokens `rows` of the batch attend over the latent cache directly: the key
 // up-projection is folded into the query (q_nope W_uk per head) and the value
 // up-projection applied to the attention output.
@@ -207,17 +233,7 @@ void MlaAttention::attend_absorbed(ForwardContext& ctx, Latent latent, const flo
   b.matmul_batch(args.data(), args.size());
   // The rope part of every (token, head) query is attended as is: [n * n_heads] rows of qk -> of row.
   b.copy_rows({qsub + nope_, qk, ql.f32() + kv_lora_rank_, row, n * n_heads_, rope_dim_, nullptr, nullptr});
-  std::vector<int32_t> pos(rows.size()), seq(rows.size());
-  std::vector<int32_t> seq_of(static_cast<size_t>(ctx.n_tokens));
-  for (size_t s = 0; s < ctx.batch.seqs.size(); ++s)
-    for (int32_t i = 0; i < ctx.batch.seqs[s].n_tokens; ++i) seq_of[static_cast<size_t>(ctx.seq_first[s] + i)] = static_cast<int32_t>(s);
-  for (size_t i = 0; i < rows.size(); ++i) {
-    pos[i] = ctx.host_positions[static_cast<size_t>(rows[i])];
-    seq[i] = seq_of[static_cast<size_t>(rows[i])];
-  }
-  kernels::Buffer pos_buf = ctx.scratch(n), seq_buf = ctx.scratch(n);
-  b.upload(pos_buf, pos.data(), pos.size() * 4);
-  b.upload(seq_buf, seq.data(), seq.size() * 4);
+  const RowPlaces places = upload_places(ctx, rows);
   kernels::Buffer ol = ctx.output(n * n_heads_ * kv_lora_rank_);  // [n, n_heads, kv_lora_rank]
   kernels::AttentionArgs a = ctx.paged_attention();
   a.q = ql.f32();
@@ -231,8 +247,8 @@ void MlaAttention::attend_absorbed(ForwardContext& ctx, Latent latent, const flo
   a.k_cache = a.v_cache = latent.rows;
   a.cache_dtype = latent.dtype;
   a.k_token_stride = a.v_token_stride = row;
-  a.positions = pos_buf.i32();
-  a.tok_seq = seq_buf.i32();
+  a.positions = places.pos.i32();
+  a.tok_seq = places.seq.i32();
   a.scale = softmax_scale_;
   a.out = ol.f32();
   a.out_token_stride = n_heads_ * kv_lora_rank_;

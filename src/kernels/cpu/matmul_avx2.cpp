@@ -17,17 +17,9 @@ namespace dsinfer::kernels::cpu {
 
 namespace {
 
+using simd::half_at;
+using simd::prefetch;
 using simd::RowsCtx;
-
-// Weight rows are streamed once per token chunk: each tile prefetches the same
-// bytes of the next tile's rows (`ahead` = kR rows further), far enough ahead to
-// hide memory latency on rows too short for the hardware prefetcher to ramp up.
-// Tiles of T tokens: decode's (1-2) stream from memory into L2 (kStreamHint);
-// longer ones are compute-bound and read from L1.
-template <int T>
-DSI_INLINE void prefetch(const uint8_t* p) {
-  _mm_prefetch(reinterpret_cast<const char*>(p), T <= 2 ? kStreamHint : _MM_HINT_T0);
-}
 
 
 DSI_INLINE float hsum(__m256 v) {
@@ -45,6 +37,7 @@ DSI_INLINE void zero_acc(__m256 (&acc)[R][T]) {
     for (int j = 0; j < T; ++j) acc[i][j] = _mm256_setzero_ps();
 }
 
+// tail: what the scalar column tail added per (row, token).
 template <int R, int T>
 DSI_INLINE void store_acc(const RowsCtx& c, int64_t r, int64_t t, __m256 (&acc)[R][T], const float (&tail)[R][T]) {
   const MatmulArgs& a = *c.a;
@@ -178,12 +171,6 @@ struct FloatKernel {
 
 // ---- integer weights -----------------------------------------------------
 
-DSI_INLINE float half_at(const uint8_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, 2);
-  return _cvtsh_ss(h);
-}
-
 // int32 lanes of sum(u * s) over byte pairs then quads.
 DSI_INLINE __m256i dot_u8s8(__m256i u, __m256i s) {
   return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
@@ -195,7 +182,7 @@ struct ActRows {
   const float* d[T];
   const int32_t* s[T];
   const float* fs[T];
-  DSI_INLINE ActRows(const QuantAct& act, int64_t t) {
+  __attribute__((always_inline)) ActRows(const QuantAct& act, int64_t t) {
     DSI_UNROLL
     for (int j = 0; j < T; ++j) {
       q[j] = act.q_row(t + j);
@@ -206,90 +193,81 @@ struct ActRows {
   }
 };
 
-// Q8_0: sum(w * a) = sum(|w| * sign(a, w)).
-struct Q8_0Kernel {
+template <int R, int T>
+using TileIn = simd::TileIn<R, ActRows<T>>;
+
+// The tile of the 32-value block kernels: one block per register through K::block.
+template <class K>
+struct BlockTiles {
   static constexpr int kR = 4, kT = 2;
-  static constexpr int64_t kBytes = sizeof(BlockQ8_0);
 
   template <int R, int T>
   DSI_TARGET static void tile(const RowsCtx& c, int64_t r, int64_t t) {
     __m256 acc[R][T];
     zero_acc(acc);
     const float tail[R][T] = {};
-    const uint8_t* wp[R];
+    const TileIn<R, T> in(c, r, t, kR);
+    for (int64_t b = 0; b < c.blocks; ++b) K::template block<R, T>(in, b, acc);
+    store_acc(c, r, t, acc, tail);
+  }
+};
+
+// Q8_0: sum(w * a) = sum(|w| * sign(a, w)).
+struct Q8_0Kernel : BlockTiles<Q8_0Kernel> {
+  static constexpr int64_t kBytes = sizeof(BlockQ8_0);
+
+  template <int R, int T>
+  DSI_INLINE static void block(const TileIn<R, T>& in, int64_t b, __m256 (&acc)[R][T]) {
+    __m256i w[R], wabs[R];
+    float wd[R];
     DSI_UNROLL
-    for (int i = 0; i < R; ++i) wp[i] = c.row(r + i);
-    const ActRows<T> ar(*c.act, t);
-    const size_t ahead = c.row_bytes * kR;
-    for (int64_t b = 0; b < c.blocks; ++b) {
-      __m256i w[R], wabs[R];
-      float wd[R];
+    for (int i = 0; i < R; ++i) {
+      const uint8_t* p = in.template fetch<T>(i, b * kBytes, kBytes);
+      w[i] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2));
+      wabs[i] = _mm256_abs_epi8(w[i]);
+      wd[i] = half_at(p);
+    }
+    DSI_UNROLL
+    for (int j = 0; j < T; ++j) {
+      const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in.ar.q[j] + b * kActBlock));
+      const float da = in.ar.d[j][b];
       DSI_UNROLL
       for (int i = 0; i < R; ++i) {
-        const uint8_t* p = wp[i] + b * kBytes;
-        prefetch<T>(p + ahead);
-        prefetch<T>(p + ahead + kBytes - 1);
-        w[i] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2));
-        wabs[i] = _mm256_abs_epi8(w[i]);
-        wd[i] = half_at(p);
-      }
-      DSI_UNROLL
-      for (int j = 0; j < T; ++j) {
-        const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ar.q[j] + b * kActBlock));
-        const float da = ar.d[j][b];
-        DSI_UNROLL
-        for (int i = 0; i < R; ++i) {
-          const __m256i dot = dot_u8s8(wabs[i], _mm256_sign_epi8(av, w[i]));
-          acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(wd[i] * da), acc[i][j]);
-        }
+        const __m256i dot = dot_u8s8(wabs[i], _mm256_sign_epi8(av, w[i]));
+        acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(wd[i] * da), acc[i][j]);
       }
     }
-    store_acc(c, r, t, acc, tail);
   }
 };
 
 // Q4_0: nibbles q in [0, 15] unsigned; the -8 offset is -sum(a) added to each
 // of the block's 8 int32 lanes.
-struct Q4_0Kernel {
-  static constexpr int kR = 4, kT = 2;
+struct Q4_0Kernel : BlockTiles<Q4_0Kernel> {
   static constexpr int64_t kBytes = sizeof(BlockQ4_0);
 
   template <int R, int T>
-  DSI_TARGET static void tile(const RowsCtx& c, int64_t r, int64_t t) {
-    __m256 acc[R][T];
-    zero_acc(acc);
-    const float tail[R][T] = {};
-    const uint8_t* wp[R];
-    DSI_UNROLL
-    for (int i = 0; i < R; ++i) wp[i] = c.row(r + i);
-    const ActRows<T> ar(*c.act, t);
+  DSI_INLINE static void block(const TileIn<R, T>& in, int64_t b, __m256 (&acc)[R][T]) {
     const __m256i low4 = _mm256_set1_epi8(0x0f);
-    const size_t ahead = c.row_bytes * kR;
-    for (int64_t b = 0; b < c.blocks; ++b) {
-      __m256i w[R];
-      float wd[R];
+    __m256i w[R];
+    float wd[R];
+    DSI_UNROLL
+    for (int i = 0; i < R; ++i) {
+      const uint8_t* p = in.template fetch<T>(i, b * kBytes, kBytes);
+      const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2));
+      w[i] = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(x, 4), x), low4);
+      wd[i] = half_at(p);
+    }
+    DSI_UNROLL
+    for (int j = 0; j < T; ++j) {
+      const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in.ar.q[j] + b * kActBlock));
+      const __m256i off = _mm256_set1_epi32(-in.ar.s[j][b]);
+      const float da = in.ar.d[j][b];
       DSI_UNROLL
       for (int i = 0; i < R; ++i) {
-        const uint8_t* p = wp[i] + b * kBytes;
-        prefetch<T>(p + ahead);
-        prefetch<T>(p + ahead + kBytes - 1);
-        const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2));
-        w[i] = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(x, 4), x), low4);
-        wd[i] = half_at(p);
-      }
-      DSI_UNROLL
-      for (int j = 0; j < T; ++j) {
-        const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ar.q[j] + b * kActBlock));
-        const __m256i off = _mm256_set1_epi32(-ar.s[j][b]);
-        const float da = ar.d[j][b];
-        DSI_UNROLL
-        for (int i = 0; i < R; ++i) {
-          const __m256i dot = _mm256_add_epi32(dot_u8s8(w[i], av), off);
-          acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(wd[i] * da), acc[i][j]);
-        }
+        const __m256i dot = _mm256_add_epi32(dot_u8s8(w[i], av), off);
+        acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(wd[i] * da), acc[i][j]);
       }
     }
-    store_acc(c, r, t, acc, tail);
   }
 };
 
@@ -344,20 +322,17 @@ struct Q4_KKernel {
     __m256 acc[R][T];
     zero_acc(acc);
     const float tail[R][T] = {};
-    const uint8_t* wp[R];
-    DSI_UNROLL
-    for (int i = 0; i < R; ++i) wp[i] = c.row(r + i);
-    const ActRows<T> ar(*c.act, t);
-    const size_t ahead = c.row_bytes * kR;
+    const TileIn<R, T> in(c, r, t, kR);
+    const ActRows<T>& ar = in.ar;
     for (int64_t sb = 0; sb < c.blocks; ++sb) {
       const uint8_t* blk[R];
       __m256 dsc[R], dm[R];
       DSI_UNROLL
       for (int i = 0; i < R; ++i) {
-        blk[i] = wp[i] + sb * kBytes;
-        prefetch<T>(blk[i] + ahead);
-        prefetch<T>(blk[i] + ahead + 64);
-        prefetch<T>(blk[i] + ahead + kBytes - 1);
+        blk[i] = in.wp[i] + sb * kBytes;
+        prefetch<T>(blk[i] + in.ahead);
+        prefetch<T>(blk[i] + in.ahead + 64);
+        prefetch<T>(blk[i] + in.ahead + kBytes - 1);
         scales(blk[i], dsc[i], dm[i]);
       }
       DSI_UNROLL

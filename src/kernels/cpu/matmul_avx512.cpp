@@ -17,17 +17,9 @@ namespace dsinfer::kernels::cpu {
 
 namespace {
 
+using simd::half_at;
+using simd::prefetch;
 using simd::RowsCtx;
-
-// Weight rows are streamed once per token chunk: each tile prefetches the same
-// bytes of the next tile's rows (`ahead` = kR rows further), far enough ahead to
-// hide memory latency on rows too short for the hardware prefetcher to ramp up.
-// Tiles of T tokens: decode's (1-2) stream from memory into L2 (kStreamHint);
-// longer ones are compute-bound and read from L1.
-template <int T>
-DSI_INLINE void prefetch(const uint8_t* p) {
-  _mm_prefetch(reinterpret_cast<const char*>(p), T <= 2 ? kStreamHint : _MM_HINT_T0);
-}
 
 
 template <int R, int T>
@@ -147,12 +139,6 @@ struct FloatKernel {
 
 // ---- integer weights -----------------------------------------------------
 
-DSI_INLINE float half_at(const uint8_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, 2);
-  return _cvtsh_ss(h);
-}
-
 // [d0 x 8, d1 x 8]: the scales of the two blocks a register holds.
 DSI_INLINE __m512 pair_scale(float d0, float d1) {
   return _mm512_mask_mov_ps(_mm512_set1_ps(d0), 0xff00, _mm512_set1_ps(d1));
@@ -166,7 +152,7 @@ struct ActRows {
   const int32_t* nsx[T];
   const float* fs[T];
   const float* d[T];
-  DSI_INLINE ActRows(const QuantAct& act, int64_t t) {
+  __attribute__((always_inline)) ActRows(const QuantAct& act, int64_t t) {
     DSI_UNROLL
     for (int j = 0; j < T; ++j) {
       q[j] = act.q_row(t + j);
@@ -178,18 +164,8 @@ struct ActRows {
   }
 };
 
-// Where an integer tile's R rows start, its activations, and how far ahead of
-// a row its prefetches go (the same bytes kR rows on: the next tile's rows).
 template <int R, int T>
-struct TileIn {
-  const uint8_t* wp[R];
-  ActRows<T> ar;
-  size_t ahead;
-  DSI_INLINE TileIn(const RowsCtx& c, int64_t r, int64_t t, int kr) : ar(*c.act, t), ahead(c.row_bytes * kr) {
-    DSI_UNROLL
-    for (int i = 0; i < R; ++i) wp[i] = c.row(r + i);
-  }
-};
+using TileIn = simd::TileIn<R, ActRows<T>>;
 
 // The tile of the 32-value block kernels: pairs of blocks through K::pair (one
 // 512-bit register holds two), then a last single block where a row has an odd
@@ -222,9 +198,7 @@ struct Q8_0Kernel : PairTiles<Q8_0Kernel> {
     __m512 wd[R];
     DSI_UNROLL
     for (int i = 0; i < R; ++i) {
-      const uint8_t* p = in.wp[i] + b * kBytes;
-      prefetch<T>(p + in.ahead);
-      prefetch<T>(p + in.ahead + 2 * kBytes - 1);
+      const uint8_t* p = in.template fetch<T>(i, b * kBytes, 2 * kBytes);
       const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2));
       const __m512i w = Two ? _mm512_inserti64x4(_mm512_castsi256_si512(w0),
                                                  _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + kBytes + 2)), 1)
@@ -275,9 +249,7 @@ struct Q4_0Kernel : PairTiles<Q4_0Kernel> {
     __m512 wd[R];
     DSI_UNROLL
     for (int i = 0; i < R; ++i) {
-      const uint8_t* p = in.wp[i] + b * kBytes;
-      prefetch<T>(p + in.ahead);
-      prefetch<T>(p + in.ahead + 2 * kBytes - 1);
+      const uint8_t* p = in.template fetch<T>(i, b * kBytes, 2 * kBytes);
       w[i] = unpack<Two>(p);
       wd[i] = pair_scale(half_at(p), Two ? half_at(p + kBytes) : 0.0f);
     }

@@ -6,8 +6,10 @@
 // tile(const RowsCtx&, int64_t r, int64_t t)` for R in {1, kR}, T in 1..kT.
 #pragma once
 
+#include "kernels/cpu/intrin.h"  // first: see intrin.h
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 #include "core/quant.h"
 #include "kernels/cpu/matmul_kernels.h"
@@ -47,6 +49,47 @@ inline RowsCtx make_ctx(const MatmulJob& job) {
   if (w.block_cols > 0) c.scale_cols = (w.cols + w.block_cols - 1) / w.block_cols;
   return c;
 }
+
+// Weight rows are streamed once per token chunk: each tile prefetches the same
+// bytes of the next tile's rows (TileIn::ahead), far enough ahead to hide
+// memory latency on rows too short for the hardware prefetcher to ramp up.
+// Tiles of T tokens: decode's (1-2) stream from memory into L2 (kStreamHint);
+// longer ones are compute-bound and read from L1. (_mm_prefetch is baseline
+// x86-64, so this inlines into every ISA level's tiles.)
+template <int T>
+__attribute__((always_inline)) inline void prefetch(const uint8_t* p) {
+  _mm_prefetch(reinterpret_cast<const char*>(p), T <= 2 ? kStreamHint : _MM_HINT_T0);
+}
+
+// The f16 scale at p (GGUF blocks store it unaligned).
+__attribute__((target("f16c"), always_inline)) inline float half_at(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return _cvtsh_ss(h);
+}
+
+// Where an integer tile's R rows start, its activations (Act: the ISA level's
+// per-tile pointers into the quantized activations of tokens t, t + 1, ...),
+// and how far ahead of a row its prefetches go (the same bytes kr rows on: the
+// next tile's rows).
+template <int R, class Act>
+struct TileIn {
+  const uint8_t* wp[R];
+  Act ar;
+  size_t ahead;
+  __attribute__((always_inline)) TileIn(const RowsCtx& c, int64_t r, int64_t t, int kr)
+      : ar(*c.act, t), ahead(c.row_bytes * static_cast<size_t>(kr)) {
+    for (int i = 0; i < R; ++i) wp[i] = c.row(r + i);
+  }
+  // Row i's bytes from off, once the first and last line of the same `span` bytes kr rows on are asked for.
+  template <int T>
+  __attribute__((always_inline)) const uint8_t* fetch(int i, int64_t off, int64_t span) const {
+    const uint8_t* p = wp[i] + off;
+    prefetch<T>(p + ahead);
+    prefetch<T>(p + ahead + span - 1);
+    return p;
+  }
+};
 
 // Bytes of activations a kernel touches per token (for token_chunk).
 inline int64_t act_bytes_per_token(const MatmulJob& job) {
