@@ -54,14 +54,12 @@ class ExprParser {
 
  private:
   ExprPtr parse_condexpr();
-  ExprPtr parse_or();
-  ExprPtr parse_and();
+  // Binary operator levels (parser_expr.cpp's kLevels): `or`, `and`, then
+  // the arithmetic ones below the comparisons.
+  static constexpr int kOrLevel = 0, kAndLevel = 1, kArithLevel = 2;
+  ExprPtr parse_binary(int level);
   ExprPtr parse_not();
   ExprPtr parse_compare();
-  ExprPtr parse_math1();
-  ExprPtr parse_concat();
-  ExprPtr parse_math2();
-  ExprPtr parse_pow();
   ExprPtr parse_unary(bool with_filter);
   ExprPtr parse_primary();
   ExprPtr parse_list();

@@ -110,7 +110,7 @@ ExprPtr ExprParser::binary(BinaryOp op, ExprPtr left, ExprPtr right, int line) {
 
 ExprPtr ExprParser::parse_expression(bool with_condexpr) {
   DepthGuard guard(*this);
-  return with_condexpr ? parse_condexpr() : parse_or();
+  return with_condexpr ? parse_condexpr() : parse_binary(kOrLevel);
 }
 
 ExprPtr ExprParser::parse_tuple(bool with_condexpr, std::vector<std::string_view> end_names) {
@@ -138,33 +138,15 @@ ExprPtr ExprParser::parse_tuple(bool with_condexpr, std::vector<std::string_view
 
 ExprPtr ExprParser::parse_condexpr() {
   int line = ts_.line();
-  ExprPtr expr = parse_or();
+  ExprPtr expr = parse_binary(kOrLevel);
   while (ts_.skip_name("if")) {
     auto n = make<CondExpr>(line);
     n->then = std::move(expr);
-    n->cond = parse_or();
+    n->cond = parse_binary(kOrLevel);
     if (ts_.skip_name("else")) n->otherwise = parse_condexpr();
     expr = std::move(n);
   }
   return expr;
-}
-
-ExprPtr ExprParser::parse_or() {
-  ExprPtr left = parse_and();
-  while (ts_.is_name("or")) {
-    int line = ts_.next().line;
-    left = binary(BinaryOp::Or, std::move(left), parse_and(), line);
-  }
-  return left;
-}
-
-ExprPtr ExprParser::parse_and() {
-  ExprPtr left = parse_not();
-  while (ts_.is_name("and")) {
-    int line = ts_.next().line;
-    left = binary(BinaryOp::And, std::move(left), parse_not(), line);
-  }
-  return left;
 }
 
 ExprPtr ExprParser::parse_not() {
@@ -178,7 +160,7 @@ ExprPtr ExprParser::parse_not() {
 
 ExprPtr ExprParser::parse_compare() {
   int line = ts_.line();
-  ExprPtr expr = parse_math1();
+  ExprPtr expr = parse_binary(kArithLevel);
   static const std::pair<std::string_view, CompareOp> kOps[] = {
       {"==", CompareOp::Eq}, {"!=", CompareOp::Ne}, {"<", CompareOp::Lt},
       {"<=", CompareOp::Le}, {">", CompareOp::Gt},  {">=", CompareOp::Ge}};
@@ -198,7 +180,7 @@ ExprPtr ExprParser::parse_compare() {
     } else {
       break;
     }
-    rest.emplace_back(op, parse_math1());
+    rest.emplace_back(op, parse_binary(kArithLevel));
   }
   if (rest.empty()) return expr;
   auto n = make<CompareExpr>(line);
@@ -207,41 +189,47 @@ ExprPtr ExprParser::parse_compare() {
   return n;
 }
 
-ExprPtr ExprParser::parse_math1() {
-  ExprPtr left = parse_concat();
-  while (ts_.is_op("+") || ts_.is_op("-")) {
-    const Token& t = ts_.next();
-    BinaryOp op = t.text == "+" ? BinaryOp::Add : BinaryOp::Sub;
-    left = binary(op, std::move(left), parse_concat(), t.line);
-  }
-  return left;
+namespace {
+
+// The left-associative binary operators by precedence, loosest first (as
+// jinja2.parser): a level's operands are the next level's, except that `not`
+// comes between `and` and the comparisons, and the last level's are unary.
+struct OpName {
+  std::string_view text;
+  BinaryOp op;
+};
+struct OpLevel {
+  bool words;  // keywords (or, and) rather than operator tokens
+  int n;
+  OpName ops[4];
+};
+constexpr OpLevel kLevels[] = {
+    {true, 1, {{"or", BinaryOp::Or}}},
+    {true, 1, {{"and", BinaryOp::And}}},
+    {false, 2, {{"+", BinaryOp::Add}, {"-", BinaryOp::Sub}}},
+    {false, 1, {{"~", BinaryOp::Concat}}},
+    {false, 4, {{"*", BinaryOp::Mul}, {"/", BinaryOp::Div}, {"//", BinaryOp::FloorDiv}, {"%", BinaryOp::Mod}}},
+    {false, 1, {{"**", BinaryOp::Pow}}},
+};
+constexpr int kLast = static_cast<int>(std::size(kLevels)) - 1;
+
+const OpName* match(const TokenStream& ts, const OpLevel& l) {
+  for (int i = 0; i < l.n; ++i)
+    if (l.words ? ts.is_name(l.ops[i].text) : ts.is_op(l.ops[i].text)) return &l.ops[i];
+  return nullptr;
 }
 
-ExprPtr ExprParser::parse_concat() {
-  ExprPtr left = parse_math2();
-  while (ts_.is_op("~")) {
-    int line = ts_.next().line;
-    left = binary(BinaryOp::Concat, std::move(left), parse_math2(), line);
-  }
-  return left;
-}
+}  // namespace
 
-ExprPtr ExprParser::parse_math2() {
-  ExprPtr left = parse_pow();
-  while (ts_.is_op("*") || ts_.is_op("/") || ts_.is_op("//") || ts_.is_op("%")) {
-    const Token& t = ts_.next();
-    BinaryOp op = t.text == "*" ? BinaryOp::Mul : t.text == "/" ? BinaryOp::Div
-                : t.text == "//" ? BinaryOp::FloorDiv : BinaryOp::Mod;
-    left = binary(op, std::move(left), parse_pow(), t.line);
-  }
-  return left;
-}
-
-ExprPtr ExprParser::parse_pow() {
-  ExprPtr left = parse_unary(true);
-  while (ts_.is_op("**")) {
-    int line = ts_.next().line;
-    left = binary(BinaryOp::Pow, std::move(left), parse_unary(true), line);
+ExprPtr ExprParser::parse_binary(int level) {
+  auto operand = [&] {
+    if (level == kAndLevel) return parse_not();
+    return level == kLast ? parse_unary(true) : parse_binary(level + 1);
+  };
+  ExprPtr left = operand();
+  while (const OpName* o = match(ts_, kLevels[level])) {
+    const int line = ts_.next().line;
+    left = binary(o->op, std::move(left), operand(), line);
   }
   return left;
 }

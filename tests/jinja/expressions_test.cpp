@@ -33,6 +33,12 @@ TEST(JinjaExpressions, Arithmetic) {
             "4 4 64 7 5 -3 1");
   EXPECT_EQ(render("{{ 'a' ~ 1 ~ none ~ true }} {{ 1 ~ 2 }} {{ 'a' ~ 'b' + 'c' }} {{ 'a' ~ undefined_var ~ 'b' }}"),
             "a1NoneTrue 12 abc ab");
+  // Each level binds tighter than the one before: or, and, not, comparisons, + -, ~, * / // %, **.
+  EXPECT_EQ(render("{{ 2 * 3 ** 2 }} {{ 2 ** 2 * 3 }} {{ 7 // 2 * 2 }} {{ 1 ~ 2 * 3 }} {{ 1 + 1 == 2 }} {{ 2 ~ 1 ~ 0 == '210' }}"),
+            "18 12 6 16 True True");
+  // ~ binds tighter than + and -: 'ab' ~ 3 - 1 is ('ab3') - 1, an error in Jinja2, not 'ab2'.
+  EXPECT_NE(render_error("{{ 'ab' ~ 3 - 1 }}"), "<no error>");
+  EXPECT_EQ(render("{{ 'ab' ~ (3 - 1) }}"), "ab2");
   EXPECT_EQ(render("{{ 'a' + 'b' }} {{ [1] + [2] }} {{ (1, 2) + (3,) }} {{ 'a' * -1 }}|"),
             "ab [1, 2] (1, 2, 3) |");
 }
@@ -42,6 +48,8 @@ TEST(JinjaExpressions, LogicAndComparison) {
             "x 0 y None True False");
   EXPECT_EQ(render("{{ 1 < 2 < 3 }} {{ 3 > 2 > 2 }} {{ 1 in xs }} {{ 5 not in xs }} {{ 'ell' in s }} {{ 'a' in d }} {{ 'x' in undefined_var }}"),
             "True False True True True True False");
+  EXPECT_EQ(render("{{ true or true and false }} {{ not false and false }} {{ false and true or true }} {{ not 1 + 1 == 3 }}"),
+            "True False True True");
   EXPECT_EQ(render("{{ not 1 == 2 }} {{ 1 == 1.0 }} {{ true == 1 }} {{ 'a' != 'b' }} {{ [1, 2] == [1, 2] }} {{ (1, 2) == [1, 2] }} {{ 'a' < 'b' }} {{ [1, 2] < [1, 3] }}"),
             "True True True True True False True True");
   EXPECT_EQ(render("{{ d == {'b': [1, 2], 'a': 1} }} {{ undefined_var == undefined_var }} {{ undefined_var == none }} {{ none == none }}"),
