@@ -102,6 +102,19 @@ std::vector<double> rounded(std::vector<double> v, double unit) {
   return v;
 }
 
+// batch > 1: the batch's tokens/s over the lone sequence's, window by window
+// (each pair run back to back, so both see the same neighbours), and the
+// median of those ratios.
+void add_batch_speedup(nlohmann::ordered_json& j, const engine::BenchResult& r, int64_t batch) {
+  if (batch == 1) return;
+  std::vector<double> speedups;  // [windows]
+  for (size_t i = 0; i < r.windows.size() && i < r.single_windows.size(); ++i)
+    speedups.push_back(static_cast<double>(batch) * r.single_windows[i].seconds / r.windows[i].seconds);
+  j["single_decode_tokens_per_s"] = r.single_tokens_per_s;
+  j["batch_speedup"] = speedups.empty() ? r.decode_tokens_per_s / r.single_tokens_per_s : median(speedups);
+  if (!speedups.empty()) j["batch_window_speedups"] = rounded(speedups, 1e-3);
+}
+
 nlohmann::ordered_json report(const BenchCliOptions& o, model::Model& m, const engine::BenchResult& r,
                               const kernels::MachinePeaks& p, const std::string& isa) {
   const auto st = m.weight_stats();
@@ -179,6 +192,7 @@ int run(const BenchCliOptions& o) {
   const engine::BenchResult r = engine::run_bench(*m, bo);
   kernels::remeasure_dot_peaks(peaks, o.backend.threads);
   auto j = report(o, *m, r, peaks, backend->capabilities().isa);
+  add_batch_speedup(j, r, o.bench.batch);
   j["peak_rss_gib"] = std::max(*peak, peak_rss_gib());
   if (!peak_restarted) j["peak_rss_note"] = "includes the bandwidth probe's 1 GiB buffer (the peak could not be restarted)";
   j["isa"] = backend->capabilities().isa;

@@ -1,6 +1,9 @@
 // Timed prefill and decode over a model, for `dsinfer bench`: one prompt
 // prefilled in a single pass, then `gen` decode steps of `batch` sequences
-// decoding together (one forward pass per step).
+// decoding together (one forward pass per step). With batch > 1, one more
+// sequence decodes alone in windows alternating with the batch's, so the
+// batch's speed-up over a single sequence comes from one run (a shared
+// machine's speed moves between runs).
 #pragma once
 
 #include <cstdint>
@@ -40,6 +43,10 @@ struct BenchResult {
   double decode_step_ms = 0;        // mean time of one step
   double first_token_seconds = 0;   // prompt in, first sampled token out (first sequence)
   std::vector<DecodeWindow> windows;  // with read_probe only
+  // batch > 1: the lone sequence's window after each of the batch's (as many
+  // steps), and its tokens/s over them all.
+  std::vector<DecodeWindow> single_windows;
+  double single_tokens_per_s = 0;
 };
 
 BenchResult run_bench(model::Model& m, const BenchOptions& o);

@@ -2,7 +2,8 @@
 // figures agree with each other (roofline from the read probes between decode
 // windows and the bytes per token, weights and KV cache, fraction from the
 // windows' rates), and a peak resident memory that is the model's own, not
-// the bandwidth probes' 1 GiB buffers.
+// the bandwidth probes' 1 GiB buffers; with --batch, the speed-up over one
+// sequence measured in the same run.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -61,11 +62,36 @@ TEST(BenchCli, JsonFiguresAgreeWithEachOther) {
   EXPECT_GE(fractions.back(), rate / probes.back() * 0.99 - 0.0005);
   EXPECT_NEAR(num("prefill_fraction_of_peak"), num("prefill_gops") / num("dot_peak_gops"), 1e-9);
   EXPECT_NEAR(num("prefill_gops"), num("prefill_ops_per_token") * num("prefill_tokens_per_s") / 1e9, 1e-6 * num("prefill_gops"));
+  EXPECT_FALSE(j.contains("batch_speedup")) << "one sequence has no batch to compare";
   EXPECT_GT(num("peak_rss_gib"), 0);
   if (j.contains("peak_rss_note")) {
     GTEST_SKIP() << "this kernel could not restart the peak: " << j["peak_rss_note"];
   }
   EXPECT_LT(num("peak_rss_gib"), 0.9) << "the probe's 1 GiB read buffer counted as the model's memory";
+}
+
+// With --batch 3 a fourth sequence decodes alone in windows alternating with
+// the batch's: the speed-up is the median of the window pairs' ratios, and
+// the ratio of the whole runs' rates (a time-weighted mean of the pairs')
+// lies between the smallest and largest pair.
+TEST(BenchCli, BatchSpeedupComesFromWindowsAlternatingWithALoneSequence) {
+  const CmdResult r = run_dsinfer(
+      {"bench", "--model", "synthetic:tiny", "--type", "q8_0", "--prompt", "8", "--gen", "4", "--batch", "3", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  for (const char* f : {"decode_tokens_per_s", "decode_step_ms", "single_decode_tokens_per_s", "batch_speedup"})
+    ASSERT_TRUE(j.contains(f) && j[f].is_number()) << "missing or not a number: " << f;
+  const auto num = [&](const char* f) { return j[f].get<double>(); };
+  EXPECT_NEAR(num("decode_tokens_per_s"), 3 * 1e3 / num("decode_step_ms"), 1e-6 * num("decode_tokens_per_s"));
+  ASSERT_TRUE(j.contains("batch_window_speedups"));
+  auto speedups = j["batch_window_speedups"].get<std::vector<double>>();
+  ASSERT_EQ(speedups.size(), 4u);  // one pair per decode window
+  std::sort(speedups.begin(), speedups.end());
+  EXPECT_GT(speedups.front(), 0);
+  EXPECT_NEAR(num("batch_speedup"), (speedups[1] + speedups[2]) / 2, 0.00051);  // the list is rounded to 1e-3
+  const double whole = num("decode_tokens_per_s") / num("single_decode_tokens_per_s");
+  EXPECT_GE(whole, speedups.front() - 0.0005);
+  EXPECT_LE(whole, speedups.back() + 0.0005);
 }
 
 // A q8_0 model's cache is bf16 unless --kv-cache-dtype says otherwise: half
