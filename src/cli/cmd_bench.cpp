@@ -220,7 +220,7 @@ Command add_bench_command(CLI::App& app) {
   c.sub->add_option("--batch", o->bench.batch, "sequences decoding together")->check(CLI::Range(1, 4096))->capture_default_str();
   c.sub->add_option("--threads", o->backend.threads, "threads (0: all)")->check(CLI::Range(0, 1024))->capture_default_str();
   add_isa_option(*c.sub, o->backend.isa);
-  add_mmap_option(*c.sub, o->backend.map_weights);
+  add_weight_options(*c.sub, o->backend.map_weights, o->backend.stripe_weights);
   add_kv_cache_dtype_option(*c.sub, o->bench.kv_cache_dtype);
   c.sub->add_flag("--json", o->json, "print one JSON object");
   c.run = [o] { return run(*o); };

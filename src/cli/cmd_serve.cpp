@@ -34,6 +34,7 @@ struct ServeOptions {
   int threads = 0;
   std::string isa = "auto";
   bool map_weights = false;
+  bool stripe_weights = true;
   int64_t kv_cache_mib = 512;
   server::ServerOptions server;
   engine::EngineOptions engine;
@@ -79,7 +80,7 @@ Loaded load(const ServeOptions& o) {
   if (synthetic && o.tokenizer.empty()) fail("a synthetic model needs --tokenizer PATH");
   const std::string tok_path = o.tokenizer.empty() ? o.model : o.tokenizer;
   m.tok = std::make_unique<tokenizer::Tokenizer>(tokenizer::Tokenizer::from_path(tok_path));
-  m.backend = kernels::make_backend({"cpu", o.threads, o.isa, o.map_weights});
+  m.backend = kernels::make_backend({"cpu", o.threads, o.isa, o.map_weights, o.stripe_weights});
   m.model = load_model_spec({o.model, o.type, synthetic ? m.tok->vocab_size() : 0}, *m.backend);
   m.chat_template = load_template(o, tok_path, *m.tok);
   return m;
@@ -175,7 +176,7 @@ Command add_serve_command(CLI::App& app) {
       ->check(CLI::Range(0, 1024))
       ->capture_default_str();
   add_isa_option(*c.sub, o->isa);
-  add_mmap_option(*c.sub, o->map_weights);
+  add_weight_options(*c.sub, o->map_weights, o->stripe_weights);
   add_kv_cache_dtype_option(*c.sub, o->engine.kv_cache_dtype);
   c.run = [o] { return run(*o); };
   return c;

@@ -20,7 +20,7 @@ void add_model_options(CLI::App& sub, ModelOptions& o) {
       ->check(CLI::Range(0, 1024))
       ->capture_default_str();
   add_isa_option(sub, o.backend.isa);
-  add_mmap_option(sub, o.backend.map_weights);
+  add_weight_options(sub, o.backend.map_weights, o.backend.stripe_weights);
   add_kv_cache_dtype_option(sub, o.kv_cache_dtype);
 }
 
@@ -32,10 +32,12 @@ void add_kv_cache_dtype_option(CLI::App& sub, model::CacheDType& dtype) {
       ->default_str("auto");
 }
 
-void add_mmap_option(CLI::App& sub, bool& map_weights) {
+void add_weight_options(CLI::App& sub, bool& map_weights, bool& stripe_weights) {
   sub.add_flag("--mmap", map_weights,
                "use quantized weights stored in the CPU kernels' layout where the checkpoint is mapped (less memory; "
                "default: copied onto huge pages at load, faster decode)");
+  sub.add_flag_callback("--no-stripes", [&stripe_weights] { stripe_weights = false; },
+               "copy each quantized matrix in one piece (default: in stripes laid out for faster decode)");
 }
 
 void add_isa_option(CLI::App& sub, std::string& isa) {

@@ -213,6 +213,9 @@ struct BackendOptions {
   // layout where they are mapped (less memory, slower decode: 4 KB pages)
   // instead of copying them onto huge pages.
   bool map_weights = false;
+  // cpu backend: cut the packed copies of quantized matrices into stripes
+  // (HostArena::alloc_striped; faster decode). Off: one contiguous copy each.
+  bool stripe_weights = true;
 };
 
 // Throws naming the supported backends when `name` is unknown.

@@ -6,7 +6,7 @@
 namespace dsinfer::kernels {
 
 std::unique_ptr<Backend> make_backend(const BackendOptions& opts) {
-  if (opts.name == "cpu") return make_cpu_backend(opts.threads, opts.isa, opts.map_weights);
+  if (opts.name == "cpu") return make_cpu_backend(opts);
   if (opts.name == "reference") return make_reference_backend();
   fail("unknown backend \"", opts.name, "\" (supported: cpu, reference)");
 }

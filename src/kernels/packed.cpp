@@ -196,7 +196,7 @@ void unpack_groups(const Weight& w, int64_t g0, int64_t g1, uint8_t* out) {
   const int64_t nblk = w.cols / block_elems(w.dtype), bb = block_bytes_of(w.dtype);
   const size_t rb = row_bytes(w.dtype, w.cols), dst_bb = block_bytes(w.dtype);
   for (int64_t g = g0; g < g1; ++g) {
-    const uint8_t* grp = static_cast<const uint8_t*>(w.data) + g * group_bytes(w.dtype, w.cols);
+    const uint8_t* grp = group_ptr(w, g, group_bytes(w.dtype, w.cols));
     for (int l = 0; l < kGroupRows && g * kGroupRows + l < w.rows; ++l) {
       uint8_t* row = out + rb * static_cast<size_t>(g * kGroupRows + l);
       for (int64_t b = 0; b < nblk; ++b) unpack_lane(w.dtype, grp + b * bb, l, row + static_cast<size_t>(b) * dst_bb);
@@ -215,7 +215,7 @@ void dequant_row(const Weight& w, int64_t r, float* out) {
   const int64_t row = w.row0 + r;
   const int l = static_cast<int>(row % kGroupRows);
   const int64_t nblk = w.cols / block_elems(w.dtype), bb = block_bytes_of(w.dtype);
-  const uint8_t* grp = static_cast<const uint8_t*>(w.data) + row / kGroupRows * group_bytes(w.dtype, w.cols);
+  const uint8_t* grp = group_ptr(w, row / kGroupRows, group_bytes(w.dtype, w.cols));
   for (int64_t b = 0; b < nblk; ++b) {
     if (w.dtype == DType::Q4_K)
       dequant_q4k(grp + b * bb, l, out + b * 256);

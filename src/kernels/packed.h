@@ -85,6 +85,17 @@ inline size_t packed_bytes(DType t, int64_t rows, int64_t cols) {
   return static_cast<size_t>(groups(rows) * group_bytes(t, cols));
 }
 
+// Where group g of a packed matrix starts, and its stripe's origin: the
+// address o with o + g' * group_bytes at group g' for every g' of g's stripe
+// (Weight::stripe_groups; the matrix's data for an unstriped one).
+inline const uint8_t* group_origin(const Weight& w, int64_t g, int64_t gbytes) {
+  const auto* d = static_cast<const uint8_t*>(w.data);
+  if (!w.stripe_groups) return d;
+  const int64_t k = g / w.stripe_groups;
+  return d + k * (w.stripe_bytes - w.stripe_groups * gbytes);
+}
+inline const uint8_t* group_ptr(const Weight& w, int64_t g, int64_t gbytes) { return group_origin(w, g, gbytes) + g * gbytes; }
+
 // Repacks groups [g0, g1) of a whole stored matrix (row0 == 0) into `out`,
 // which holds packed_bytes(w.dtype, w.rows, w.cols) bytes.
 void pack_groups(const Weight& w, int64_t g0, int64_t g1, uint8_t* out);

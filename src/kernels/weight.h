@@ -24,6 +24,12 @@ struct Weight {
   // 16 when a CPU backend repacked a Q4_K / Q8_0 matrix into row groups
   // (packed.h); row0 and rows still count matrix rows.
   int64_t group_rows = 0;
+  // A packed copy may be cut into equal stripes of stripe_groups groups, each
+  // stripe stripe_bytes after the one before (host_arena.h: decode tiles read
+  // one group of each stripe at once, and those streams read faster when they
+  // lie a multiple of 32 MB apart); 0: the groups are consecutive.
+  int64_t stripe_groups = 0;
+  int64_t stripe_bytes = 0;
 
   // The same matrix restricted to rows [row0 + first, row0 + first + n).
   Weight slice_rows(int64_t first, int64_t n) const {

@@ -41,6 +41,35 @@ TEST(HostArena, SlicesAreAlignedZeroedAndDisjoint) {
   }
 }
 
+// Striped requests: kStripes runs per request, stride a multiple of
+// kStripeAlign, zeroed and disjoint from every other run (small ones share a
+// chunk of regions; one over half a region gets a mapping of its own, with a
+// stride that holds it).
+TEST(HostArena, StripesAreAlignedZeroedAndDisjoint) {
+  HostArena arena;
+  std::vector<HostArena::Stripes> got;
+  for (size_t bytes : {size_t{100}, 3 * kMB + 5, 10 * kMB, 10 * kMB, 33 * kMB, size_t{64}})
+    got.push_back(arena.alloc_striped(bytes));
+  const std::vector<size_t> sizes = {100, 3 * kMB + 5, 10 * kMB, 10 * kMB, 33 * kMB, 64};
+  for (size_t i = 0; i < got.size(); ++i) {
+    ASSERT_NE(got[i].mem.data(), nullptr);
+    EXPECT_EQ(got[i].stride % HostArena::kStripeAlign, 0u) << i;
+    EXPECT_GE(got[i].stride, sizes[i]) << i;
+    EXPECT_EQ(got[i].mem.bytes(), got[i].stride * (HostArena::kStripes - 1) + sizes[i]) << i;
+    for (int k = 0; k < HostArena::kStripes; ++k) {
+      auto* p = static_cast<unsigned char*>(got[i].mem.data()) + got[i].stride * static_cast<size_t>(k);
+      for (size_t b = 0; b < sizes[i]; b += 4093) ASSERT_EQ(p[b], 0) << i << " stripe " << k;
+      std::memset(p, static_cast<int>(i * 8 + static_cast<size_t>(k) + 1), sizes[i]);
+    }
+  }
+  for (size_t i = 0; i < got.size(); ++i)
+    for (int k = 0; k < HostArena::kStripes; ++k) {
+      const auto* p = static_cast<const unsigned char*>(got[i].mem.data()) + got[i].stride * static_cast<size_t>(k);
+      EXPECT_EQ(p[0], i * 8 + static_cast<size_t>(k) + 1) << i << " stripe " << k;
+      EXPECT_EQ(p[sizes[i] - 1], i * 8 + static_cast<size_t>(k) + 1) << i << " stripe " << k;
+    }
+}
+
 TEST(HostArena, MemoryOutlivesTheArena) {
   std::optional<HostArena> arena(std::in_place);
   Buffer small = arena->alloc(5 * kMB), large = arena->alloc(HostArena::kChunkBytes);

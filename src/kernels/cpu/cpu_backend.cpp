@@ -10,6 +10,7 @@
 #include "kernels/host_arena.h"
 #include "kernels/cpu/activation.h"
 #include "kernels/cpu/attention.h"
+#include "kernels/cpu/group_tiles.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/norm.h"
 #include "kernels/host_memory.h"
@@ -29,7 +30,8 @@ constexpr int64_t kMergeGrain = 4;
 
 class CpuBackend final : public Backend {
  public:
-  CpuBackend(int threads, cpu::Isa isa, bool map_weights) : isa_(isa), map_weights_(map_weights), pool_(threads) {}
+  explicit CpuBackend(const BackendOptions& o)
+      : isa_(cpu::resolve_isa(o.isa)), map_weights_(o.map_weights), stripe_weights_(o.stripe_weights), pool_(o.threads) {}
 
   Capabilities capabilities() const override { return {"cpu", std::string(cpu::isa_name(isa_)), pool_.size(), true}; }
   Buffer alloc(size_t bytes) override { return scratch_.alloc(bytes); }
@@ -47,11 +49,14 @@ class CpuBackend final : public Backend {
   // are copied there as they are (or with map_weights used in place); below
   // AVX-512 (whose kernels read GGUF's row layout) they are unpacked. Float
   // types stay where they are mapped (an embedding table is mostly never
-  // read: copying it would only cost memory).
+  // read: copying it would only cost memory). Copies are striped where
+  // stripe_groups says so.
   Weight import_weight(const Weight& w) override {
     const bool avx512 = isa_ >= cpu::Isa::Avx512;
     if (w.row0 != 0 || !packed::has_layout(w.dtype)) return w;
-    if (avx512 == (w.group_rows != 0)) return avx512 && !map_weights_ ? copied(w) : w;
+    if (avx512 && w.group_rows && map_weights_) return w;
+    if (avx512 && stripe_groups(w)) return striped(w);
+    if (avx512 == (w.group_rows != 0)) return avx512 ? copied(w) : w;
     const int64_t groups = packed::groups(w.rows);
     if (!avx512) {
       Buffer b = weights_.alloc(row_bytes(w.dtype, w.cols) * static_cast<size_t>(w.rows));
@@ -134,12 +139,46 @@ class CpuBackend final : public Backend {
     return c;
   }
 
+  // Groups per stripe of w's packed copy (HostArena::alloc_striped); 0: not
+  // striped. Only matrices of whole tiles per stripe (groups a multiple of
+  // kStripes) whose groups are long streams (short rows' decode tiles take
+  // groups spread over the call instead, group_tiles.h).
+  int64_t stripe_groups(const Weight& w) const {
+    const int64_t g = packed::groups(w.rows);
+    if (!stripe_weights_ || g % HostArena::kStripes) return 0;
+    if (packed::group_bytes(w.dtype, w.cols) <= cpu::groups::kShortRowBytes) return 0;
+    return g / HostArena::kStripes;
+  }
+  // w (packed or in rows) as a packed copy in stripes: each stripe's groups
+  // copied, or packed from rows, at its origin.
+  Weight striped(const Weight& w) {
+    const int64_t gbytes = packed::group_bytes(w.dtype, w.cols), sg = stripe_groups(w);
+    HostArena::Stripes s = weights_.alloc_striped(static_cast<size_t>(sg * gbytes));
+    Weight out = packed::packed_view(w, static_cast<const uint8_t*>(s.mem.data()));
+    out.stripe_groups = sg;
+    out.stripe_bytes = static_cast<int64_t>(s.stride);
+    const auto* src = static_cast<const uint8_t*>(w.data);
+    pool_.parallel_for(packed::groups(w.rows), [&](int64_t g0, int64_t g1) {
+      for (int64_t g = g0, e; g < g1; g = e) {  // e: the end of g's stripe or of the piece
+        e = std::min(g1, (g / sg + 1) * sg);
+        auto* origin = const_cast<uint8_t*>(packed::group_origin(out, g, gbytes));
+        if (w.group_rows)
+          std::memcpy(origin + g * gbytes, src + g * gbytes, static_cast<size_t>((e - g) * gbytes));
+        else
+          packed::pack_groups(w, g, e, origin);
+      }
+    });
+    owned_.push_back(s.mem);
+    return out;
+  }
+
   template <typename F>
   void run(int64_t n, int64_t grain, const F& f) {
     pool_.parallel_for(n, f, grain);
   }
   cpu::Isa isa_;
   bool map_weights_;
+  bool stripe_weights_;
   ThreadPool pool_;
   cpu::MatmulScratch matmul_;
   HostBufferCache scratch_;  // per-step buffers come back every step
@@ -149,8 +188,8 @@ class CpuBackend final : public Backend {
 
 }  // namespace
 
-std::unique_ptr<Backend> make_cpu_backend(int threads, const std::string& isa, bool map_weights) {
-  return std::make_unique<CpuBackend>(threads, cpu::resolve_isa(isa), map_weights);
+std::unique_ptr<Backend> make_cpu_backend(const BackendOptions& opts) {
+  return std::make_unique<CpuBackend>(opts);
 }
 
 }  // namespace dsinfer::kernels

@@ -276,11 +276,12 @@ struct RowsCall {
   const uint8_t* base;
   int64_t begin, end, g0, g1;
 
+  // [b, e) lies in one stripe of a striped weight (base: its origin).
   RowsCall(const MatmulJob& job, int64_t b, int64_t e)
-      : a(*job.a), w(*job.a->w), base(static_cast<const uint8_t*>(w.data)), begin(b), end(e),
-        g0((w.row0 + b) / kRows), g1((w.row0 + e + kRows - 1) / kRows) {
+      : a(*job.a), w(*job.a->w), begin(b), end(e), g0((w.row0 + b) / kRows), g1((w.row0 + e + kRows - 1) / kRows) {
     const int64_t nblk = w.cols / block_elems(w.dtype), gbytes = packed::group_bytes(w.dtype, w.cols);
     c = GroupCtx{&a, job.act, nblk, gbytes, gbytes / nblk};
+    base = packed::group_origin(w, g0, gbytes);
   }
   // Token t of group g from v[0..16): the lanes inside [begin, end).
   void store(int64_t g, int64_t t, const float* v) const {
@@ -334,6 +335,23 @@ struct RowsCall {
       for (int i = 0; i < ng; ++i)  // no k / nt: a division per row group was ~10% of this function
         for (int tt = 0; tt < nt; ++tt) store(g + i, tt, out[i * nt + tt]);
       g += ng;
+    }
+  }
+  // Decode units [u0, u1) of a whole striped weight (MatmulJob::across_stripes):
+  // each tile takes the same group of `streams` consecutive stripes, so its
+  // streams lie a multiple of HostArena::kStripeAlign apart.
+  void across_stripes(int64_t u0, int64_t u1) const {
+    alignas(64) float out[kOut][kRows];
+    const int nt = static_cast<int>(a.n), streams = static_cast<int>(decode_tile_groups(nt));
+    const int64_t sg = w.stripe_groups, stripes = (g1 - g0) / sg;
+    TileAt at{nullptr, streams, 0, nt, 0, c.nblk, nullptr};
+    at.gstep = w.stripe_bytes;
+    for (int64_t u = u0; u < u1; u += streams) {
+      const int64_t g = u % stripes * sg + u / stripes;  // the tile's first group
+      at.grp = packed::group_ptr(w, g, c.gbytes);
+      Tile(c, at, out);
+      for (int i = 0; i < streams; ++i)
+        for (int tt = 0; tt < nt; ++tt) store(g + i * sg, tt, out[i * nt + tt]);
     }
   }
   // kSpanTokens + 1 .. kBatchTokens tokens: one group x all of them, streamed.
@@ -393,8 +411,8 @@ struct RowsCall {
 // it a group at a time, and so does a last partial tile of amx::kMinTail or
 // more tokens (run whole over QuantAct's padding rows, the extra rows
 // dropped); fewer last tokens go through Tile.
-template <TileFn Tile, class Ext = Plain>
-void group_rows(const MatmulJob& job, int64_t begin, int64_t end) {
+template <TileFn Tile, class Ext>
+void group_rows_run(const MatmulJob& job, int64_t begin, int64_t end) {
   const RowsCall<Tile, Ext> call(job, begin, end);
   const int64_t n = job.a->n;
   if (n <= 2) return call.decode();
@@ -405,6 +423,23 @@ void group_rows(const MatmulJob& job, int64_t begin, int64_t end) {
                                   : std::max<int64_t>(kPrefillTokens, token_chunk(cols * 3) / kPrefillTokens * kPrefillTokens);
   for (int64_t t0 = 0; t0 < n; t0 += chunk) call.chunk(t0, std::min(n, t0 + chunk));
   if constexpr (Ext::kStream) stream::fence();
+}
+
+// Rows [begin, end) of the view (units in stripe order for
+// MatmulJob::across_stripes), one run per stripe they touch.
+template <TileFn Tile, class Ext = Plain>
+void group_rows(const MatmulJob& job, int64_t begin, int64_t end) {
+  const Weight& w = *job.a->w;
+  if (job.across_stripes) {
+    const RowsCall<Tile, Ext> call(job, 0, w.rows);
+    return call.across_stripes(begin / kRows, (end + kRows - 1) / kRows);
+  }
+  if (!w.stripe_groups) return group_rows_run<Tile, Ext>(job, begin, end);
+  const int64_t stripe_rows = w.stripe_groups * kRows;
+  for (int64_t r = begin, e; r < end; r = e) {  // e: the end of the stripe holding view row r, or end
+    e = std::min(end, ((w.row0 + r) / stripe_rows + 1) * stripe_rows - w.row0);
+    group_rows_run<Tile, Ext>(job, r, e);
+  }
 }
 
 }  // namespace dsinfer::kernels::cpu::groups

@@ -72,8 +72,13 @@ struct Part {
       return {base + r0 * rb, (w.rows - r0) * rb};
     }
     const int64_t gbytes = packed::group_bytes(w.dtype, w.cols);
+    if (job.across_stripes) {  // from unit u's group to the end of its stripe
+      const int64_t j = u / align * align / (packed::groups(w.rows) / w.stripe_groups);
+      return {packed::group_ptr(w, j, gbytes), (w.stripe_groups - j) * gbytes};
+    }
     const int64_t g = (w.row0 + r0) / w.group_rows, g1 = (w.row0 + w.rows + w.group_rows - 1) / w.group_rows;
-    return {base + g * gbytes, (g1 - g) * gbytes};
+    const int64_t run_end = w.stripe_groups ? std::min(g1, (g / w.stripe_groups + 1) * w.stripe_groups) : g1;
+    return {packed::group_ptr(w, g, gbytes), (run_end - g) * gbytes};
   }
   // The units whose cost starts in [b, e) of the batch's cost range, rounded
   // to multiples of align: each unit falls in exactly one range however the
@@ -97,6 +102,15 @@ struct Part {
 int64_t unit_cost(const MatmulArgs& a, int64_t unit_rows) {
   const auto bytes = static_cast<int64_t>(row_bytes(a.w->dtype, a.w->cols));
   return std::max<int64_t>(1, bytes * unit_rows / 64) * (kReadTokens + a.n);
+}
+
+// Decode over a whole striped weight goes tile by tile across its stripes
+// (MatmulJob::across_stripes): units in stripe order, so that each piece of
+// the call reads the same groups of every stripe.
+bool across_stripes(const Weight& w, int64_t n) {
+  if (!w.stripe_groups || w.row0 != 0 || n > 2) return false;
+  const int64_t g = packed::groups(w.rows);
+  return g % w.stripe_groups == 0 && g / w.stripe_groups % groups::decode_tile_groups(n) == 0;
 }
 
 bool same_input(const MatmulArgs& a, const MatmulArgs& b) {
@@ -193,6 +207,7 @@ void matmul_batch(const MatmulArgs* a, size_t count, Isa isa, ThreadPool& pool, 
         p.unit_rows = w.group_rows;
         p.off = w.row0 % w.group_rows;
         p.align = groups::decode_tile_groups(a[i].n);
+        p.job.across_stripes = across_stripes(w, a[i].n);
       }
       p.units = (p.off + w.rows + p.unit_rows - 1) / p.unit_rows;
     }

@@ -94,6 +94,10 @@ void quantize_act(Isa isa, const float* x, int64_t x_stride, int64_t t0, int64_t
 struct MatmulJob {
   const MatmulArgs* a = nullptr;
   const QuantAct* act = nullptr;
+  // Decode over a whole striped weight (Weight::stripe_groups): [begin, end)
+  // count rows of units in stripe order, unit u being group u / kStripes of
+  // stripe u % kStripes (group_tiles.h, RowsCall::across_stripes).
+  bool across_stripes = false;
 };
 
 // Computes y[:, r] for rows r in [begin, end) of the (non-transposed) weight.
