@@ -8,10 +8,12 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/model_options.h"
@@ -115,6 +117,18 @@ void add_batch_speedup(nlohmann::ordered_json& j, const engine::BenchResult& r, 
   if (!speedups.empty()) j["batch_window_speedups"] = rounded(speedups, 1e-3);
 }
 
+// The hand-off probes taken with the read probes (after each decode window,
+// the lone sequence's too): where a VM's two vCPUs share a cache, hand-offs
+// are fast and the read rate is one die's; on two dies, the reverse. Absent
+// with one thread, or where no probe could run.
+void add_handoffs(nlohmann::ordered_json& j, const std::vector<double>& ns) {
+  std::vector<double> ran;
+  std::copy_if(ns.begin(), ns.end(), std::back_inserter(ran), [](double x) { return x > 0; });
+  if (ran.empty()) return;
+  j["core_handoff_ns"] = median(ran);
+  j["handoff_probes_ns"] = rounded(ns, 1);
+}
+
 nlohmann::ordered_json report(const BenchCliOptions& o, model::Model& m, const engine::BenchResult& r,
                               const kernels::MachinePeaks& p, const std::string& isa) {
   const auto st = m.weight_stats();
@@ -182,17 +196,20 @@ int run(const BenchCliOptions& o) {
   // The probes between decode windows allocate their own 1 GiB: the peak
   // before each, then restarted after it, keeps the reported peak the model's.
   auto peak = std::make_shared<double>(0.0);
+  auto handoffs = std::make_shared<std::vector<double>>();  // ns, one per probe
   engine::BenchOptions bo = o.bench;
-  bo.read_probe = [peak, threads = o.backend.threads] {
+  bo.read_probe = [peak, handoffs, threads = o.backend.threads] {
     *peak = std::max(*peak, peak_rss_gib());
     const double gbps = kernels::measure_read_gbps(threads);
     restart_peak_rss();
+    if (threads != 1) handoffs->push_back(kernels::measure_handoff_ns());
     return gbps;
   };
   const engine::BenchResult r = engine::run_bench(*m, bo);
   kernels::remeasure_dot_peaks(peaks, o.backend.threads);
   auto j = report(o, *m, r, peaks, backend->capabilities().isa);
   add_batch_speedup(j, r, o.bench.batch);
+  add_handoffs(j, *handoffs);
   j["peak_rss_gib"] = std::max(*peak, peak_rss_gib());
   if (!peak_restarted) j["peak_rss_note"] = "includes the bandwidth probe's 1 GiB buffer (the peak could not be restarted)";
   j["isa"] = backend->capabilities().isa;

@@ -38,4 +38,6 @@ double measure_read_gbps(int threads) {
   return cpu::measure_read_bandwidth(pool, size_t{1} << 30, 2);  // one pass per prefetch hint
 }
 
+double measure_handoff_ns() { return cpu::measure_handoff_ns(); }
+
 }  // namespace dsinfer::kernels

@@ -29,4 +29,9 @@ void remeasure_dot_peaks(MachinePeaks& p, int threads);
 // shared machine's bandwidth moves with its neighbours' load).
 double measure_read_gbps(int threads);
 
+// A cache line's round trip between two threads (ns; cpu/probe.h): the cost
+// of every hand-off between the pool's threads, and on a VM the sign of where
+// its vCPUs sit (sharing a cache, or on dies with a memory link each).
+double measure_handoff_ns();
+
 }  // namespace dsinfer::kernels

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <thread>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -90,6 +91,53 @@ double measure_read_bandwidth(ThreadPool& pool, size_t bytes, int reps) {
   }
   std::free(buf);
   return sink.load() == 42 ? best + 1e-12 : best;  // keep the reads observable
+}
+
+namespace {
+
+struct alignas(64) HandoffLine {
+  std::atomic<int64_t> turn{0};  // odd: the partner's move, even: the caller's
+  std::atomic<bool> quit{false};
+};
+
+// Spins until line.turn == want; false if the other side quit. Yields the
+// core now and then: on a busy machine the other thread may need it to run.
+bool await_turn(HandoffLine& line, int64_t want) {
+  for (int spins = 1; line.turn.load(std::memory_order_acquire) != want; ++spins) {
+    if (line.quit.load(std::memory_order_relaxed)) return false;
+    if (spins % 256 == 0) std::this_thread::yield();
+    else _mm_pause();
+  }
+  return true;
+}
+
+}  // namespace
+
+double measure_handoff_ns() {
+  if (std::thread::hardware_concurrency() < 2) return 0;
+  constexpr int64_t kBatch = 100, kBatches = 21;  // round trips per timed batch; batches (the first one warms up)
+  constexpr auto kCap = std::chrono::milliseconds(200);
+  HandoffLine line;
+  std::thread partner([&] {
+    for (int64_t t = 1; await_turn(line, t); t += 2) line.turn.store(t + 1, std::memory_order_release);
+  });
+  std::vector<double> batches;  // ns per round trip
+  const auto start = Clock::now();
+  int64_t t = 0;
+  // At least two timed batches whatever the cap: on a loaded machine the
+  // figure is then large, which is what hand-offs cost there.
+  for (int64_t b = 0; b < kBatches && (b < 3 || Clock::now() - start < kCap); ++b) {
+    const auto t0 = Clock::now();
+    for (int64_t i = 0; i < kBatch; ++i, t += 2) {
+      line.turn.store(t + 1, std::memory_order_release);
+      await_turn(line, t + 2);
+    }
+    if (b > 0) batches.push_back(seconds_since(t0) * 1e9 / kBatch);
+  }
+  line.quit.store(true);
+  partner.join();
+  std::nth_element(batches.begin(), batches.begin() + static_cast<std::ptrdiff_t>(batches.size() / 2), batches.end());
+  return batches[batches.size() / 2];
 }
 
 namespace {

@@ -13,6 +13,14 @@ namespace dsinfer::kernels::cpu {
 // thread underestimates the memory system). The best of `reps` passes, which
 // alternate the prefetch hint (see probe.cpp).
 double measure_read_bandwidth(ThreadPool& pool, size_t bytes, int reps = 6);
+// How long one cache line takes to go from one thread to another and back
+// (ns), as the thread pool's hand-offs and the activations of each step do:
+// the median of batches of round trips between two threads; 0 with one
+// hardware thread. Cores that share a cache pass a
+// line in ~100 ns; cores on different dies (an AMD CCD each) take several
+// times longer, and then have a memory link each: a VM whose two vCPUs move
+// between those placements changes both figures at once.
+double measure_handoff_ns();
 // Peak int8 multiply-accumulate throughput in GOP/s (2 ops per MAC) with the
 // best dot-product instruction available (VNNI vpdpbusd, AVX2 vpmaddubsw), all threads.
 double measure_int8_peak(ThreadPool& pool, const char** instruction);
