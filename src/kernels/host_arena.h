@@ -24,7 +24,8 @@ class HostArena {
 
   // Striped weights (Weight::stripe_groups): kStripes runs of `bytes` each,
   // `stride` bytes apart, stride a multiple of kStripeAlign. A decode tile
-  // reads one group of each stripe at a time, 8 memory streams per core. On
+  // reads one group of each of 4 stripes at a time (group_tiles.h kStreams1;
+  // it was 8 when what follows was measured), a memory stream each. On
   // the Zen 5 VM of the dev box, 8 streams whose addresses differ by
   // multiples of 32 MB read 54-64 GB/s over both cores in the fast memory
   // regime, as the read probe's (64 MB apart); 8 streams 13.8 KB, 1 MB or
@@ -33,6 +34,17 @@ class HostArena {
   // scattered, so it is the virtual layout that matters, and virtual space
   // costs nothing: a chunk maps kStripes x kChunkBytes, and only the pages
   // written get memory.
+  // The price is paid over cached weights only: AMD's L1 data cache picks a
+  // line's way by a hash of linear address bits above the page offset, and
+  // does not hold two lines of one set whose hashes agree, as lines exact
+  // multiples of 32 MB apart do; so the streams evict one another from L1
+  // and every load is served by L2. Over cached weights (matmul_bench
+  // DecodeHot) the Q4_K decode tile of 8 streams ran 224 GOPS striped against
+  // 335 with each stripe skewed 64 KB, Q8_0 140 against 221 (the tiles of 4
+  // streams: Q4_K 282-292 against 400 contiguous); from memory the skewed
+  // layout was no faster and probably slower (1.5B q4_k decode 0.90-0.92 of
+  // the roofline against 0.92-0.94, two tokens 29.6-30.8 ms a step against
+  // 27.1-27.5), so the stripes stay exact.
   static constexpr int kStripes = 8;
   static constexpr size_t kStripeAlign = size_t{32} << 20;
   struct Stripes {

@@ -26,7 +26,7 @@ struct Weight {
   int64_t group_rows = 0;
   // A packed copy may be cut into equal stripes of stripe_groups groups, each
   // stripe stripe_bytes after the one before (host_arena.h: decode tiles read
-  // one group of each stripe at once, and those streams read faster when they
+  // one group of several stripes at once, and those streams read faster when they
   // lie a multiple of 32 MB apart); 0: the groups are consecutive.
   int64_t stripe_groups = 0;
   int64_t stripe_bytes = 0;

@@ -28,8 +28,13 @@ inline constexpr int kRows = packed::kGroupRows;
 // against 3 x 4 (matmul_bench Prefill): Q4_K +11%, Q4_0 +6%, Q8_0 +2.5%.
 inline constexpr int kPrefillGroups = 2, kPrefillTokens = 6;
 // Groups per tile with 1 or 2 tokens: one memory stream each (a core reading a
-// single stream gets well under its share of the bandwidth).
-inline constexpr int kStreams1 = 8, kStreams2 = 4;  // powers of two (tile_any)
+// single stream gets well under its share of the bandwidth). Four streams
+// beat eight for one token on the dev VM, over the striped layout, in windows
+// alternating both with the read probe (1.5B gate/up shapes): Q4_K 46 against
+// 43 GB/s with both vCPUs on two dies (probe ~57), 34.3 against 33.6 on one
+// (probe ~36); Q8_0 35.0 against 34.1, Q4_0 34.6 against 32.9; two streams
+// were slower than either.
+inline constexpr int kStreams1 = 4, kStreams2 = 4;  // powers of two (tile_any)
 // Groups whose rows are at most this many bytes (MLA's per-head W_uk^T: 128
 // values, 2176 bytes of Q8_0 per group) are too short a stream each: decode
 // tiles take groups spread over the call, so that each stream runs on through
@@ -200,7 +205,7 @@ template <class K>
 void tile_any(const GroupCtx& c, const TileAt& at, float (*out)[kRows]) {
   static_assert(kSpanGroups == 3 && kPrefillGroups < kSpanGroups && kPrefillTokens <= 6 && kSpanTokens <= 4);
   if (at.stream) return tile_batch<K>(c, at, out);
-  if (at.nt == 1 && at.ng > 3) return at.ng == 8 ? K::template tile<8, 1, false>(c, at, out) : K::template tile<4, 1, false>(c, at, out);
+  if (at.nt == 1 && at.ng == kStreams1) return K::template tile<kStreams1, 1, false>(c, at, out);
   if (at.nt == 2 && at.ng == 4) return K::template tile<4, 2, false>(c, at, out);
   switch (at.ng) {
     case 3: return tile_tokens<K, 3>(c, at, out);
