@@ -82,6 +82,7 @@ void BM_Matmul(benchmark::State& state) {
       state.range(4) < 0 ? "auto" : std::string(dsinfer::kernels::cpu::isa_name(static_cast<dsinfer::kernels::cpu::Isa>(state.range(4))));
   dsinfer::kernels::BackendOptions options{"cpu", 0, isa};
   options.stripe_weights = state.range(5) != 2;
+  options.bf16_activations = state.range(5) == 3;
   auto backend = dsinfer::kernels::make_backend(options);
   const Matrix m = make_matrix(t, rows, cols);
   const bool hot = state.range(5) != 0;
@@ -277,6 +278,11 @@ BENCHMARK(BM_DecodeVsProbe)
 BENCHMARK(BM_Int8Peak)->Iterations(2)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Bf16Peak)->Iterations(2)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Matmul)->Name("Prefill")->UseRealTime()->Apply([](auto* b) { shapes(b, 128); })->Unit(benchmark::kMillisecond);
+// bf16 weights with bf16 activations (vdpbf16ps where the CPU has it).
+BENCHMARK(BM_Matmul)->Name("PrefillBf16Dots")->UseRealTime()->Apply([](auto* b) {
+  b->Args({static_cast<int64_t>(DType::BF16), 8960, 1536, 128, -1, 3});
+  b->Args({static_cast<int64_t>(DType::BF16), 1536, 8960, 128, -1, 3});
+})->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Matmul)->Name("PrefillVnni")->UseRealTime()->Apply([](auto* b) { vnni_shapes(b, 128); })->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();

@@ -179,6 +179,9 @@ nlohmann::ordered_json report(const BenchCliOptions& o, model::Model& m, const e
   j["dot_peak_gops"] = peak;
   j["dot_instruction"] = integer ? p.int8_instruction : p.bf16_instruction;
   j["prefill_fraction_of_peak"] = prefill_ops / peak;
+  // What the products multiply the weights with: int8 blocks (integer types),
+  // or bf16 (--bf16-activations, for bf16 weights) or f32 values.
+  j["matmul_activations"] = integer ? "int8" : o.backend.bf16_activations ? "bf16" : "f32";
   // ISA amx (the default where the CPU has it): Q4_K's prefill products run on
   // the AMX tiles, whose peak is several times vpdpbusd's.
   if (integer && p.amx_int8_gops > 0 && isa == "amx") {
@@ -237,7 +240,7 @@ Command add_bench_command(CLI::App& app) {
   c.sub->add_option("--batch", o->bench.batch, "sequences decoding together")->check(CLI::Range(1, 4096))->capture_default_str();
   c.sub->add_option("--threads", o->backend.threads, "threads (0: all)")->check(CLI::Range(0, 1024))->capture_default_str();
   add_isa_option(*c.sub, o->backend.isa);
-  add_weight_options(*c.sub, o->backend.map_weights, o->backend.stripe_weights);
+  add_weight_options(*c.sub, o->backend);
   add_kv_cache_dtype_option(*c.sub, o->bench.kv_cache_dtype);
   c.sub->add_flag("--json", o->json, "print one JSON object");
   c.run = [o] { return run(*o); };

@@ -102,7 +102,7 @@ Command add_run_command(CLI::App& app) {
   c.sub->add_flag("--offline", o->source.offline, "use the hub cache only, no network");
   c.sub->add_option("--threads", o->backend.threads, "threads (0: all)")->check(CLI::Range(0, 1024));
   add_isa_option(*c.sub, o->backend.isa);
-  add_weight_options(*c.sub, o->backend.map_weights, o->backend.stripe_weights);
+  add_weight_options(*c.sub, o->backend);
   add_kv_cache_dtype_option(*c.sub, o->kv_cache_dtype);
   add_sampling_options(*c.sub, o->chat.sampling);
   c.run = [o] { return run(*o); };

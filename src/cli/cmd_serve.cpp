@@ -31,10 +31,7 @@ struct ServeOptions {
   std::string tokenizer;
   std::string chat_template;
   std::string type = "bf16";
-  int threads = 0;
-  std::string isa = "auto";
-  bool map_weights = false;
-  bool stripe_weights = true;
+  kernels::BackendOptions backend;  // cpu: --threads, --isa, weight options
   int64_t kv_cache_mib = 512;
   server::ServerOptions server;
   engine::EngineOptions engine;
@@ -80,7 +77,7 @@ Loaded load(const ServeOptions& o) {
   if (synthetic && o.tokenizer.empty()) fail("a synthetic model needs --tokenizer PATH");
   const std::string tok_path = o.tokenizer.empty() ? o.model : o.tokenizer;
   m.tok = std::make_unique<tokenizer::Tokenizer>(tokenizer::Tokenizer::from_path(tok_path));
-  m.backend = kernels::make_backend({"cpu", o.threads, o.isa, o.map_weights, o.stripe_weights});
+  m.backend = kernels::make_backend(o.backend);
   m.model = load_model_spec({o.model, o.type, synthetic ? m.tok->vocab_size() : 0}, *m.backend);
   m.chat_template = load_template(o, tok_path, *m.tok);
   return m;
@@ -172,11 +169,11 @@ Command add_serve_command(CLI::App& app) {
   c.sub->add_option("--type", o->type, "weight type of synthetic models")
       ->check(CLI::IsMember({"bf16", "f32", "fp8", "q8_0", "q4_0", "q4_k"}))
       ->capture_default_str();
-  c.sub->add_option("--threads", o->threads, "compute threads (0: all cores)")
+  c.sub->add_option("--threads", o->backend.threads, "compute threads (0: all cores)")
       ->check(CLI::Range(0, 1024))
       ->capture_default_str();
-  add_isa_option(*c.sub, o->isa);
-  add_weight_options(*c.sub, o->map_weights, o->stripe_weights);
+  add_isa_option(*c.sub, o->backend.isa);
+  add_weight_options(*c.sub, o->backend);
   add_kv_cache_dtype_option(*c.sub, o->engine.kv_cache_dtype);
   c.run = [o] { return run(*o); };
   return c;

@@ -20,7 +20,7 @@ void add_model_options(CLI::App& sub, ModelOptions& o) {
       ->check(CLI::Range(0, 1024))
       ->capture_default_str();
   add_isa_option(sub, o.backend.isa);
-  add_weight_options(sub, o.backend.map_weights, o.backend.stripe_weights);
+  add_weight_options(sub, o.backend);
   add_kv_cache_dtype_option(sub, o.kv_cache_dtype);
 }
 
@@ -32,12 +32,15 @@ void add_kv_cache_dtype_option(CLI::App& sub, model::CacheDType& dtype) {
       ->default_str("auto");
 }
 
-void add_weight_options(CLI::App& sub, bool& map_weights, bool& stripe_weights) {
-  sub.add_flag("--mmap", map_weights,
+void add_weight_options(CLI::App& sub, kernels::BackendOptions& o) {
+  sub.add_flag("--mmap", o.map_weights,
                "use quantized weights stored in the CPU kernels' layout where the checkpoint is mapped (less memory; "
                "default: copied onto huge pages at load, faster decode)");
-  sub.add_flag_callback("--no-stripes", [&stripe_weights] { stripe_weights = false; },
+  sub.add_flag_callback("--no-stripes", [&o] { o.stripe_weights = false; },
                "copy each quantized matrix in one piece (default: in stripes laid out for faster decode)");
+  sub.add_flag("--bf16-activations", o.bf16_activations,
+               "bf16 weights: round activations to bf16 and use the CPU's bf16 dot products (~2x prefill on "
+               "AVX512_BF16; default: float32 activations, logits as the float32 reference)");
 }
 
 void add_isa_option(CLI::App& sub, std::string& isa) {

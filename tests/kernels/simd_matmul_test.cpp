@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "core/dtype.h"
 #include "core/error.h"
 #include "core/quant.h"
 #include "core/thread_pool.h"
@@ -132,9 +133,11 @@ kernels::Weight imported(kernels::Backend& be, const kernels::Weight& w) {
   return be.import_weight(stored).slice_rows(w.row0, w.rows);
 }
 
-std::vector<float> run_cpu(const Problem& p, const kernels::Weight& w, Isa isa, int threads) {
+std::vector<float> run_cpu(const Problem& p, const kernels::Weight& w, Isa isa, int threads, bool bf16_act = false) {
   std::vector<float> y;
-  auto be = kernels::make_backend({"cpu", threads, std::string(kernels::cpu::isa_name(isa))});
+  kernels::BackendOptions o{"cpu", threads, std::string(kernels::cpu::isa_name(isa))};
+  o.bf16_activations = bf16_act;
+  auto be = kernels::make_backend(o);
   be->matmul(args_for(p, p.x, imported(*be, w), y));
   return y;
 }
@@ -238,6 +241,58 @@ void check_type(DType t) {
           expect_close(p, got, scalar, b, 1e-5, false, what + " vs scalar twin");
       }
     }
+}
+
+// x rounded to bf16 as BackendOptions::bf16_activations rounds it.
+std::vector<float> bf16_x(const Problem& p) {
+  std::vector<float> xr(p.x.size());
+  for (size_t i = 0; i < xr.size(); ++i) xr[i] = bf16_to_f32(f32_to_bf16(p.x[i]));
+  return xr;
+}
+
+// bf16 weights with bf16 activations: every level (vdpbf16ps where the CPU
+// has it, its scalar twin at Isa::Scalar, the float kernels on rounded
+// inputs otherwise) against the reference on the rounded inputs, and against
+// the unrounded reference within the rounding's own bound; the vdpbf16ps
+// kernel folds its lanes as the twin does, so the two differ only by how the
+// instruction rounds inside a pair (nothing, per Intel's definition).
+TEST(SimdMatmul, Bf16ActivationsAtEveryLevel) {
+  const int64_t shapes[][3] = {{1, 1, 32}, {5, 2, 33}, {33, 7, 95}, {129, 17, 1000}, {6, 5, 1536}, {257, 3, 64}};
+  uint32_t seed = 500;
+  for (const auto& sh : shapes) {
+    const Problem p = make_problem(sh[0], sh[1], sh[2], ++seed);
+    const TestWeight tw = make_weight(DType::BF16, p.rows, p.cols, 1, ++seed);
+    const std::vector<float> xr = bf16_x(p);
+    const Bounds b = bounds(p, tw.view, xr);
+    const std::vector<float> want = run_reference(p, xr, tw.view), exact = run_reference(p, p.x, tw.view);
+    std::vector<float> twin;
+    for (Isa isa : available_isas()) {
+      const std::vector<float> got = run_cpu(p, tw.view, isa, 1 + p.n % 2, true);
+      const std::string what = describe(DType::BF16, isa, p) + " bf16 activations";
+      expect_close(p, got, want, b, 1e-5, false, what + " vs reference on rounded x");
+      expect_close(p, got, exact, b, 1e-5, true, what + " vs unrounded reference");
+      if (isa == Isa::Scalar) twin = got;
+      if (isa >= Isa::Avx512 && kernels::cpu::has_bf16_dots()) expect_close(p, got, twin, b, 1e-6, false, what + " vs twin");
+    }
+  }
+}
+
+// With bf16 activations a token's result does not depend on the tokens beside
+// it (tiles of 4 x 4 fold their 16 sums at once, others one by one).
+TEST(SimdMatmul, Bf16ActivationsDoNotDependOnTheBatch) {
+  const Problem p = make_problem(38, 11, 200, 77);
+  const TestWeight tw = make_weight(DType::BF16, p.rows, p.cols, 2, 78);
+  for (Isa isa : available_isas()) {
+    const std::vector<float> all = run_cpu(p, tw.view, isa, 2, true);
+    for (int64_t t = 0; t < p.n; ++t) {
+      Problem one = p;
+      one.n = 1;
+      one.x.assign(p.x.begin() + t * p.x_stride, p.x.begin() + (t + 1) * p.x_stride);
+      const std::vector<float> alone = run_cpu(one, tw.view, isa, 1, true);
+      EXPECT_EQ(0, std::memcmp(alone.data(), all.data() + t * p.y_stride, static_cast<size_t>(p.rows) * sizeof(float)))
+          << kernels::cpu::isa_name(isa) << ": token " << t;
+    }
+  }
 }
 
 TEST(SimdMatmul, F32) { check_type(DType::F32); }
@@ -622,22 +677,28 @@ TEST(MatmulBatch, EachProductAsIfAlone) {
   Problem p29 = small, pt = make_problem(33, 3, 40, 48);
   p29.rows = 29;
   const Problem many = make_problem(50, 70, 512, 49);  // 70 x 512 values: over matmul.cpp's kSerialQuantize
-  std::vector<float> y[7];
+  // Two bf16 products of one input (rounded once with bf16 activations).
+  const TestWeight bf = make_weight(DType::BF16, 45, 512, 2, 50), bf2 = make_weight(DType::BF16, 19, 512, 0, 51);
+  Problem pbf = shared, pbf2 = shared;
+  pbf.rows = 45;
+  pbf2.rows = 19;
+  std::vector<float> y[9];
   for (Isa isa : available_isas()) {
     for (int threads : {1, 2, 3}) {
+      const kernels::cpu::MatmulConfig cfg{isa, threads != 1};
       ThreadPool pool(threads);
       kernels::cpu::MatmulScratch acts;
       std::vector<kernels::MatmulArgs> batch = {
           args_for(p4k, shared.x, w4k, y[0]),  args_for(shared, shared.x, w8, y[1]), args_for(p29, small.x, q4.view, y[2]),
           args_for(small, small.x, f16.view, y[3]), args_for(pt, pt.x, f32.view, y[4]), args_for(none, shared.x, w8, y[5]),
-          args_for(many, many.x, w8, y[6])};
+          args_for(many, many.x, w8, y[6]), args_for(pbf, shared.x, bf.view, y[7]), args_for(pbf2, shared.x, bf2.view, y[8])};
       batch[4].transpose_w = true;  // [40, 33] used as W: 40 inputs, 33 outputs
-      kernels::cpu::matmul_batch(batch.data(), batch.size(), isa, pool, acts);
+      kernels::cpu::matmul_batch(batch.data(), batch.size(), cfg, pool, acts);
       for (size_t i = 0; i < batch.size(); ++i) {
         std::vector<float> alone(y[i].size(), kSentinel);
         kernels::MatmulArgs a = batch[i];
         a.y = alone.data();
-        kernels::cpu::matmul(a, isa, pool, acts);
+        kernels::cpu::matmul(a, cfg, pool, acts);
         EXPECT_EQ(alone.size(), y[i].size());
         if (alone.empty()) continue;  // the product with no tokens writes nothing
         EXPECT_EQ(0, std::memcmp(alone.data(), y[i].data(), alone.size() * sizeof(float)))

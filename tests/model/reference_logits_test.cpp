@@ -61,6 +61,42 @@ TEST_P(ReferenceModel, GreedyContinuationMatches) {
   EXPECT_EQ(engine::greedy_generate(r, prompt, static_cast<int64_t>(want.size())), want);
 }
 
+// With bf16 activations (BackendOptions::bf16_activations) every product with
+// bf16 weights takes its inputs rounded to bf16: the logits move off the
+// float32 reference by about bf16's rounding (a few 1e-3), not more, and the
+// greedy choice stays where the reference's top two are apart.
+TEST_P(ReferenceModel, Bf16ActivationsStayCloseToReference) {
+  kernels::BackendOptions o{"cpu", 2};
+  o.bf16_activations = true;
+  auto backend = kernels::make_backend(o);
+  auto model = model::Model::load(td_ + "/reference/models/" + GetParam(), *backend);
+  const size_t vocab = static_cast<size_t>(model->config().vocab_size);
+  double worst = 0;
+  int counted = 0, same = 0;
+  for (const auto& c : ref_["cases"]) {
+    const auto tokens = c["tokens"].get<std::vector<int32_t>>();
+    const std::vector<float> got = run_tokens(*model, tokens);
+    for (size_t p = 0; p < tokens.size(); ++p) {
+      // A near-tie route (reference README) may flip: this and later positions then move legitimately.
+      if (c.contains("route_margin") && c["route_margin"][p].get<double>() < 0.01) break;
+      const auto want = c["logits"][p].get<std::vector<float>>();
+      const float* g = &got[p * vocab];
+      worst = std::max(worst, rel_l2(g, want.data(), vocab));
+      std::vector<float> sorted = want;
+      std::partial_sort(sorted.begin(), sorted.begin() + 2, sorted.end(), std::greater<float>());
+      if (sorted[0] - sorted[1] <= 0.1f) continue;
+      ++counted;
+      same += std::max_element(g, g + vocab) - g == std::max_element(want.begin(), want.end()) - want.begin();
+    }
+  }
+  std::printf("%s with bf16 activations: worst relative L2 error %.3g, top-1 %d of %d\n", GetParam().c_str(), worst,
+              same, counted);
+  ASSERT_GE(counted, 6);
+  EXPECT_GT(worst, 1e-5) << "the activations were not rounded";
+  EXPECT_LT(worst, 2e-2);
+  EXPECT_EQ(same, counted);
+}
+
 // The router against the reference routing: same expert set at every MoE
 // layer and position (sets, since order within top-k does not matter).
 class ReferenceMoeModel : public ReferenceModel {};

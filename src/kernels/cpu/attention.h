@@ -89,7 +89,6 @@ void attention_scalar(const AttentionArgs& a, const AttentionTile& tile, const A
 void attention_avx512(const AttentionArgs& a, const AttentionTile& tile, const AttentionPartials* part);
 void attention_avx512_widening(const AttentionArgs& a, const AttentionTile& tile, const AttentionPartials* part);
 void attention_avx512_dots(const AttentionArgs& a, const AttentionTile& tile, const AttentionPartials* part);
-bool has_bf16_dots();  // AVX512_BF16 (vdpbf16ps)
 void attention_avx2(const AttentionArgs& a, const AttentionTile& tile, const AttentionPartials* part);
 
 // Factors folding one chunk into a running result: sums = sums * keep + chunk * take.

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kernels/cpu/attention.h"
+#include "kernels/cpu/matmul_kernels.h"  // round_bf16_avx512
 #include "kernels/cpu/exp_avx512.h"
 #include "kernels/cpu/reduce_avx512.h"
 
@@ -59,17 +60,7 @@ struct V512 {
     return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), _mm512_castsi512_ps(r), x);
   }
   // n floats rounded to bf16 as f32_to_bf16 (nearest even, NaN kept quiet).
-  DSI_TARGET static void to_bf16(const float* x, int64_t n, uint16_t* out) {
-    for (int64_t i = 0; i < n; i += kWidth) {
-      const mask m = tail(n - i);
-      const __m512 f = _mm512_maskz_loadu_ps(m, x + i);
-      const __m512i b = _mm512_castps_si512(f);
-      const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(b, 16), _mm512_set1_epi32(1));
-      __m512i r = _mm512_add_epi32(b, _mm512_add_epi32(odd, _mm512_set1_epi32(0x7fff)));
-      r = _mm512_mask_or_epi32(r, _mm512_cmp_ps_mask(f, f, _CMP_UNORD_Q), b, _mm512_set1_epi32(0x400000));
-      _mm256_mask_storeu_epi16(out + i, m, _mm512_cvtepi32_epi16(_mm512_srli_epi32(r, 16)));
-    }
-  }
+  static void to_bf16(const float* x, int64_t n, uint16_t* out) { round_bf16_avx512(x, n, out); }
 };
 
 #include "kernels/cpu/attention_tiled.inc"
@@ -121,14 +112,6 @@ struct V512Dots : avx512_attention::V512 {
 #include "kernels/cpu/attention_tiled.inc"
 
 }  // namespace avx512_dots_attention
-
-bool has_bf16_dots() {
-  static const bool yes = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512bf16") != 0;
-  }();
-  return yes;
-}
 
 void attention_avx512_widening(const AttentionArgs& a, const AttentionTile& tile, const AttentionPartials* part) {
   if (a.cache_dtype == DType::BF16) {

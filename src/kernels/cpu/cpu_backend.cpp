@@ -31,7 +31,11 @@ constexpr int64_t kMergeGrain = 4;
 class CpuBackend final : public Backend {
  public:
   explicit CpuBackend(const BackendOptions& o)
-      : isa_(cpu::resolve_isa(o.isa)), map_weights_(o.map_weights), stripe_weights_(o.stripe_weights), pool_(o.threads) {}
+      : isa_(cpu::resolve_isa(o.isa)),
+        map_weights_(o.map_weights),
+        stripe_weights_(o.stripe_weights),
+        matmul_cfg_{isa_, o.bf16_activations},
+        pool_(o.threads) {}
 
   Capabilities capabilities() const override { return {"cpu", std::string(cpu::isa_name(isa_)), pool_.size(), true}; }
   Buffer alloc(size_t bytes) override { return scratch_.alloc(bytes); }
@@ -78,8 +82,8 @@ class CpuBackend final : public Backend {
   void embed(const Weight& t, const int32_t* ids, int64_t n, float* out) override {
     run(n, 1, [&](int64_t b, int64_t e) { ref::embed(t, ids, out, b, e); });
   }
-  void matmul(const MatmulArgs& a) override { cpu::matmul(a, isa_, pool_, matmul_); }
-  void matmul_batch(const MatmulArgs* a, size_t count) override { cpu::matmul_batch(a, count, isa_, pool_, matmul_); }
+  void matmul(const MatmulArgs& a) override { cpu::matmul(a, matmul_cfg_, pool_, matmul_); }
+  void matmul_batch(const MatmulArgs* a, size_t count) override { cpu::matmul_batch(a, count, matmul_cfg_, pool_, matmul_); }
   void rms_norm(const NormArgs& a) override {
     run(a.n, 1, [&](int64_t b, int64_t e) { cpu::rms_norm(a, isa_, b, e); });
   }
@@ -179,6 +183,7 @@ class CpuBackend final : public Backend {
   cpu::Isa isa_;
   bool map_weights_;
   bool stripe_weights_;
+  cpu::MatmulConfig matmul_cfg_;
   ThreadPool pool_;
   cpu::MatmulScratch matmul_;
   HostBufferCache scratch_;  // per-step buffers come back every step

@@ -44,6 +44,11 @@ bool isa_supported(Isa isa) {
   return false;
 }
 
+bool has_bf16_dots() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512bf16") != 0;
+}
+
 Isa best_isa() {
   if (isa_supported(Isa::Amx)) return Isa::Amx;
   if (isa_supported(Isa::Avx512)) return Isa::Avx512;

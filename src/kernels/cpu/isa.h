@@ -17,6 +17,9 @@ enum class Isa { Scalar, Avx2, Avx512, Amx };
 bool isa_supported(Isa isa);
 Isa best_isa();
 std::string_view isa_name(Isa isa);  // "scalar", "avx2", "avx512", "amx"
+// AVX512_BF16 (vdpbf16ps), beside Avx512: the bf16 dot products of attention
+// over a bf16 cache and of matmuls with bf16 activations.
+bool has_bf16_dots();
 // "auto" picks best_isa(); throws for an unknown name or a level this CPU lacks.
 Isa resolve_isa(std::string_view name);
 

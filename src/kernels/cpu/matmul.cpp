@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "core/dtype.h"
 #include "core/quant.h"
 #include "kernels/cpu/group_tiles.h"
 #include "kernels/packed.h"
@@ -50,6 +51,7 @@ constexpr int64_t kBatchInputTokens = 8;
 // (row groups of a repacked weight, else chunks of kChunkRows rows).
 struct Part {
   MatmulJob job;
+  MatmulArgs rounded;  // the arguments with x rounded to bf16 (round_inputs, without vdpbf16ps)
   RowsFn f = nullptr;
   int64_t unit_rows = kChunkRows;
   int64_t off = 0;          // rows of the first unit before the view (repacked views not starting a group)
@@ -117,41 +119,105 @@ bool same_input(const MatmulArgs& a, const MatmulArgs& b) {
   return a.x == b.x && a.x_stride == b.x_stride && a.n == b.n && a.w->cols == b.w->cols && act_span(*a.w) == act_span(*b.w);
 }
 
+// The distinct inputs of the products `want` picks: owner[k] is the first
+// product taking input k, slot[i] = k + 1 for a picked product i (0 for the
+// others), first[] the token prefix sums over the inputs.
+struct Inputs {
+  std::vector<size_t> owner, slot;
+  std::vector<int64_t> first;
+  int64_t values = 0, most = 0;  // values over all inputs; the tokens of the longest
+};
+
+template <class Want>
+Inputs distinct_inputs(const MatmulArgs* a, size_t count, Want want) {
+  Inputs in;
+  in.slot.assign(count, 0);
+  for (size_t i = 0; i < count; ++i) {
+    if (!want(a[i]) || a[i].n == 0 || a[i].transpose_w) continue;
+    size_t k = 0;
+    while (k < in.owner.size() && !same_input(a[in.owner[k]], a[i])) ++k;
+    if (k == in.owner.size()) in.owner.push_back(i);
+    in.slot[i] = k + 1;
+  }
+  in.first.assign(in.owner.size() + 1, 0);
+  for (size_t k = 0; k < in.owner.size(); ++k) {
+    const MatmulArgs& o = a[in.owner[k]];
+    in.first[k + 1] = in.first[k] + o.n;
+    in.values += o.n * o.w->cols;
+    in.most = std::max(in.most, o.n);
+  }
+  return in;
+}
+
+// fn(k, t0, t1) for tokens [t0, t1) of every input k, on the pool unless small.
+template <class Fn>
+void for_input_tokens(const Inputs& in, ThreadPool& pool, Fn fn) {
+  const auto rows = [&](int64_t b, int64_t e) {
+    for (size_t k = 0; k < in.owner.size(); ++k) {
+      const int64_t t0 = std::max(b, in.first[k]) - in.first[k], t1 = std::min(e, in.first[k + 1]) - in.first[k];
+      if (t0 < t1) fn(k, t0, t1);
+    }
+  };
+  const int64_t serial = in.most >= kBatchInputTokens ? kSerialQuantizeBatch : kSerialQuantize;
+  if (in.values <= serial) return rows(0, in.first.back());
+  pool.parallel_for(in.first.back(), rows, 4);
+}
+
 // Quantizes the activations of every integer product, once per distinct input
 // (the gate and up projections of one x share them, when their kernels want
 // the same span), all in one pass.
 void quantize_inputs(const MatmulArgs* a, size_t count, Isa isa, ThreadPool& pool, std::vector<Part>& parts,
                      std::vector<QuantAct>& acts) {
-  std::vector<size_t> owner;  // products whose activations are quantized, in acts order
-  std::vector<size_t> slot(count, 0);
-  for (size_t i = 0; i < count; ++i) {
-    if (!is_block_quant(a[i].w->dtype) || a[i].n == 0) continue;
-    size_t k = 0;
-    while (k < owner.size() && !same_input(a[owner[k]], a[i])) ++k;
-    if (k == owner.size()) owner.push_back(i);
-    slot[i] = k + 1;
-  }
-  if (owner.empty()) return;
-  if (acts.size() < owner.size()) acts.resize(owner.size());  // before taking pointers into it
-  for (size_t k = 0; k < owner.size(); ++k) acts[k].resize(a[owner[k]].n, a[owner[k]].w->cols, act_span(*a[owner[k]].w));
+  const Inputs in = distinct_inputs(a, count, [](const MatmulArgs& m) { return is_block_quant(m.w->dtype); });
+  if (in.owner.empty()) return;
+  if (acts.size() < in.owner.size()) acts.resize(in.owner.size());  // before taking pointers into it
+  for (size_t k = 0; k < in.owner.size(); ++k)
+    acts[k].resize(a[in.owner[k]].n, a[in.owner[k]].w->cols, act_span(*a[in.owner[k]].w));
   for (size_t i = 0; i < count; ++i)
-    if (slot[i]) parts[i].job.act = &acts[slot[i] - 1];
-  std::vector<int64_t> first(owner.size() + 1, 0);  // token prefix sums over the distinct inputs
-  for (size_t k = 0; k < owner.size(); ++k) first[k + 1] = first[k] + a[owner[k]].n;
-  int64_t values = 0, most = 0;  // most: the tokens of the longest input
-  for (size_t k = 0; k < owner.size(); ++k) {
-    values += a[owner[k]].n * a[owner[k]].w->cols;
-    most = std::max(most, a[owner[k]].n);
+    if (in.slot[i]) parts[i].job.act = &acts[in.slot[i] - 1];
+  for_input_tokens(in, pool, [&](size_t k, int64_t t0, int64_t t1) {
+    quantize_act(isa, a[in.owner[k]].x, a[in.owner[k]].x_stride, t0, t1, acts[k]);
+  });
+}
+
+// bf16_activations: rounds the input of every product with bf16 weights, once
+// per distinct input. With vdpbf16ps the kernels take them as bf16
+// (MatmulJob::xb); otherwise the float kernels take them widened back to f32
+// (Part::rounded), which multiplies the same values.
+void round_inputs(const MatmulArgs* a, size_t count, const MatmulConfig& cfg, ThreadPool& pool,
+                  std::vector<Part>& parts, MatmulScratch& s) {
+  const Inputs in = distinct_inputs(a, count, [](const MatmulArgs& m) { return m.w->dtype == DType::BF16; });
+  if (in.owner.empty()) return;
+  const bool dots = bf16_dots_rows_fn(cfg.isa) != nullptr;
+  if (s.bf16.size() < in.owner.size()) s.bf16.resize(in.owner.size());
+  std::vector<int64_t> at(in.owner.size() + 1, 0);  // offsets of the widened inputs in s.rounded
+  for (size_t k = 0; k < in.owner.size(); ++k) {
+    const MatmulArgs& o = a[in.owner[k]];
+    s.bf16[k].resize(o.n, o.w->cols);
+    at[k + 1] = at[k] + (dots ? 0 : o.n * o.w->cols);
   }
-  const auto rows = [&](int64_t b, int64_t e) {
-    for (size_t k = 0; k < owner.size(); ++k) {
-      const int64_t t0 = std::max(b, first[k]) - first[k], t1 = std::min(e, first[k + 1]) - first[k];
-      if (t0 < t1) quantize_act(isa, a[owner[k]].x, a[owner[k]].x_stride, t0, t1, acts[k]);
+  if (!dots) s.rounded.resize(static_cast<size_t>(at.back()));
+  for (size_t i = 0; i < count; ++i) {
+    if (!in.slot[i]) continue;
+    const size_t k = in.slot[i] - 1;
+    Part& p = parts[i];
+    if (dots) {
+      p.job.xb = &s.bf16[k];
+      continue;
     }
-  };
-  const int64_t serial = most >= kBatchInputTokens ? kSerialQuantizeBatch : kSerialQuantize;
-  if (values <= serial) return rows(0, first.back());
-  pool.parallel_for(first.back(), rows, 4);
+    p.rounded = a[i];
+    p.rounded.x = s.rounded.data() + at[k];
+    p.rounded.x_stride = a[i].w->cols;
+    p.job.a = &p.rounded;
+  }
+  for_input_tokens(in, pool, [&](size_t k, int64_t t0, int64_t t1) {
+    const MatmulArgs& o = a[in.owner[k]];
+    round_act_bf16(cfg.isa, o.x, o.x_stride, t0, t1, s.bf16[k]);
+    if (dots) return;
+    float* out = s.rounded.data() + at[k];
+    for (int64_t t = t0; t < t1; ++t)
+      for (int64_t c = 0; c < o.w->cols; ++c) out[t * o.w->cols + c] = bf16_to_f32(s.bf16[k].row(t)[c]);
+  });
 }
 
 // Calls whose products have up to kBatchTokens tokens read their weights at
@@ -189,20 +255,22 @@ void read_ahead(const MatmulArgs* a, const std::vector<Part>& parts, int64_t tot
 
 }  // namespace
 
-void matmul_batch(const MatmulArgs* a, size_t count, Isa isa, ThreadPool& pool, MatmulScratch& scratch) {
+void matmul_batch(const MatmulArgs* a, size_t count, const MatmulConfig& cfg, ThreadPool& pool, MatmulScratch& scratch) {
+  const Isa isa = cfg.isa;
   std::vector<Part> parts(count);
+  for (size_t i = 0; i < count; ++i) parts[i].job.a = &a[i];
   quantize_inputs(a, count, isa, pool, parts, scratch.acts);
+  if (cfg.bf16_activations) round_inputs(a, count, cfg, pool, parts, scratch);
   int64_t total = 0;  // cost over the batch
   for (size_t i = 0; i < count; ++i) {
     Part& p = parts[i];
     const Weight& w = *a[i].w;
-    p.job.a = &a[i];
     p.first_cost = total;
     if (a[i].n == 0) continue;  // nothing to compute
     if (a[i].transpose_w) {  // only MLA's absorbed query (no longer on the decode path); reference kernel
       p.units = (ref::matmul_out_dim(a[i]) + kChunkRows - 1) / kChunkRows;
     } else {
-      p.f = select_rows_fn(isa, w);
+      p.f = p.job.xb ? bf16_dots_rows_fn(isa) : select_rows_fn(isa, w);
       if (w.group_rows) {
         p.unit_rows = w.group_rows;
         p.off = w.row0 % w.group_rows;

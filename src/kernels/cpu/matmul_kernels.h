@@ -89,11 +89,34 @@ struct QuantAct {
 // (already resized). Every ISA produces bit-identical results.
 void quantize_act(Isa isa, const float* x, int64_t x_stride, int64_t t0, int64_t t1, QuantAct& act);
 
+// Activations of the bf16 dot-product kernels (BackendOptions::bf16_activations):
+// each token's k values rounded to bf16 as f32_to_bf16 does (nearest even),
+// rows zero-padded to whole 32-value steps (one vdpbf16ps) on 64-byte lines.
+struct Bf16Act {
+  int64_t n = 0;     // tokens
+  int64_t k = 0;     // values per token
+  int64_t kpad = 0;  // k rounded up to 32
+  LineVector<uint16_t> v;  // [n][kpad]
+
+  void resize(int64_t n_tokens, int64_t k_values);
+  const uint16_t* row(int64_t t) const { return v.data() + t * kpad; }
+};
+
+// n floats rounded to bf16 as f32_to_bf16 (nearest even; a NaN stays a quiet
+// NaN), by AVX-512 F/BW: only where isa_supported(Isa::Avx512).
+void round_bf16_avx512(const float* x, int64_t n, uint16_t* out);
+
+// Rounds tokens [t0, t1) of x ([n, x_stride], first act.k columns) into act
+// (already resized); the same bits at every ISA.
+void round_act_bf16(Isa isa, const float* x, int64_t x_stride, int64_t t0, int64_t t1, Bf16Act& act);
+
 // Everything a row kernel needs: the arguments and, for the integer types, the
-// quantized activations of all a.n tokens.
+// quantized activations of all a.n tokens (for bf16 dot products, the
+// activations in bf16).
 struct MatmulJob {
   const MatmulArgs* a = nullptr;
   const QuantAct* act = nullptr;
+  const Bf16Act* xb = nullptr;
   // Decode over a whole striped weight (Weight::stripe_groups): [begin, end)
   // count rows of units in stripe order, unit u being group u / kStripes of
   // stripe u % kStripes (group_tiles.h, RowsCall::across_stripes).
@@ -112,6 +135,14 @@ RowsFn avx512_rows_fn(const Weight& w);
 // the AVX-512 kernel, or its scalar twin for any lower level.
 RowsFn q4kx16_rows_fn(Isa isa);
 RowsFn block32x16_rows_fn(Isa isa, DType t);  // Q8_0, Q4_0
+
+// BF16 weights against Bf16Act activations: y[t][r] is the sum over 16 lanes
+// (lane l takes columns 32 s + 2 l and 32 s + 2 l + 1 of each step s, as
+// vdpbf16ps does) folded pairwise (lane l + l + 8, then + 4, + 2, + 1). The
+// AVX-512 kernel where the CPU has AVX512_BF16, else the scalar twin at
+// Isa::Scalar; nullptr for the other levels (they widen the rounded
+// activations instead: matmul_batch).
+RowsFn bf16_dots_rows_fn(Isa isa);
 
 // Blocks per activation scale the kernel for w expects (QuantAct::span).
 int64_t act_span(const Weight& w);

@@ -20,6 +20,7 @@ namespace dsinfer::kernels::cpu::simd {
 struct RowsCtx {
   const MatmulArgs* a = nullptr;
   const QuantAct* act = nullptr;  // integer kernels only
+  const Bf16Act* xb = nullptr;    // bf16 dot-product kernels only
   const uint8_t* base = nullptr;
   size_t row_bytes = 0;
   int64_t row0 = 0;
@@ -38,6 +39,7 @@ inline RowsCtx make_ctx(const MatmulJob& job) {
   RowsCtx c;
   c.a = job.a;
   c.act = job.act;
+  c.xb = job.xb;
   c.base = static_cast<const uint8_t*>(w.data);
   c.row_bytes = row_bytes(w.dtype, w.cols);
   c.row0 = w.row0;
@@ -94,7 +96,7 @@ struct TileIn {
 // Bytes of activations a kernel touches per token (for token_chunk).
 inline int64_t act_bytes_per_token(const MatmulJob& job) {
   const int64_t k = job.a->w->cols;
-  return job.act ? k * 3 : k * 4;
+  return job.act ? k * 3 : job.xb ? k * 2 : k * 4;
 }
 
 // The tile driver (baseline code; it only calls the target-specific tiles).
