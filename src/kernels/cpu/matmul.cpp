@@ -216,7 +216,7 @@ void round_inputs(const MatmulArgs* a, size_t count, const MatmulConfig& cfg, Th
     if (dots) return;
     float* out = s.rounded.data() + at[k];
     for (int64_t t = t0; t < t1; ++t)
-      for (int64_t c = 0; c < o.w->cols; ++c) out[t * o.w->cols + c] = bf16_to_f32(s.bf16[k].row(t)[c]);
+      for (int64_t c = 0; c < o.w->cols; ++c) out[t * o.w->cols + c] = bf16_to_f32(s.bf16[k].value(t, c));
   });
 }
 

@@ -20,7 +20,7 @@ namespace dsinfer::kernels::cpu {
 
 namespace {
 
-constexpr int64_t kStep = 32;  // values per vdpbf16ps
+constexpr int64_t kStep = Bf16Act::kStepValues;  // values per vdpbf16ps
 
 // ---- scalar twin -----------------------------------------------------------
 
@@ -33,15 +33,17 @@ float fold16(float (&lane)[16]) {
 
 // vdpbf16ps per lane: the odd column's product first, then the even one's
 // (Intel's definition; both products are exact in f32).
-float dot_scalar(const uint16_t* w, const uint16_t* x, int64_t k) {
+float dot_scalar(const uint16_t* w, const Bf16Act& x, int64_t t) {
   float lane[16] = {};
-  for (int64_t c0 = 0; c0 < k; c0 += kStep)
+  for (int64_t s = 0; s < x.steps; ++s) {
+    const uint16_t* xs = x.at(t, s);  // zero past k
     for (int l = 0; l < 16; ++l) {
-      const int64_t c = c0 + 2 * l;
-      const float odd = c + 1 < k ? bf16_to_f32(w[c + 1]) * bf16_to_f32(x[c + 1]) : 0.0f;
-      const float even = c < k ? bf16_to_f32(w[c]) * bf16_to_f32(x[c]) : 0.0f;
+      const int64_t c = kStep * s + 2 * l;
+      const float odd = c + 1 < x.k ? bf16_to_f32(w[c + 1]) * bf16_to_f32(xs[2 * l + 1]) : 0.0f;
+      const float even = c < x.k ? bf16_to_f32(w[c]) * bf16_to_f32(xs[2 * l]) : 0.0f;
       lane[l] = (lane[l] + odd) + even;
     }
+  }
   return fold16(lane);
 }
 
@@ -50,7 +52,7 @@ void rows_scalar(const MatmulJob& job, int64_t begin, int64_t end) {
   const MatmulArgs& a = *job.a;
   for (int64_t t = 0; t < a.n; ++t)
     for (int64_t r = begin; r < end; ++r) {
-      float v = dot_scalar(reinterpret_cast<const uint16_t*>(c.row(r)), job.xb->row(t), c.k);
+      float v = dot_scalar(reinterpret_cast<const uint16_t*>(c.row(r)), *job.xb, t);
       if (a.bias) v += a.bias[r];
       a.y[t * a.y_stride + r] = v;
     }
@@ -94,22 +96,21 @@ struct Dots {
   static constexpr int kR = 6, kT = 4;
 
   // One step of 32 columns; Tail: the row's last, partial one.
-  template <int R, int T, bool Tail>
+  // Pf: ask for the same lines of the next tile's rows, into L2 (kStreamHint).
+  template <int R, int T, bool Tail, bool Pf>
   DSI_INLINE static void step(const uint8_t* const* wp, const uint16_t* const* xp, int64_t col, __mmask32 m,
                               size_t ahead, __m512 (&acc)[R][T]) {
     __m512bh w[R];
     DSI_UNROLL
     for (int i = 0; i < R; ++i) {
       const uint8_t* p = wp[i] + 2 * col;
-      // Compute-bound tiles reuse each row across the chunk's tokens: the
-      // hardware's prefetcher is enough, and asking again for the next tile's
-      // lines on every pass cost ~15% of a 512-token bf16 prefill.
-      if constexpr (T <= 2) simd::prefetch<T>(p + ahead);
+      if constexpr (Pf) _mm_prefetch(reinterpret_cast<const char*>(p + ahead), kStreamHint);
       w[i] = reinterpret_cast<__m512bh>(Tail ? _mm512_maskz_loadu_epi16(m, p) : _mm512_loadu_si512(p));
     }
     DSI_UNROLL
     for (int j = 0; j < T; ++j) {
-      const __m512bh x = reinterpret_cast<__m512bh>(_mm512_load_si512(xp[j] + col));  // zero-padded rows
+      // Step col / 32 of token j's tile (zero past k).
+      const __m512bh x = reinterpret_cast<__m512bh>(_mm512_load_si512(xp[j] + col * Bf16Act::kTileTokens));
       DSI_UNROLL
       for (int i = 0; i < R; ++i) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], w[i], x);
     }
@@ -121,11 +122,12 @@ struct Dots {
     const MatmulArgs& a = *c.a;
     int i0 = 0;
     if constexpr (R >= 4 && T == 4) {
-      const __m512 s = hsum16(acc);
+      alignas(64) float s[16];  // through memory: -O1 (the sanitizer build) keeps j a variable, not an immediate
+      _mm512_store_ps(s, hsum16(acc));
       const __m128 bias = a.bias ? _mm_loadu_ps(a.bias + r) : _mm_setzero_ps();
       DSI_UNROLL
       for (int j = 0; j < 4; ++j) {
-        const __m128 v = _mm512_extractf32x4_ps(s, j);
+        const __m128 v = _mm_load_ps(s + 4 * j);
         _mm_storeu_ps(a.y + (t + j) * a.y_stride + r, a.bias ? _mm_add_ps(v, bias) : v);
       }
       i0 = 4;
@@ -142,7 +144,12 @@ struct Dots {
     }
   }
 
-  template <int R, int T>
+  // Pf: decode tiles stream every row once and prefetch throughout; a
+  // longer call's rows serve the chunk's tokens tile after tile, and only its
+  // first tile per rows prefetches (every pass asking again cost ~15% of a
+  // 512-token bf16 prefill; none at all left each new tile's first pass
+  // waiting on memory).
+  template <int R, int T, bool Pf = (T <= 2)>
   DSI_TARGET static void tile(const simd::RowsCtx& c, int64_t r, int64_t t) {
     __m512 acc[R][T];
     DSI_UNROLL
@@ -154,14 +161,38 @@ struct Dots {
     for (int i = 0; i < R; ++i) wp[i] = c.row(r + i);
     const uint16_t* xp[T];
     DSI_UNROLL
-    for (int j = 0; j < T; ++j) xp[j] = c.xb->row(t + j);
+    for (int j = 0; j < T; ++j) xp[j] = c.xb->at(t + j, 0);
     const size_t ahead = c.row_bytes * kR;  // the same bytes of the next tile's rows
     int64_t col = 0;
-    for (; col + kStep <= c.k; col += kStep) step<R, T, false>(wp, xp, col, 0, ahead, acc);
-    if (col < c.k) step<R, T, true>(wp, xp, col, static_cast<__mmask32>((uint64_t{1} << (c.k - col)) - 1), ahead, acc);
+    for (; col + kStep <= c.k; col += kStep) step<R, T, false, Pf>(wp, xp, col, 0, ahead, acc);
+    if (col < c.k) step<R, T, true, Pf>(wp, xp, col, static_cast<__mmask32>((uint64_t{1} << (c.k - col)) - 1), ahead, acc);
     store(c, r, t, acc);
   }
 };
+
+// simd::run_rows, with the first token tile of each chunk's pass over a tile
+// of rows prefetching the next tile's rows (Dots::tile's Pf).
+template <int R>
+void dots_tokens(const simd::RowsCtx& c, int64_t r, int64_t t0, int64_t t1) {
+  int64_t t = t0;
+  if (t1 - t0 > 2 && t + Dots::kT <= t1) {
+    Dots::tile<R, Dots::kT, true>(c, r, t);
+    t += Dots::kT;
+  }
+  simd::run_tokens<Dots, R>(c, r, t, t1);
+}
+
+void rows_avx512(const MatmulJob& job, int64_t begin, int64_t end) {
+  const simd::RowsCtx c = simd::make_ctx(job);
+  const int64_t n = job.a->n;
+  const int64_t chunk = token_chunk(simd::act_bytes_per_token(job)) / Dots::kT * Dots::kT;
+  for (int64_t t0 = 0; t0 < n; t0 += chunk) {
+    const int64_t t1 = std::min(n, t0 + chunk);
+    int64_t r = begin;
+    for (; r + Dots::kR <= end; r += Dots::kR) dots_tokens<Dots::kR>(c, r, t0, t1);
+    for (; r < end; ++r) dots_tokens<1>(c, r, t0, t1);
+  }
+}
 
 }  // namespace
 
@@ -181,26 +212,29 @@ DSI_ROUND_TARGET void round_bf16_avx512(const float* x, int64_t n, uint16_t* out
 void Bf16Act::resize(int64_t n_tokens, int64_t k_values) {
   n = n_tokens;
   k = k_values;
-  kpad = (k_values + kStep - 1) / kStep * kStep;
-  v.resize(static_cast<size_t>(n * kpad));
+  steps = (k_values + kStepValues - 1) / kStepValues;
+  v.resize(static_cast<size_t>((n + kTileTokens - 1) / kTileTokens * steps * kTileTokens * kStepValues));
 }
 
 void round_act_bf16(Isa isa, const float* x, int64_t x_stride, int64_t t0, int64_t t1, Bf16Act& act) {
   for (int64_t t = t0; t < t1; ++t) {
-    uint16_t* out = act.v.data() + t * act.kpad;
     const float* xr = x + t * x_stride;
-    if (isa >= Isa::Avx512) {
-      round_bf16_avx512(xr, act.k, out);
-    } else {
-      for (int64_t c = 0; c < act.k; ++c) out[c] = f32_to_bf16(xr[c]);
+    for (int64_t s = 0; s < act.steps; ++s) {
+      uint16_t* out = act.at(t, s);
+      const int64_t c0 = s * kStep, m = std::min(kStep, act.k - c0);
+      if (isa >= Isa::Avx512) {
+        round_bf16_avx512(xr + c0, m, out);
+      } else {
+        for (int64_t c = 0; c < m; ++c) out[c] = f32_to_bf16(xr[c0 + c]);
+      }
+      std::fill(out + m, out + kStep, uint16_t{0});
     }
-    std::fill(out + act.k, out + act.kpad, uint16_t{0});
   }
 }
 
 RowsFn bf16_dots_rows_fn(Isa isa) {
   if (isa == Isa::Scalar) return rows_scalar;
-  if (isa >= Isa::Avx512 && has_bf16_dots()) return simd::run_rows<Dots>;
+  if (isa >= Isa::Avx512 && has_bf16_dots()) return rows_avx512;
   return nullptr;
 }
 

@@ -91,15 +91,24 @@ void quantize_act(Isa isa, const float* x, int64_t x_stride, int64_t t0, int64_t
 
 // Activations of the bf16 dot-product kernels (BackendOptions::bf16_activations):
 // each token's k values rounded to bf16 as f32_to_bf16 does (nearest even),
-// rows zero-padded to whole 32-value steps (one vdpbf16ps) on 64-byte lines.
+// stored by tiles of 4 tokens: a tile holds, for each step of 32 columns (one
+// vdpbf16ps), the 4 tokens' 32 values one after the other, zero-padded past k.
+// A 4-token tile then reads one sequential stream, not 4 rows that the
+// prefetchers pick up one by one.
 struct Bf16Act {
-  int64_t n = 0;     // tokens
-  int64_t k = 0;     // values per token
-  int64_t kpad = 0;  // k rounded up to 32
-  LineVector<uint16_t> v;  // [n][kpad]
+  static constexpr int64_t kTileTokens = 4, kStepValues = 32;
+  int64_t n = 0;      // tokens
+  int64_t k = 0;      // values per token
+  int64_t steps = 0;  // k / 32 rounded up
+  LineVector<uint16_t> v;  // [n / 4 rounded up][steps][4][32]
 
   void resize(int64_t n_tokens, int64_t k_values);
-  const uint16_t* row(int64_t t) const { return v.data() + t * kpad; }
+  // Token t's values of step s (32 of them; t's tile at s).
+  const uint16_t* at(int64_t t, int64_t s) const {
+    return v.data() + ((t / kTileTokens * steps + s) * kTileTokens + t % kTileTokens) * kStepValues;
+  }
+  uint16_t* at(int64_t t, int64_t s) { return const_cast<uint16_t*>(static_cast<const Bf16Act*>(this)->at(t, s)); }
+  uint16_t value(int64_t t, int64_t c) const { return at(t, c / kStepValues)[c % kStepValues]; }
 };
 
 // n floats rounded to bf16 as f32_to_bf16 (nearest even; a NaN stays a quiet
