@@ -125,5 +125,22 @@ TEST(BenchCli, KvCacheDtypeSetsTheBytesPerPosition) {
   EXPECT_NE(bad.err.find("fp4"), std::string::npos) << bad.err;
 }
 
+// What the products multiply the weights with is in the report: f32 for a
+// bf16 model unless --bf16-activations, int8 blocks for an integer one.
+TEST(BenchCli, MatmulActivationsFollowTheFlagAndTheType) {
+  const struct {
+    const char* type;
+    bool flag;
+    const char* want;
+  } cases[] = {{"bf16", false, "f32"}, {"bf16", true, "bf16"}, {"q8_0", false, "int8"}};
+  for (const auto& c : cases) {
+    std::vector<std::string> args = {"bench", "--model", "synthetic:tiny", "--type", c.type, "--prompt", "4", "--gen", "2", "--json"};
+    if (c.flag) args.push_back("--bf16-activations");
+    const CmdResult r = run_dsinfer(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(nlohmann::json::parse(r.out)["matmul_activations"], c.want) << c.type << (c.flag ? " with the flag" : "");
+  }
+}
+
 }  // namespace
 }  // namespace dsinfer::test

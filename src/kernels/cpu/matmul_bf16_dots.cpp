@@ -144,13 +144,16 @@ struct Dots {
     }
   }
 
-  // Pf: decode tiles stream every row once and prefetch throughout; a
-  // longer call's rows serve the chunk's tokens tile after tile, and only its
-  // first tile per rows prefetches (every pass asking again cost ~15% of a
-  // 512-token bf16 prefill; none at all left each new tile's first pass
-  // waiting on memory).
+  // Pf: decode tiles (T <= 2) stream every row once and prefetch all the way.
+  // A longer call's rows serve the chunk's tokens tile after tile: its first
+  // kPfPasses tiles over each rows prefetch the next rows' lines, tile `phase`
+  // those of the steps s with s % kPfPasses == phase. (Every tile asking for
+  // all of them cost ~15% of a 512-token bf16 prefill; with only the first
+  // tile asking for all, perf counted ~5x the samples of a later tile in it,
+  // and the prefill ran ~2% slower than spread over 8.)
+  static constexpr int kPfPasses = 8;
   template <int R, int T, bool Pf = (T <= 2)>
-  DSI_TARGET static void tile(const simd::RowsCtx& c, int64_t r, int64_t t) {
+  DSI_TARGET static void tile(const simd::RowsCtx& c, int64_t r, int64_t t, int phase = 0) {
     __m512 acc[R][T];
     DSI_UNROLL
     for (int i = 0; i < R; ++i)
@@ -164,21 +167,25 @@ struct Dots {
     for (int j = 0; j < T; ++j) xp[j] = c.xb->at(t + j, 0);
     const size_t ahead = c.row_bytes * kR;  // the same bytes of the next tile's rows
     int64_t col = 0;
-    for (; col + kStep <= c.k; col += kStep) step<R, T, false, Pf>(wp, xp, col, 0, ahead, acc);
+    for (; col + kStep <= c.k; col += kStep) {
+      if (Pf && (T <= 2 || (col / kStep) % kPfPasses == phase))
+        step<R, T, false, Pf>(wp, xp, col, 0, ahead, acc);
+      else
+        step<R, T, false, false>(wp, xp, col, 0, ahead, acc);
+    }
     if (col < c.k) step<R, T, true, Pf>(wp, xp, col, static_cast<__mmask32>((uint64_t{1} << (c.k - col)) - 1), ahead, acc);
     store(c, r, t, acc);
   }
 };
 
-// simd::run_rows, with the first token tile of each chunk's pass over a tile
-// of rows prefetching the next tile's rows (Dots::tile's Pf).
+// simd::run_rows, with the first Dots::kPfPasses token tiles of each chunk's
+// pass over a tile of rows prefetching the next tile's rows (Dots::tile's Pf).
 template <int R>
 void dots_tokens(const simd::RowsCtx& c, int64_t r, int64_t t0, int64_t t1) {
   int64_t t = t0;
-  if (t1 - t0 > 2 && t + Dots::kT <= t1) {
-    Dots::tile<R, Dots::kT, true>(c, r, t);
-    t += Dots::kT;
-  }
+  if (t1 - t0 > 2)
+    for (int phase = 0; phase < Dots::kPfPasses && t + Dots::kT <= t1; ++phase, t += Dots::kT)
+      Dots::tile<R, Dots::kT, true>(c, r, t, phase);
   simd::run_tokens<Dots, R>(c, r, t, t1);
 }
 
