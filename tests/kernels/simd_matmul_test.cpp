@@ -257,7 +257,9 @@ std::vector<float> bf16_x(const Problem& p) {
 // kernel folds its lanes as the twin does, so the two differ only by how the
 // instruction rounds inside a pair (nothing, per Intel's definition).
 TEST(SimdMatmul, Bf16ActivationsAtEveryLevel) {
-  const int64_t shapes[][3] = {{1, 1, 32}, {5, 2, 33}, {33, 7, 95}, {129, 17, 1000}, {6, 5, 1536}, {257, 3, 64}};
+  // rows, tokens, columns
+  const int64_t shapes[][3] = {{1, 1, 32},   {5, 2, 33},   {33, 7, 95},   {129, 17, 1000},
+                               {6, 5, 1536}, {257, 3, 64}, {13, 9, 3100}, {50, 40, 1600}};
   uint32_t seed = 500;
   for (const auto& sh : shapes) {
     const Problem p = make_problem(sh[0], sh[1], sh[2], ++seed);
@@ -278,19 +280,22 @@ TEST(SimdMatmul, Bf16ActivationsAtEveryLevel) {
 }
 
 // With bf16 activations a token's result does not depend on the tokens beside
-// it (tiles of 4 x 4 fold their 16 sums at once, others one by one).
+// it (a 4-token tile folds 16 of its sums at once, other outputs one by one;
+// decode tiles prefetch, prefill tiles mostly not).
 TEST(SimdMatmul, Bf16ActivationsDoNotDependOnTheBatch) {
-  const Problem p = make_problem(38, 11, 200, 77);
-  const TestWeight tw = make_weight(DType::BF16, p.rows, p.cols, 2, 78);
-  for (Isa isa : available_isas()) {
-    const std::vector<float> all = run_cpu(p, tw.view, isa, 2, true);
-    for (int64_t t = 0; t < p.n; ++t) {
-      Problem one = p;
-      one.n = 1;
-      one.x.assign(p.x.begin() + t * p.x_stride, p.x.begin() + (t + 1) * p.x_stride);
-      const std::vector<float> alone = run_cpu(one, tw.view, isa, 1, true);
-      EXPECT_EQ(0, std::memcmp(alone.data(), all.data() + t * p.y_stride, static_cast<size_t>(p.rows) * sizeof(float)))
-          << kernels::cpu::isa_name(isa) << ": token " << t;
+  for (const int64_t cols : {200, 3100}) {
+    const Problem p = make_problem(38, 11, cols, 77);
+    const TestWeight tw = make_weight(DType::BF16, p.rows, p.cols, 2, 78);
+    for (Isa isa : available_isas()) {
+      const std::vector<float> all = run_cpu(p, tw.view, isa, 2, true);
+      for (int64_t t = 0; t < p.n; ++t) {
+        Problem one = p;
+        one.n = 1;
+        one.x.assign(p.x.begin() + t * p.x_stride, p.x.begin() + (t + 1) * p.x_stride);
+        const std::vector<float> alone = run_cpu(one, tw.view, isa, 1, true);
+        EXPECT_EQ(0, std::memcmp(alone.data(), all.data() + t * p.y_stride, static_cast<size_t>(p.rows) * sizeof(float)))
+            << kernels::cpu::isa_name(isa) << ", " << cols << " columns: token " << t;
+      }
     }
   }
 }
