@@ -280,8 +280,10 @@ BENCHMARK(BM_Bf16Peak)->Iterations(2)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Matmul)->Name("Prefill")->UseRealTime()->Apply([](auto* b) { shapes(b, 128); })->Unit(benchmark::kMillisecond);
 // bf16 weights with bf16 activations (vdpbf16ps where the CPU has it).
 BENCHMARK(BM_Matmul)->Name("PrefillBf16Dots")->UseRealTime()->Apply([](auto* b) {
-  b->Args({static_cast<int64_t>(DType::BF16), 8960, 1536, 128, -1, 3});
-  b->Args({static_cast<int64_t>(DType::BF16), 1536, 8960, 128, -1, 3});
+  for (int64_t tokens : {128, 512}) {  // 512: a prompt of that length in one call, as dsinfer bench --prompt 512
+    b->Args({static_cast<int64_t>(DType::BF16), 8960, 1536, tokens, -1, 3});
+    b->Args({static_cast<int64_t>(DType::BF16), 1536, 8960, tokens, -1, 3});
+  }
 })->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Matmul)->Name("PrefillVnni")->UseRealTime()->Apply([](auto* b) { vnni_shapes(b, 128); })->Unit(benchmark::kMillisecond);
 

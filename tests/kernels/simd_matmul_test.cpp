@@ -254,12 +254,14 @@ std::vector<float> bf16_x(const Problem& p) {
 // has it, its scalar twin at Isa::Scalar, the float kernels on rounded
 // inputs otherwise) against the reference on the rounded inputs, and against
 // the unrounded reference within the rounding's own bound; the vdpbf16ps
-// kernel folds its lanes as the twin does, so the two differ only by how the
-// instruction rounds inside a pair (nothing, per Intel's definition).
+// kernel adds the pairs in the twin's order, so the two differ only by how
+// the instruction rounds inside a pair (nothing, per Intel's definition).
 TEST(SimdMatmul, Bf16ActivationsAtEveryLevel) {
   // rows, tokens, columns
-  const int64_t shapes[][3] = {{1, 1, 32},   {5, 2, 33},   {33, 7, 95},   {129, 17, 1000},
-                               {6, 5, 1536}, {257, 3, 64}, {13, 9, 3100}, {50, 40, 1600}};
+  // Up to 8 tokens the rows are transposed step by step; more go through
+  // panels of 64 rows x 2048 columns (3100 and 4200 columns: 2 and 3 panels).
+  const int64_t shapes[][3] = {{1, 1, 32},    {5, 2, 33},    {33, 7, 95},   {129, 17, 1000}, {6, 5, 1536},
+                               {257, 3, 64},  {13, 9, 3100}, {50, 40, 1600}, {70, 8, 4200},  {131, 13, 4200}};
   uint32_t seed = 500;
   for (const auto& sh : shapes) {
     const Problem p = make_problem(sh[0], sh[1], sh[2], ++seed);
@@ -280,24 +282,25 @@ TEST(SimdMatmul, Bf16ActivationsAtEveryLevel) {
 }
 
 // With bf16 activations a token's result does not depend on the tokens beside
-// it (a 4-token tile folds 16 of its sums at once, other outputs one by one;
-// decode tiles prefetch, prefill tiles mostly not).
+// it: alone, in a call of 8 (rows transposed step by step) and in one of 11
+// (through panels, tiles of 6 tokens and a tail of 5).
 TEST(SimdMatmul, Bf16ActivationsDoNotDependOnTheBatch) {
-  for (const int64_t cols : {200, 3100}) {
-    const Problem p = make_problem(38, 11, cols, 77);
-    const TestWeight tw = make_weight(DType::BF16, p.rows, p.cols, 2, 78);
-    for (Isa isa : available_isas()) {
-      const std::vector<float> all = run_cpu(p, tw.view, isa, 2, true);
-      for (int64_t t = 0; t < p.n; ++t) {
-        Problem one = p;
-        one.n = 1;
-        one.x.assign(p.x.begin() + t * p.x_stride, p.x.begin() + (t + 1) * p.x_stride);
-        const std::vector<float> alone = run_cpu(one, tw.view, isa, 1, true);
-        EXPECT_EQ(0, std::memcmp(alone.data(), all.data() + t * p.y_stride, static_cast<size_t>(p.rows) * sizeof(float)))
-            << kernels::cpu::isa_name(isa) << ", " << cols << " columns: token " << t;
+  for (const int64_t cols : {200, 3100})
+    for (const int64_t n : {8, 11}) {
+      const Problem p = make_problem(38, n, cols, 77);
+      const TestWeight tw = make_weight(DType::BF16, p.rows, p.cols, 2, 78);
+      for (Isa isa : available_isas()) {
+        const std::vector<float> all = run_cpu(p, tw.view, isa, 2, true);
+        for (int64_t t = 0; t < p.n; ++t) {
+          Problem one = p;
+          one.n = 1;
+          one.x.assign(p.x.begin() + t * p.x_stride, p.x.begin() + (t + 1) * p.x_stride);
+          const std::vector<float> alone = run_cpu(one, tw.view, isa, 1, true);
+          EXPECT_EQ(0, std::memcmp(alone.data(), all.data() + t * p.y_stride, static_cast<size_t>(p.rows) * sizeof(float)))
+              << kernels::cpu::isa_name(isa) << ", " << cols << " columns, " << n << " tokens: token " << t;
+        }
       }
     }
-  }
 }
 
 TEST(SimdMatmul, F32) { check_type(DType::F32); }

@@ -96,17 +96,15 @@ void quantize_act(Isa isa, const float* x, int64_t x_stride, int64_t t0, int64_t
 // A 4-token tile then reads one sequential stream, not 4 rows that the
 // prefetchers pick up one by one.
 struct Bf16Act {
-  static constexpr int64_t kTileTokens = 4, kStepValues = 32;
+  static constexpr int64_t kStepValues = 32;
   int64_t n = 0;      // tokens
   int64_t k = 0;      // values per token
   int64_t steps = 0;  // k / 32 rounded up
-  LineVector<uint16_t> v;  // [n / 4 rounded up][steps][4][32]
+  LineVector<uint16_t> v;  // [n][steps * 32], zeros past k
 
   void resize(int64_t n_tokens, int64_t k_values);
-  // Token t's values of step s (32 of them; t's tile at s).
-  const uint16_t* at(int64_t t, int64_t s) const {
-    return v.data() + ((t / kTileTokens * steps + s) * kTileTokens + t % kTileTokens) * kStepValues;
-  }
+  // Token t's values of step s (32 of them).
+  const uint16_t* at(int64_t t, int64_t s) const { return v.data() + (t * steps + s) * kStepValues; }
   uint16_t* at(int64_t t, int64_t s) { return const_cast<uint16_t*>(static_cast<const Bf16Act*>(this)->at(t, s)); }
   uint16_t value(int64_t t, int64_t c) const { return at(t, c / kStepValues)[c % kStepValues]; }
 };
@@ -145,9 +143,9 @@ RowsFn avx512_rows_fn(const Weight& w);
 RowsFn q4kx16_rows_fn(Isa isa);
 RowsFn block32x16_rows_fn(Isa isa, DType t);  // Q8_0, Q4_0
 
-// BF16 weights against Bf16Act activations: y[t][r] is the sum over 16 lanes
-// (lane l takes columns 32 s + 2 l and 32 s + 2 l + 1 of each step s, as
-// vdpbf16ps does) folded pairwise (lane l + l + 8, then + 4, + 2, + 1). The
+// BF16 weights against Bf16Act activations: y[t][r] is one f32 sum over the
+// column pairs (2 p, 2 p + 1) in order, each adding the odd column's product,
+// then the even one's (as vdpbf16ps does), the bias last. The
 // AVX-512 kernel where the CPU has AVX512_BF16, else the scalar twin at
 // Isa::Scalar; nullptr for the other levels (they widen the rounded
 // activations instead: matmul_batch).
