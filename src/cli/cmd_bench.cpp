@@ -147,7 +147,11 @@ nlohmann::ordered_json report(const BenchCliOptions& o, model::Model& m, const e
   const double ops_per_token = 2.0 * (static_cast<double>(st.params_prefill) +
                                       static_cast<double>(st.params_lm_head) / static_cast<double>(std::max<int64_t>(1, o.bench.prompt)));
   const double prefill_ops = ops_per_token * r.prefill_tokens_per_s / 1e9;
-  const double peak = integer ? p.int8_gops : p.bf16_gflops;
+  // What the products multiply the weights with: int8 blocks (integer types),
+  // or bf16 (--bf16-activations, for bf16 weights) or f32 values; the peak is
+  // that of the instruction they then use (vpdpbusd, vdpbf16ps, f32 FMA).
+  const char* acts = integer ? "int8" : o.backend.bf16_activations ? "bf16" : "f32";
+  const double peak = integer ? p.int8_gops : o.backend.bf16_activations ? p.bf16_gflops : p.f32_gflops;
   nlohmann::ordered_json j;
   j["model"] = o.model;
   j["type"] = is_synthetic(o.model) ? o.type : integer ? "checkpoint (block-quantized)" : "checkpoint (float)";
@@ -177,11 +181,15 @@ nlohmann::ordered_json report(const BenchCliOptions& o, model::Model& m, const e
   j["prefill_ops_per_token"] = ops_per_token;
   j["prefill_gops"] = prefill_ops;
   j["dot_peak_gops"] = peak;
-  j["dot_instruction"] = integer ? p.int8_instruction : p.bf16_instruction;
+  j["dot_instruction"] = integer ? p.int8_instruction : o.backend.bf16_activations ? p.bf16_instruction : p.f32_instruction;
   j["prefill_fraction_of_peak"] = prefill_ops / peak;
-  // What the products multiply the weights with: int8 blocks (integer types),
-  // or bf16 (--bf16-activations, for bf16 weights) or f32 values.
-  j["matmul_activations"] = integer ? "int8" : o.backend.bf16_activations ? "bf16" : "f32";
+  j["matmul_activations"] = acts;
+  // Float weights with f32 activations: against the bf16 dot product's peak
+  // too, the one --bf16-activations would run at (twice the FMA's on AVX512_BF16).
+  if (!integer && !o.backend.bf16_activations) {
+    j["bf16_dot_peak_gops"] = p.bf16_gflops;
+    j["prefill_fraction_of_bf16_peak"] = prefill_ops / p.bf16_gflops;
+  }
   // ISA amx (the default where the CPU has it): Q4_K's prefill products run on
   // the AMX tiles, whose peak is several times vpdpbusd's.
   if (integer && p.amx_int8_gops > 0 && isa == "amx") {

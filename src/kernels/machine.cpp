@@ -16,6 +16,8 @@ void dot_peaks(ThreadPool& pool, MachinePeaks& p) {
   p.amx_int8_gops = std::max(p.amx_int8_gops, cpu::measure_amx_int8_peak(pool));
   p.bf16_gflops = std::max(p.bf16_gflops, cpu::measure_bf16_peak(pool, &name));
   p.bf16_instruction = name;
+  p.f32_gflops = std::max(p.f32_gflops, cpu::measure_f32_peak(pool, &name));
+  p.f32_instruction = name;
 }
 
 }  // namespace

@@ -14,6 +14,8 @@ struct MachinePeaks {
   double amx_int8_gops = 0;  // 0 without AMX
   double bf16_gflops = 0;
   std::string bf16_instruction;
+  double f32_gflops = 0;  // f32 FMA
+  std::string f32_instruction;
 };
 
 // threads <= 0: all hardware threads. Takes about a second.

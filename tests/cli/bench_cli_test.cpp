@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cli/run_binary.h"
+#include "kernels/cpu/isa.h"
 
 namespace dsinfer::test {
 namespace {
@@ -127,7 +128,7 @@ TEST(BenchCli, KvCacheDtypeSetsTheBytesPerPosition) {
 
 // What the products multiply the weights with is in the report: f32 for a
 // bf16 model unless --bf16-activations, int8 blocks for an integer one.
-TEST(BenchCli, MatmulActivationsFollowTheFlagAndTheType) {
+TEST(BenchCli, MatmulActivationsAndTheirPeakFollowTheFlagAndTheType) {
   const struct {
     const char* type;
     bool flag;
@@ -138,7 +139,28 @@ TEST(BenchCli, MatmulActivationsFollowTheFlagAndTheType) {
     if (c.flag) args.push_back("--bf16-activations");
     const CmdResult r = run_dsinfer(args);
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_EQ(nlohmann::json::parse(r.out)["matmul_activations"], c.want) << c.type << (c.flag ? " with the flag" : "");
+    const nlohmann::json j = nlohmann::json::parse(r.out);
+    const std::string what = std::string(c.type) + (c.flag ? " with the flag" : "");
+    EXPECT_EQ(j["matmul_activations"], c.want) << what;
+    // The peak is that of the instruction the products use; f32 activations
+    // are also measured against the bf16 dot product's peak.
+    const std::string instr = j["dot_instruction"];
+    const bool f32 = std::string(c.want) == "f32";
+    if (f32) {
+      EXPECT_NE(instr.find("fma (f32)"), std::string::npos) << what << ": " << instr;
+    }
+    if (std::string(c.want) == "int8") {
+      EXPECT_EQ(instr.find("fma"), std::string::npos) << what << ": " << instr;
+    }
+    if (std::string(c.want) == "bf16" && kernels::cpu::has_bf16_dots()) {
+      EXPECT_NE(instr.find("vdpbf16ps"), std::string::npos) << what << ": " << instr;
+    }
+    ASSERT_EQ(j.contains("prefill_fraction_of_bf16_peak"), f32) << what;
+    if (f32) {
+      EXPECT_NEAR(j["prefill_fraction_of_bf16_peak"].get<double>(),
+                  j["prefill_gops"].get<double>() / j["bf16_dot_peak_gops"].get<double>(), 1e-9)
+          << what;
+    }
   }
 }
 

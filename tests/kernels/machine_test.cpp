@@ -11,11 +11,14 @@ TEST(MachinePeaks, RemeasureKeepsTheHigherPeak) {
   MachinePeaks p;
   p.int8_gops = 1e9;  // far above any CPU: the new probe must not replace it
   p.bf16_gflops = 1e9;
+  p.f32_gflops = 1e9;
   remeasure_dot_peaks(p, 1);
   EXPECT_EQ(p.int8_gops, 1e9);
   EXPECT_EQ(p.bf16_gflops, 1e9);
+  EXPECT_EQ(p.f32_gflops, 1e9);
   EXPECT_FALSE(p.int8_instruction.empty());
   EXPECT_FALSE(p.bf16_instruction.empty());
+  EXPECT_FALSE(p.f32_instruction.empty());
 }
 
 TEST(MachinePeaks, RemeasureRaisesALowPeak) {
@@ -23,6 +26,7 @@ TEST(MachinePeaks, RemeasureRaisesALowPeak) {
   remeasure_dot_peaks(p, 1);
   EXPECT_GT(p.int8_gops, 1.0);
   EXPECT_GT(p.bf16_gflops, 1.0);
+  EXPECT_GT(p.f32_gflops, 1.0);
   EXPECT_EQ(p.read_gbps, 0.0) << "only the dot-product peaks are probed again";
 }
 

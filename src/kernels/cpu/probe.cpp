@@ -177,6 +177,17 @@ __attribute__((target("avx512f,avx512bf16"))) double bf16_loop(int64_t iters) {
   return static_cast<double>(_mm512_reduce_add_ps(s));
 }
 
+__attribute__((target("avx512f"))) double fma512_loop(int64_t iters) {
+  __m512 acc[12];
+  for (auto& a : acc) a = _mm512_setzero_ps();
+  const __m512 x = _mm512_set1_ps(1.0f), y = _mm512_set1_ps(1e-9f);
+  for (int64_t i = 0; i < iters; ++i)
+    for (auto& a : acc) a = _mm512_fmadd_ps(x, y, a);
+  __m512 s = acc[0];
+  for (int k = 1; k < 12; ++k) s = _mm512_add_ps(s, acc[k]);
+  return static_cast<double>(_mm512_reduce_add_ps(s));
+}
+
 __attribute__((target("avx2,fma"))) double fma_loop(int64_t iters) {
   __m256 acc[12];
   for (auto& a : acc) a = _mm256_setzero_ps();
@@ -240,6 +251,14 @@ double measure_bf16_peak(ThreadPool& pool, const char** instruction) {
   if (__builtin_cpu_supports("avx512bf16")) {
     *instruction = "avx512-bf16 vdpbf16ps";
     return run_peak(pool, bf16_loop, 12.0 * 32 * 2);
+  }
+  return measure_f32_peak(pool, instruction);
+}
+
+double measure_f32_peak(ThreadPool& pool, const char** instruction) {
+  if (__builtin_cpu_supports("avx512f")) {
+    *instruction = "avx512f fma (f32)";
+    return run_peak(pool, fma512_loop, 12.0 * 16 * 2);
   }
   *instruction = "avx2 fma (f32)";
   return run_peak(pool, fma_loop, 12.0 * 8 * 2);

@@ -29,5 +29,8 @@ double measure_int8_peak(ThreadPool& pool, const char** instruction);
 double measure_amx_int8_peak(ThreadPool& pool);
 // Peak bf16 dot-product throughput in GFLOP/s (vdpbf16ps; FMA on f32 when absent).
 double measure_bf16_peak(ThreadPool& pool, const char** instruction);
+// Peak f32 FMA throughput in GFLOP/s (AVX-512F, else AVX2): the float
+// kernels' instruction with float32 activations.
+double measure_f32_peak(ThreadPool& pool, const char** instruction);
 
 }  // namespace dsinfer::kernels::cpu
