@@ -281,26 +281,45 @@ TEST(SimdMatmul, Bf16ActivationsAtEveryLevel) {
   }
 }
 
-// With bf16 activations a token's result does not depend on the tokens beside
-// it: alone, in a call of 8 (rows transposed step by step) and in one of 11
-// (through panels, tiles of 6 tokens and a tail of 5).
-TEST(SimdMatmul, Bf16ActivationsDoNotDependOnTheBatch) {
-  for (const int64_t cols : {200, 3100})
-    for (const int64_t n : {8, 11}) {
-      const Problem p = make_problem(38, n, cols, 77);
-      const TestWeight tw = make_weight(DType::BF16, p.rows, p.cols, 2, 78);
-      for (Isa isa : available_isas()) {
-        const std::vector<float> all = run_cpu(p, tw.view, isa, 2, true);
-        for (int64_t t = 0; t < p.n; ++t) {
-          Problem one = p;
-          one.n = 1;
-          one.x.assign(p.x.begin() + t * p.x_stride, p.x.begin() + (t + 1) * p.x_stride);
-          const std::vector<float> alone = run_cpu(one, tw.view, isa, 1, true);
-          EXPECT_EQ(0, std::memcmp(alone.data(), all.data() + t * p.y_stride, static_cast<size_t>(p.rows) * sizeof(float)))
-              << kernels::cpu::isa_name(isa) << ", " << cols << " columns, " << n << " tokens: token " << t;
+// bf16 weights against f32 activations: the AVX-512 kernel adds a fused
+// multiply-add per column in the twin's order, so the two agree bit for bit
+// (through the panels, and with up to 8 tokens through the transposed steps).
+TEST(SimdMatmul, Bf16WeightsMatchTheirTwinBitForBit) {
+  if (!kernels::cpu::isa_supported(Isa::Avx512)) GTEST_SKIP() << "no AVX-512 on this CPU: only the twin runs";
+  const int64_t shapes[][3] = {{1, 1, 31},    {5, 2, 33},    {33, 7, 95},    {129, 17, 1001},
+                               {257, 9, 64},  {13, 12, 3100}, {70, 8, 4201},  {131, 13, 4200}};
+  uint32_t seed = 900;
+  for (const auto& sh : shapes) {
+    const Problem p = make_problem(sh[0], sh[1], sh[2], ++seed);
+    const TestWeight tw = make_weight(DType::BF16, p.rows, p.cols, 1, ++seed);
+    const std::vector<float> twin = run_cpu(p, tw.view, Isa::Scalar, 1);
+    const std::vector<float> got = run_cpu(p, tw.view, Isa::Avx512, 1 + p.n % 2);
+    EXPECT_EQ(0, std::memcmp(got.data(), twin.data(), got.size() * sizeof(float))) << describe(DType::BF16, Isa::Avx512, p);
+  }
+}
+
+// With bf16 weights a token's result does not depend on the tokens beside it,
+// with f32 or bf16 activations: alone, in a call of 8 (rows transposed step
+// by step) and in one of 11 (through panels, tiles of 6 tokens and a tail of 5).
+TEST(SimdMatmul, Bf16WeightsDoNotDependOnTheBatch) {
+  for (const bool bf16_act : {false, true})
+    for (const int64_t cols : {200, 3100})
+      for (const int64_t n : {8, 11}) {
+        const Problem p = make_problem(38, n, cols, 77);
+        const TestWeight tw = make_weight(DType::BF16, p.rows, p.cols, 2, 78);
+        for (Isa isa : available_isas()) {
+          const std::vector<float> all = run_cpu(p, tw.view, isa, 2, bf16_act);
+          for (int64_t t = 0; t < p.n; ++t) {
+            Problem one = p;
+            one.n = 1;
+            one.x.assign(p.x.begin() + t * p.x_stride, p.x.begin() + (t + 1) * p.x_stride);
+            const std::vector<float> alone = run_cpu(one, tw.view, isa, 1, bf16_act);
+            EXPECT_EQ(0, std::memcmp(alone.data(), all.data() + t * p.y_stride, static_cast<size_t>(p.rows) * sizeof(float)))
+                << kernels::cpu::isa_name(isa) << (bf16_act ? ", bf16" : ", f32") << " activations, " << cols
+                << " columns, " << n << " tokens: token " << t;
+          }
         }
       }
-    }
 }
 
 TEST(SimdMatmul, F32) { check_type(DType::F32); }

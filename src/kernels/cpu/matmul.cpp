@@ -25,7 +25,8 @@ int64_t act_span(const Weight& w) { return w.group_rows && w.dtype == DType::Q4_
 
 RowsFn select_rows_fn(Isa isa, const Weight& w) {
   if (w.group_rows) return w.dtype == DType::Q4_K ? q4kx16_rows_fn(isa) : block32x16_rows_fn(isa, w.dtype);
-  RowsFn f = nullptr;
+  RowsFn f = w.dtype == DType::BF16 ? bf16_fma_rows_fn(isa) : nullptr;
+  if (f) return f;
   if (isa >= Isa::Avx512) f = avx512_rows_fn(w);
   if (!f && isa >= Isa::Avx2) f = avx2_rows_fn(w);
   return f ? f : scalar_rows_fn(w);

@@ -151,6 +151,12 @@ RowsFn block32x16_rows_fn(Isa isa, DType t);  // Q8_0, Q4_0
 // activations instead: matmul_batch).
 RowsFn bf16_dots_rows_fn(Isa isa);
 
+// BF16 weights against f32 activations: y[t][r] is one f32 sum, a fused
+// multiply-add per column in column order, the bias last. The AVX-512
+// kernel, or its scalar twin at Isa::Scalar; nullptr at AVX2 (its float
+// kernel folds lanes).
+RowsFn bf16_fma_rows_fn(Isa isa);
+
 // Blocks per activation scale the kernel for w expects (QuantAct::span).
 int64_t act_span(const Weight& w);
 
