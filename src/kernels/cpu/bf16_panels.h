@@ -93,7 +93,8 @@ DSI_PANEL_INLINE void transpose16(__m512i (&v)[16]) {
   }
 }
 
-// Rows r .. r + 15 (zeros from `rows` on) of a step's columns.
+// Rows r .. r + 15 (zeros from `rows` on; lanes past them are not stored) of
+// a step's columns.
 struct StepRows {
   int64_t r = 0, rows = 0;
   size_t ahead = 0;  // each line read asks for the line this many bytes on
@@ -168,6 +169,93 @@ struct PfWalk {
   }
 };
 
+// The sums of a tile: acc[i][j] lane l is row pn.r + 16 i + l for token
+// t + j. start_sums: from zero at the first panel, else from those in y;
+// store_sums: into y, with the bias at the last panel.
+template <int V>
+DSI_PANEL_INLINE __mmask16 vec_mask(const Panel& pn, int i) {
+  return i == V - 1 ? lane_mask(pn.rows - kLanes * (V - 1)) : static_cast<__mmask16>(0xffff);
+}
+
+template <int V, int T>
+DSI_PANEL_INLINE void start_sums(const simd::RowsCtx& c, const Panel& pn, int64_t t, __m512 (&acc)[V][T]) {
+  const MatmulArgs& a = *c.a;
+  DSI_PANEL_UNROLL
+  for (int i = 0; i < V; ++i)
+    DSI_PANEL_UNROLL
+    for (int j = 0; j < T; ++j)
+      acc[i][j] = pn.first ? _mm512_setzero_ps()
+                           : _mm512_maskz_loadu_ps(vec_mask<V>(pn, i), a.y + (t + j) * a.y_stride + pn.r + kLanes * i);
+}
+
+template <int V, int T>
+DSI_PANEL_INLINE void store_sums(const simd::RowsCtx& c, const Panel& pn, int64_t t, const __m512 (&acc)[V][T]) {
+  const MatmulArgs& a = *c.a;
+  const bool bias = pn.last && a.bias;
+  DSI_PANEL_UNROLL
+  for (int i = 0; i < V; ++i) {
+    const __mmask16 m = vec_mask<V>(pn, i);
+    const __m512 b = bias ? _mm512_maskz_loadu_ps(m, a.bias + pn.r + kLanes * i) : _mm512_setzero_ps();
+    DSI_PANEL_UNROLL
+    for (int j = 0; j < T; ++j)
+      _mm512_mask_storeu_ps(a.y + (t + j) * a.y_stride + pn.r + kLanes * i, m, bias ? _mm512_add_ps(acc[i][j], b) : acc[i][j]);
+  }
+}
+
+// A direct call's sums (acc[j]: s's rows for token t + j) into y, with the bias.
+template <int T>
+DSI_PANEL_INLINE void store_direct(const simd::RowsCtx& c, const StepRows& s, int64_t t, const __m512 (&acc)[T]) {
+  const MatmulArgs& a = *c.a;
+  const __mmask16 m = lane_mask(s.rows);
+  const __m512 b = a.bias ? _mm512_maskz_loadu_ps(m, a.bias + s.r) : _mm512_setzero_ps();
+  DSI_PANEL_UNROLL
+  for (int j = 0; j < T; ++j) _mm512_mask_storeu_ps(a.y + (t + j) * a.y_stride + s.r, m, a.bias ? _mm512_add_ps(acc[j], b) : acc[j]);
+}
+
+// A kernel K has kTileTokens (6) and static member templates
+// tile<V, T>(c, panel, t, pf) (V vectors of rows, T tokens) and
+// direct<T>(c, rows, t) (up to kDirectTokens tokens).
+using TileFn = void (*)(const simd::RowsCtx&, const Panel&, int64_t, const PfShare&);
+using DirectFn = void (*)(const simd::RowsCtx&, const StepRows&, int64_t);
+
+template <class K, int V>
+TileFn tile_for(int64_t tokens) {
+  static_assert(K::kTileTokens == 6);
+  switch (tokens) {
+    case 1: return K::template tile<V, 1>;
+    case 2: return K::template tile<V, 2>;
+    case 3: return K::template tile<V, 3>;
+    case 4: return K::template tile<V, 4>;
+    case 5: return K::template tile<V, 5>;
+    default: return K::template tile<V, 6>;
+  }
+}
+
+template <class K>
+TileFn tile_fn(int vecs, int64_t tokens) {
+  switch (vecs) {
+    case 1: return tile_for<K, 1>(tokens);
+    case 2: return tile_for<K, 2>(tokens);
+    case 3: return tile_for<K, 3>(tokens);
+    default: return tile_for<K, kPanelVecs>(tokens);
+  }
+}
+
+template <class K>
+DirectFn direct_fn(int64_t tokens) {
+  static_assert(kDirectTokens == 8);
+  switch (tokens) {
+    case 1: return K::template direct<1>;
+    case 2: return K::template direct<2>;
+    case 3: return K::template direct<3>;
+    case 4: return K::template direct<4>;
+    case 5: return K::template direct<5>;
+    case 6: return K::template direct<6>;
+    case 7: return K::template direct<7>;
+    default: return K::template direct<8>;
+  }
+}
+
 // Per thread and kept between calls (256 KiB: fresh ones would fault their
 // pages in on every call); both kernels share it.
 inline uint16_t* panel_store() {
@@ -175,16 +263,15 @@ inline uint16_t* panel_store() {
   return store.data();
 }
 
-// y[:, r] for rows r in [begin, end) by kernel K: K::direct_fn(tokens) for
-// up to kDirectTokens tokens, else panels and K::tile_fn(vecs, tokens) over
-// tiles of K::kTileTokens.
+// y[:, r] for rows r in [begin, end) by kernel K: its direct calls for up
+// to kDirectTokens tokens, else panels and its tiles of K::kTileTokens.
 template <class K>
 void run(const MatmulJob& job, int64_t begin, int64_t end) {
   const simd::RowsCtx c = simd::make_ctx(job);
   const int64_t n = job.a->n, panel_rows = kLanes * kPanelVecs;
   if (n <= kDirectTokens) {
-    const auto f = K::direct_fn(n);
-    for (int64_t r = begin; r < end; r += kLanes) f(c, r, std::min<int64_t>(kLanes, end - r), 0);
+    const DirectFn f = direct_fn<K>(n);
+    for (int64_t r = begin; r < end; r += kLanes) f(c, StepRows{r, std::min<int64_t>(kLanes, end - r), c.row_bytes * kLanes}, 0);
     return;
   }
   uint16_t* store = panel_store();
@@ -212,7 +299,7 @@ void run(const MatmulJob& job, int64_t begin, int64_t end) {
           pf.per_pair = ((pf.row_end - pf.row) * pn.next_lines + pn.pairs - 1) / pn.pairs;
         }
         const int64_t t = j * K::kTileTokens;
-        K::tile_fn(pn.vecs, std::min<int64_t>(K::kTileTokens, n - t))(c, pn, t, pf);
+        tile_fn<K>(pn.vecs, std::min<int64_t>(K::kTileTokens, n - t))(c, pn, t, pf);
       }
     }
   }

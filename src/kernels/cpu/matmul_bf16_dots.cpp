@@ -10,16 +10,10 @@
 
 #define DSI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16,avx2,fma")))
 #define DSI_ROUND_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx2")))
-#define DSI_UNROLL _Pragma("GCC unroll 16")
 
 namespace dsinfer::kernels::cpu {
 
 namespace {
-
-using panels::kLanes;
-using panels::kStep;
-using panels::Panel;
-using panels::PfShare;
 
 // ---- scalar twin -----------------------------------------------------------
 
@@ -29,7 +23,7 @@ float dot_scalar(const uint16_t* w, const Bf16Act& x, int64_t t) {
   const uint16_t* xs = x.at(t, 0);  // zero past k
   const auto wv = [&](int64_t c) { return c < x.k ? bf16_to_f32(w[c]) : 0.0f; };
   float acc = 0.0f;
-  for (int64_t c = 0; c < x.steps * kStep; c += 2) {
+  for (int64_t c = 0; c < x.steps * panels::kStep; c += 2) {
     const float odd = wv(c + 1) * bf16_to_f32(xs[c + 1]), even = wv(c) * bf16_to_f32(xs[c]);
     acc = (acc + odd) + even;
   }
@@ -49,117 +43,56 @@ void rows_scalar(const MatmulJob& job, int64_t begin, int64_t end) {
 
 // ---- AVX-512 ---------------------------------------------------------------
 
-// Tokens t .. t + T - 1 against the panel's rows: acc[i][j] lane l is row
-// r + 16 i + l for token t + j.
-template <int V, int T>
-DSI_TARGET void tile(const simd::RowsCtx& c, const Panel& pn, int64_t t, const PfShare& pf) {
-  const MatmulArgs& a = *c.a;
-  const __mmask16 last_mask = panels::lane_mask(pn.rows - kLanes * (V - 1));
-  const auto mask = [&](int i) { return i == V - 1 ? last_mask : static_cast<__mmask16>(0xffff); };
-  __m512 acc[V][T];
-  DSI_UNROLL
-  for (int j = 0; j < T; ++j)
-    DSI_UNROLL
-    for (int i = 0; i < V; ++i)
-      acc[i][j] = pn.first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(mask(i), a.y + (t + j) * a.y_stride + pn.r + kLanes * i);
-  const uint16_t* xs[T];
-  DSI_UNROLL
-  for (int j = 0; j < T; ++j) xs[j] = c.xb->at(t + j, 0) + 2 * pn.p0;
-  const uint16_t* wp = pn.w;
-  panels::PfWalk walk(c, pn, pf);
-  for (int64_t p = 0; p < pn.pairs; ++p, wp += V * 32) {
-    walk.pair();
-    __m512bh w[V];
-    DSI_UNROLL
-    for (int i = 0; i < V; ++i) w[i] = reinterpret_cast<__m512bh>(_mm512_load_si512(wp + 32 * i));
-    DSI_UNROLL
-    for (int j = 0; j < T; ++j) {
-      const __m512bh x = reinterpret_cast<__m512bh>(_mm512_broadcastd_epi32(_mm_loadu_si32(xs[j] + 2 * p)));
-      DSI_UNROLL
-      for (int i = 0; i < V; ++i) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], w[i], x);
-    }
-  }
-  DSI_UNROLL
-  for (int i = 0; i < V; ++i) {
-    const __m512 bias = pn.last && a.bias ? _mm512_maskz_loadu_ps(mask(i), a.bias + pn.r + kLanes * i) : _mm512_setzero_ps();
-    DSI_UNROLL
-    for (int j = 0; j < T; ++j) {
-      const __m512 v = pn.last && a.bias ? _mm512_add_ps(acc[i][j], bias) : acc[i][j];
-      _mm512_mask_storeu_ps(a.y + (t + j) * a.y_stride + pn.r + kLanes * i, mask(i), v);
-    }
-  }
-}
-
-template <int T>
-DSI_TARGET void direct(const simd::RowsCtx& c, int64_t r, int64_t rows, int64_t t) {
-  const MatmulArgs& a = *c.a;
-  const __mmask16 rm = panels::lane_mask(rows);
-  const panels::StepRows step_rows{r, rows, c.row_bytes * kLanes};  // prefetch: the same line of the next 16 rows
-  __m512 acc[T];
-  DSI_UNROLL
-  for (int j = 0; j < T; ++j) acc[j] = _mm512_setzero_ps();
-  const uint16_t* xs[T];
-  DSI_UNROLL
-  for (int j = 0; j < T; ++j) xs[j] = c.xb->at(t + j, 0);
-  for (int64_t col = 0; col < c.k; col += kStep) {
-    __m512i v[16];
-    panels::load_pairs<kStreamHint>(c, step_rows, col, v);
-    DSI_UNROLL
-    for (int q = 0; q < 16; ++q)
-      DSI_UNROLL
-      for (int j = 0; j < T; ++j) {
-        const __m512bh x = reinterpret_cast<__m512bh>(_mm512_broadcastd_epi32(_mm_loadu_si32(xs[j] + col + 2 * q)));
-        acc[j] = _mm512_dpbf16_ps(acc[j], reinterpret_cast<__m512bh>(v[q]), x);
-      }
-  }
-  const __m512 bias = a.bias ? _mm512_maskz_loadu_ps(rm, a.bias + r) : _mm512_setzero_ps();
-  DSI_UNROLL
-  for (int j = 0; j < T; ++j) _mm512_mask_storeu_ps(a.y + (t + j) * a.y_stride + r, rm, a.bias ? _mm512_add_ps(acc[j], bias) : acc[j]);
-}
-
-using DirectFn = void (*)(const simd::RowsCtx&, int64_t, int64_t, int64_t);
-
-DirectFn dots_direct_fn(int64_t tokens) {
-  switch (tokens) {
-    case 1: return direct<1>;
-    case 2: return direct<2>;
-    case 3: return direct<3>;
-    case 4: return direct<4>;
-    case 5: return direct<5>;
-    case 6: return direct<6>;
-    case 7: return direct<7>;
-    default: return direct<8>;
-  }
-}
-
-
-using TileFn = void (*)(const simd::RowsCtx&, const Panel&, int64_t, const PfShare&);
-
-template <int V>
-TileFn tile_for(int64_t tokens) {
-  switch (tokens) {
-    case 1: return tile<V, 1>;
-    case 2: return tile<V, 2>;
-    case 3: return tile<V, 3>;
-    case 4: return tile<V, 4>;
-    case 5: return tile<V, 5>;
-    default: return tile<V, 6>;
-  }
-}
-
-TileFn dots_tile_fn(int vecs, int64_t tokens) {
-  switch (vecs) {
-    case 1: return tile_for<1>(tokens);
-    case 2: return tile_for<2>(tokens);
-    case 3: return tile_for<3>(tokens);
-    default: return tile_for<panels::kPanelVecs>(tokens);
-  }
-}
-
 struct Dots {
   static constexpr int64_t kTileTokens = 6;  // 4 x 6 accumulators, 4 weight vectors: 28 of 32 registers
-  static TileFn tile_fn(int vecs, int64_t tokens) { return dots_tile_fn(vecs, tokens); }
-  static DirectFn direct_fn(int64_t tokens) { return dots_direct_fn(tokens); }
+
+  // Tokens t .. t + T - 1 against the panel's rows (panels::start_sums).
+  template <int V, int T>
+  DSI_TARGET static void tile(const simd::RowsCtx& c, const panels::Panel& pn, int64_t t, const panels::PfShare& pf) {
+    __m512 acc[V][T];
+    panels::start_sums(c, pn, t, acc);
+    const uint16_t* xs[T];
+    DSI_PANEL_UNROLL
+    for (int j = 0; j < T; ++j) xs[j] = c.xb->at(t + j, 0) + 2 * pn.p0;
+    const uint16_t* wp = pn.w;
+    panels::PfWalk walk(c, pn, pf);
+    for (int64_t p = 0; p < pn.pairs; ++p, wp += V * 32) {
+      walk.pair();
+      __m512bh w[V];
+      DSI_PANEL_UNROLL
+      for (int i = 0; i < V; ++i) w[i] = reinterpret_cast<__m512bh>(_mm512_load_si512(wp + 32 * i));
+      DSI_PANEL_UNROLL
+      for (int j = 0; j < T; ++j) {
+        const __m512bh x = reinterpret_cast<__m512bh>(_mm512_broadcastd_epi32(_mm_loadu_si32(xs[j] + 2 * p)));
+        DSI_PANEL_UNROLL
+        for (int i = 0; i < V; ++i) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], w[i], x);
+      }
+    }
+    panels::store_sums(c, pn, t, acc);
+  }
+
+  // Tokens t .. t + T - 1 against s's 16 rows, step by step.
+  template <int T>
+  DSI_TARGET static void direct(const simd::RowsCtx& c, const panels::StepRows& s, int64_t t) {
+    __m512 acc[T];
+    DSI_PANEL_UNROLL
+    for (int j = 0; j < T; ++j) acc[j] = _mm512_setzero_ps();
+    const uint16_t* xs[T];
+    DSI_PANEL_UNROLL
+    for (int j = 0; j < T; ++j) xs[j] = c.xb->at(t + j, 0);
+    for (int64_t col = 0; col < c.k; col += panels::kStep) {
+      __m512i v[16];
+      panels::load_pairs<kStreamHint>(c, s, col, v);
+      DSI_PANEL_UNROLL
+      for (int q = 0; q < 16; ++q)
+        DSI_PANEL_UNROLL
+        for (int j = 0; j < T; ++j) {
+          const __m512bh x = reinterpret_cast<__m512bh>(_mm512_broadcastd_epi32(_mm_loadu_si32(xs[j] + col + 2 * q)));
+          acc[j] = _mm512_dpbf16_ps(acc[j], reinterpret_cast<__m512bh>(v[q]), x);
+        }
+    }
+    panels::store_direct(c, s, t, acc);
+  }
 };
 
 void rows_avx512(const MatmulJob& job, int64_t begin, int64_t end) { panels::run<Dots>(job, begin, end); }
@@ -191,13 +124,13 @@ void round_act_bf16(Isa isa, const float* x, int64_t x_stride, int64_t t0, int64
     const float* xr = x + t * x_stride;
     for (int64_t s = 0; s < act.steps; ++s) {
       uint16_t* out = act.at(t, s);
-      const int64_t c0 = s * kStep, m = std::min(kStep, act.k - c0);
+      const int64_t c0 = s * panels::kStep, m = std::min(panels::kStep, act.k - c0);
       if (isa >= Isa::Avx512) {
         round_bf16_avx512(xr + c0, m, out);
       } else {
         for (int64_t c = 0; c < m; ++c) out[c] = f32_to_bf16(xr[c0 + c]);
       }
-      std::fill(out + m, out + kStep, uint16_t{0});
+      std::fill(out + m, out + panels::kStep, uint16_t{0});
     }
   }
 }

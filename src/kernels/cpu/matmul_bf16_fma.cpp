@@ -10,13 +10,11 @@
 
 #define DSI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma")))
 #define DSI_INLINE DSI_TARGET inline __attribute__((always_inline))
-#define DSI_UNROLL _Pragma("GCC unroll 16")
 
 namespace dsinfer::kernels::cpu {
 
 namespace {
 
-using panels::kLanes;
 using panels::kStep;
 using panels::Panel;
 using panels::PfShare;
@@ -51,120 +49,66 @@ DSI_INLINE __m512 odd_f32(__m512i v) {
 template <int T, bool Odd = true>
 DSI_INLINE void fma_pair(__m512i v, const float* const (&xs)[T], int64_t col, __m512 (&acc)[T]) {
   const __m512 e = even_f32(v), o = odd_f32(v);
-  DSI_UNROLL
+  DSI_PANEL_UNROLL
   for (int j = 0; j < T; ++j) {
     acc[j] = _mm512_fmadd_ps(e, _mm512_set1_ps(xs[j][col]), acc[j]);
     if constexpr (Odd) acc[j] = _mm512_fmadd_ps(o, _mm512_set1_ps(xs[j][col + 1]), acc[j]);
   }
 }
 
-// Tokens t .. t + T - 1 against the panel's rows: acc[i][j] lane l is row
-// r + 16 i + l for token t + j.
-template <int V, int T>
-DSI_TARGET void tile(const simd::RowsCtx& c, const Panel& pn, int64_t t, const PfShare& pf) {
-  const MatmulArgs& a = *c.a;
-  const __mmask16 last_mask = panels::lane_mask(pn.rows - kLanes * (V - 1));
-  const auto mask = [&](int i) { return i == V - 1 ? last_mask : static_cast<__mmask16>(0xffff); };
-  __m512 acc[V][T];
-  DSI_UNROLL
-  for (int i = 0; i < V; ++i)
-    DSI_UNROLL
-    for (int j = 0; j < T; ++j)
-      acc[i][j] = pn.first ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(mask(i), a.y + (t + j) * a.y_stride + pn.r + kLanes * i);
-  const float* xs[T];
-  DSI_UNROLL
-  for (int j = 0; j < T; ++j) xs[j] = a.x + (t + j) * a.x_stride + 2 * pn.p0;
-  const uint16_t* wp = pn.w;
-  panels::PfWalk walk(c, pn, pf);
-  const int64_t full = pn.cols / 2;  // pairs with both columns (the last panel may end on an even one)
-  for (int64_t p = 0; p < full; ++p, wp += V * 32) {
-    walk.pair();
-    DSI_UNROLL
-    for (int i = 0; i < V; ++i) fma_pair<T>(_mm512_load_si512(wp + 32 * i), xs, 2 * p, acc[i]);
-  }
-  if (pn.cols % 2)
-    DSI_UNROLL
-    for (int i = 0; i < V; ++i) fma_pair<T, false>(_mm512_load_si512(wp + 32 * i), xs, 2 * full, acc[i]);
-  DSI_UNROLL
-  for (int i = 0; i < V; ++i) {
-    const __m512 bias = pn.last && a.bias ? _mm512_maskz_loadu_ps(mask(i), a.bias + pn.r + kLanes * i) : _mm512_setzero_ps();
-    DSI_UNROLL
-    for (int j = 0; j < T; ++j) {
-      const __m512 v = pn.last && a.bias ? _mm512_add_ps(acc[i][j], bias) : acc[i][j];
-      _mm512_mask_storeu_ps(a.y + (t + j) * a.y_stride + pn.r + kLanes * i, mask(i), v);
-    }
-  }
-}
-
-// Up to 8 tokens: each 16 rows' step transposed in registers and used at once.
-template <int T>
-DSI_TARGET void direct(const simd::RowsCtx& c, int64_t r, int64_t rows, int64_t t) {
-  const MatmulArgs& a = *c.a;
-  const __mmask16 rm = panels::lane_mask(rows);
-  const panels::StepRows step_rows{r, rows, c.row_bytes * kLanes};  // prefetch: the same line of the next 16 rows
-  __m512 acc[T];
-  DSI_UNROLL
-  for (int j = 0; j < T; ++j) acc[j] = _mm512_setzero_ps();
-  const float* xs[T];
-  DSI_UNROLL
-  for (int j = 0; j < T; ++j) xs[j] = a.x + (t + j) * a.x_stride;
-  int64_t col = 0;
-  __m512i v[16];
-  for (; col + kStep <= c.k; col += kStep) {
-    panels::load_pairs<kStreamHint>(c, step_rows, col, v);
-    DSI_UNROLL
-    for (int q = 0; q < 16; ++q) fma_pair<T>(v[q], xs, col + 2 * q, acc);
-  }
-  if (col < c.k) {
-    panels::load_pairs<kStreamHint>(c, step_rows, col, v);
-    for (int q = 0; col + 2 * q < c.k; ++q) {
-      if (col + 2 * q + 1 < c.k)
-        fma_pair<T>(v[q], xs, col + 2 * q, acc);
-      else
-        fma_pair<T, false>(v[q], xs, col + 2 * q, acc);
-    }
-  }
-  const __m512 bias = a.bias ? _mm512_maskz_loadu_ps(rm, a.bias + r) : _mm512_setzero_ps();
-  DSI_UNROLL
-  for (int j = 0; j < T; ++j) _mm512_mask_storeu_ps(a.y + (t + j) * a.y_stride + r, rm, a.bias ? _mm512_add_ps(acc[j], bias) : acc[j]);
-}
-
-using DirectFn = void (*)(const simd::RowsCtx&, int64_t, int64_t, int64_t);
-using TileFn = void (*)(const simd::RowsCtx&, const Panel&, int64_t, const PfShare&);
-
-template <int V>
-TileFn tile_for(int64_t tokens) {
-  switch (tokens) {
-    case 1: return tile<V, 1>;
-    case 2: return tile<V, 2>;
-    case 3: return tile<V, 3>;
-    case 4: return tile<V, 4>;
-    case 5: return tile<V, 5>;
-    default: return tile<V, 6>;
-  }
-}
-
 struct Fma {
   static constexpr int64_t kTileTokens = 6;  // 4 x 6 accumulators
-  static TileFn tile_fn(int vecs, int64_t tokens) {
-    switch (vecs) {
-      case 1: return tile_for<1>(tokens);
-      case 2: return tile_for<2>(tokens);
-      case 3: return tile_for<3>(tokens);
-      default: return tile_for<panels::kPanelVecs>(tokens);
+
+  // Tokens t .. t + T - 1 against the panel's rows (panels::start_sums).
+  template <int V, int T>
+  DSI_TARGET static void tile(const simd::RowsCtx& c, const Panel& pn, int64_t t, const PfShare& pf) {
+    const MatmulArgs& a = *c.a;
+    __m512 acc[V][T];
+    panels::start_sums(c, pn, t, acc);
+    const float* xs[T];
+    DSI_PANEL_UNROLL
+    for (int j = 0; j < T; ++j) xs[j] = a.x + (t + j) * a.x_stride + 2 * pn.p0;
+    const uint16_t* wp = pn.w;
+    panels::PfWalk walk(c, pn, pf);
+    const int64_t full = pn.cols / 2;  // pairs with both columns (the last panel may end on an even one)
+    for (int64_t p = 0; p < full; ++p, wp += V * 32) {
+      walk.pair();
+      DSI_PANEL_UNROLL
+      for (int i = 0; i < V; ++i) fma_pair<T>(_mm512_load_si512(wp + 32 * i), xs, 2 * p, acc[i]);
     }
+    if (pn.cols % 2)
+      DSI_PANEL_UNROLL
+      for (int i = 0; i < V; ++i) fma_pair<T, false>(_mm512_load_si512(wp + 32 * i), xs, 2 * full, acc[i]);
+    panels::store_sums(c, pn, t, acc);
   }
-  static DirectFn direct_fn(int64_t tokens) {
-    switch (tokens) {
-      case 1: return direct<1>;
-      case 2: return direct<2>;
-      case 3: return direct<3>;
-      case 4: return direct<4>;
-      case 5: return direct<5>;
-      case 6: return direct<6>;
-      case 7: return direct<7>;
-      default: return direct<panels::kDirectTokens>;
+
+  // Tokens t .. t + T - 1 against s's 16 rows, step by step.
+  template <int T>
+  DSI_TARGET static void direct(const simd::RowsCtx& c, const panels::StepRows& s, int64_t t) {
+    const MatmulArgs& a = *c.a;
+    __m512 acc[T];
+    DSI_PANEL_UNROLL
+    for (int j = 0; j < T; ++j) acc[j] = _mm512_setzero_ps();
+    const float* xs[T];
+    DSI_PANEL_UNROLL
+    for (int j = 0; j < T; ++j) xs[j] = a.x + (t + j) * a.x_stride;
+    int64_t col = 0;
+    __m512i v[16];
+    for (; col + kStep <= c.k; col += kStep) {
+      panels::load_pairs<kStreamHint>(c, s, col, v);
+      DSI_PANEL_UNROLL
+      for (int q = 0; q < 16; ++q) fma_pair<T>(v[q], xs, col + 2 * q, acc);
     }
+    if (col < c.k) {
+      panels::load_pairs<kStreamHint>(c, s, col, v);
+      for (int q = 0; col + 2 * q < c.k; ++q) {
+        if (col + 2 * q + 1 < c.k)
+          fma_pair<T>(v[q], xs, col + 2 * q, acc);
+        else
+          fma_pair<T, false>(v[q], xs, col + 2 * q, acc);
+      }
+    }
+    panels::store_direct(c, s, t, acc);
   }
 };
 
