@@ -63,11 +63,17 @@ TEST_F(RunCommand, MissingModelIsAClearError) {
 }
 
 // Ctrl-C during an answer stops that answer; the chat goes on and /exit ends it normally.
+// The signal goes out once the answer has begun to print (Ctrl-C while loading
+// rightly ends the program), and /exit only after the signal.
 TEST_F(RunCommand, InterruptStopsTheAnswerNotTheProgram) {
   const std::string out = dir_ + "/out.txt", rc = dir_ + "/rc.txt", script = dir_ + "/interrupt.sh";
-  std::ofstream(script) << "(printf 'tell me a story\\n'; sleep 4; printf '/exit\\n') | '" << dsinfer_binary() << "' run '"
-                        << dir_ << "' --max-tokens 100000 --context 4096 > '" << out << "' 2>&1 &\n"
-                        << "pid=$!\nsleep 1.5\nkill -INT $pid\nwait $pid\necho $? > '" << rc << "'\n";
+  const std::string sent = dir_ + "/sent";
+  std::ofstream(script) << "(printf 'tell me a story\\n'; while [ ! -e '" << sent << "' ]; do sleep 0.05; done; printf '/exit\\n') | '"
+                        << dsinfer_binary() << "' run '" << dir_ << "' --max-tokens 100000 --context 4096 > '" << out
+                        << "' 2>&1 &\n"
+                        << "pid=$!\n"
+                        << "for i in $(seq 1200); do o=$(cat '" << out << "'); [[ \"$o\" == *'>>> '?* ]] && break; sleep 0.05; done\n"
+                        << "kill -INT $pid\ntouch '" << sent << "'\nwait $pid\necho $? > '" << rc << "'\n";
   ASSERT_EQ(std::system(("bash '" + script + "'").c_str()), 0);
   std::stringstream o, r;
   o << std::ifstream(out).rdbuf();
