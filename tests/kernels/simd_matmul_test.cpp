@@ -371,6 +371,25 @@ TEST(SimdMatmul, Fp8NanPropagates) {
   }
 }
 
+// FP8 block scales of 2^8 and more (the AVX-512 kernel's 2^120 unit would
+// overflow with them: it takes another path there) beside ordinary ones, and
+// a NaN code in the last, partial 64 columns of a row.
+TEST(SimdMatmul, Fp8LargeScalesAndNanInTheTail) {
+  TestWeight tw = make_weight(DType::F8_E4M3, 7, 100, 0, 31);
+  for (size_t i = 0; i < tw.scales.size(); ++i) tw.scales[i] *= i % 3 == 0 ? 3e5f : i % 3 == 1 ? 1.0f : 6e4f;
+  const Problem p = make_problem(7, 4, 100, 32);
+  const std::vector<float> want = run_reference(p, p.x, tw.view);
+  const Bounds b = bounds(p, tw.view, p.x);
+  for (Isa isa : available_isas()) expect_close(p, run_cpu(p, tw.view, isa, 1), want, b, 1e-5, false, describe(DType::F8_E4M3, isa, p));
+  tw.data[static_cast<size_t>(2 * 100 + 97)] = 0xff;
+  for (Isa isa : available_isas()) {
+    const std::vector<float> y = run_cpu(p, tw.view, isa, 1);
+    for (int64_t t = 0; t < p.n; ++t)
+      for (int64_t r = 0; r < p.rows; ++r)
+        EXPECT_EQ(std::isnan(y[static_cast<size_t>(t * p.y_stride + r)]), r == 2) << kernels::cpu::isa_name(isa) << " row " << r;
+  }
+}
+
 // Transposed products still run (on the reference kernel) for every ISA.
 TEST(SimdMatmul, TransposedStillMatchesReference) {
   const TestWeight tw = make_weight(DType::BF16, 40, 24, 1, 9);

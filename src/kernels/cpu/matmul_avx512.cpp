@@ -71,30 +71,52 @@ struct LoadF16 {
   }
 };
 
-// E4M3 -> f16 by moving the bits (exponent bias 15 instead of 7, so the value
-// comes out 2^-8 times too small: the block scale carries the 256); 0x7f/0xff are NaN.
+// E4M3 -> f32 by moving the bits: the sign to bit 31, exponent and mantissa
+// to bits 20..26, so the f32 reads the code's value times 2^-120 exactly
+// (subnormal codes become f32 subnormals, zero stays zero). FloatKernel sums
+// these against the activations over a block and multiplies the sum by the
+// block scale times 2^120 (kUnit): per 16 weights one shuffle, two logic
+// operations and the FMA. Through f16 with a NaN blend and a scale multiply
+// per weight, FP8 decode was bound by the conversion (~12 cycles per 64
+// weights of a 4-row tile against ~9). Products too small for an f32 lose
+// nothing that matters: the sums' rounding is ~2^17 times coarser. NaN codes
+// (0x7f, 0xff) read as finite numbers here; FloatKernel marks their rows
+// afterwards (nan_rows).
 struct LoadF8 {
   static constexpr bool kScaled = true;
   static constexpr int kSize = 1;
+  static constexpr float kUnit = 0x1p120f;
   DSI_INLINE static __m512 load(const uint8_t* p, int64_t c, __mmask16 m) {
-    const __m256i h = _mm256_cvtepu8_epi16(_mm_maskz_loadu_epi8(m, p + c));
-    const __m256i mag = _mm256_and_si256(h, _mm256_set1_epi16(0x7f));
-    const __m256i sign = _mm256_slli_epi16(_mm256_and_si256(h, _mm256_set1_epi16(0x80)), 8);
-    const __m512 f = _mm512_cvtph_ps(_mm256_or_si256(sign, _mm256_slli_epi16(mag, 7)));
-    const __mmask16 nan = _mm256_cmpeq_epi16_mask(mag, _mm256_set1_epi16(0x7f));
-    return _mm512_mask_mov_ps(f, nan, _mm512_set1_ps(NAN));
+    const __m512i v = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, p + c));
+    return _mm512_castsi512_ps(_mm512_and_si512(_mm512_slli_epi32(v, 20), _mm512_set1_epi32(static_cast<int>(0x87F00000u))));
   }
 };
 
+// Whether n bytes of E4M3 codes from each of the R rows at p hold a NaN
+// (0x7f or 0xff): 0x7f is the largest 7-bit magnitude, so a running maximum
+// of the magnitudes tells (two operations per 64 codes, no mask moves).
+template <int R>
+DSI_INLINE bool has_nan_code(const uint8_t* const* p, int64_t n) {
+  const __m512i mag = _mm512_set1_epi8(0x7f);
+  __m512i most = _mm512_setzero_si512();
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64)
+    DSI_UNROLL
+    for (int r = 0; r < R; ++r) most = _mm512_max_epu8(most, _mm512_and_si512(_mm512_loadu_si512(p[r] + i), mag));
+  const __mmask64 m = i < n ? ~__mmask64{0} >> (64 - (n - i)) : 0;
+  DSI_UNROLL
+  for (int r = 0; r < R; ++r) most = _mm512_max_epu8(most, _mm512_and_si512(_mm512_maskz_loadu_epi8(m, p[r] + i), mag));
+  return _mm512_cmpeq_epi8_mask(most, mag) != 0;
+}
+
 template <class L, int R, int T>
-DSI_INLINE void float_step(const uint8_t* const* wp, const float* const* xp, const __m512* sv, int64_t c,
-                           __mmask16 m, size_t ahead, __m512 (&acc)[R][T]) {
+DSI_INLINE void float_step(const uint8_t* const* wp, const float* const* xp, int64_t c, __mmask16 m, size_t ahead,
+                           __m512 (&acc)[R][T]) {
   __m512 w[R];
   DSI_UNROLL
   for (int i = 0; i < R; ++i) {
     prefetch<T>(wp[i] + c * L::kSize + ahead);
     w[i] = L::load(wp[i], c, m);
-    if constexpr (L::kScaled) w[i] = _mm512_mul_ps(w[i], sv[i]);
   }
   DSI_UNROLL
   for (int j = 0; j < T; ++j) {
@@ -109,35 +131,81 @@ struct FloatKernel {
   // 6 rows: 24 accumulators + 6 weights + 1 activation registers (bf16 1.5B
   // prefill 0.397-0.404 of the bf16 peak against 0.378-0.389 with 4 rows;
   // decode 0.86-0.92 of the roofline against 0.85-0.87). Block-scaled FP8
-  // keeps 4: its 6 scale registers would not fit.
-  static constexpr int kR = L::kScaled ? 4 : 6, kT = 4;
+  // keeps a block's sums apart from the running ones: 4 x 3 of each (FP8
+  // V3-slice prefill of 128 tokens 43-48 tokens/s against 26-38 with 4 x 2).
+  static constexpr int kR = L::kScaled ? 4 : 6, kT = L::kScaled ? 3 : 4;
 
-  // Columns are walked in segments sharing one FP8 block scale (the whole row otherwise).
   template <int R, int T>
   DSI_TARGET static void tile(const RowsCtx& c, int64_t r, int64_t t) {
     const MatmulArgs& a = *c.a;
     __m512 acc[R][T];
     zero_acc(acc);
-    const uint8_t* wp[R];
+    StepsAt<R, T> at{{}, {}, 0, c.k, c.row_bytes * kR};
     DSI_UNROLL
-    for (int i = 0; i < R; ++i) wp[i] = c.row(r + i);
-    const float* xp[T];
+    for (int i = 0; i < R; ++i) at.wp[i] = c.row(r + i);
     DSI_UNROLL
-    for (int j = 0; j < T; ++j) xp[j] = a.x + (t + j) * a.x_stride;
-    const int64_t seg = L::kScaled ? c.block_cols : c.k;
-    const size_t ahead = c.row_bytes * kR;
-    for (int64_t s0 = 0; s0 < c.k; s0 += seg) {
-      const int64_t s1 = std::min(c.k, s0 + seg);
-      __m512 sv[R];
-      if constexpr (L::kScaled)
-        DSI_UNROLL
-        for (int i = 0; i < R; ++i) sv[i] = _mm512_set1_ps(c.scale_row(r + i)[s0 / seg] * 256.0f);
-      int64_t col = s0;
-      for (; col + 16 <= s1; col += 16) float_step<L, R, T>(wp, xp, sv, col, 0xffff, ahead, acc);
-      if (col < s1) float_step<L, R, T>(wp, xp, sv, col, static_cast<__mmask16>((1u << (s1 - col)) - 1), ahead,
-                                         acc);
+    for (int j = 0; j < T; ++j) at.xp[j] = a.x + (t + j) * a.x_stride;
+    if constexpr (L::kScaled) {
+      blocks(c, r, at, acc);
+      nan_rows(c, at.wp, acc);
+    } else {
+      steps(at, acc);
     }
     store_acc(c, r, t, acc);
+  }
+
+ private:
+  template <int R, int T>
+  struct StepsAt {
+    const uint8_t* wp[R];
+    const float* xp[T];
+    int64_t c0, c1;  // columns
+    size_t ahead;    // prefetch distance, bytes
+  };
+  // Columns [c0, c1) of the tile into acc: whole steps of 16, then a masked one.
+  template <int R, int T>
+  DSI_INLINE static void steps(const StepsAt<R, T>& at, __m512 (&acc)[R][T]) {
+    int64_t col = at.c0;
+    for (; col + 16 <= at.c1; col += 16) float_step<L, R, T>(at.wp, at.xp, col, 0xffff, at.ahead, acc);
+    if (col < at.c1) float_step<L, R, T>(at.wp, at.xp, col, static_cast<__mmask16>((1u << (at.c1 - col)) - 1), at.ahead, acc);
+  }
+  // The columns in blocks sharing a scale: each block's sums, then times its
+  // scale into acc. A scale of 2^8 or more (or not finite) would overflow
+  // times kUnit: the sums take kUnit first (exact), then the scale.
+  template <int R, int T>
+  DSI_INLINE static void blocks(const RowsCtx& c, int64_t r, StepsAt<R, T> at, __m512 (&acc)[R][T]) {
+    const float* srow[R];  // found once: in the loop, GCC divided per row and block (most of FP8 decode's time)
+    DSI_UNROLL
+    for (int i = 0; i < R; ++i) srow[i] = c.scale_row(r + i);
+    for (int64_t b = 0; b * c.block_cols < c.k; ++b) {
+      at.c0 = b * c.block_cols;
+      at.c1 = std::min(c.k, at.c0 + c.block_cols);
+      __m512 blk[R][T];
+      zero_acc(blk);
+      steps(at, blk);
+      DSI_UNROLL
+      for (int i = 0; i < R; ++i) {
+        const float s = srow[i][b];
+        const bool wide = !(std::fabs(s) < 0x1p8f);
+        const __m512 sv = _mm512_set1_ps(wide ? s : s * L::kUnit);
+        DSI_UNROLL
+        for (int j = 0; j < T; ++j) {
+          const __m512 sum = wide ? _mm512_mul_ps(blk[i][j], _mm512_set1_ps(L::kUnit)) : blk[i][j];
+          acc[i][j] = _mm512_fmadd_ps(sum, sv, acc[i][j]);
+        }
+      }
+    }
+  }
+  // Rows holding a NaN code give NaN, as the f32 reference does (the rows
+  // one by one only where the tile has one).
+  template <int R, int T>
+  DSI_INLINE static void nan_rows(const RowsCtx& c, const uint8_t* const* wp, __m512 (&acc)[R][T]) {
+    if (!has_nan_code<R>(wp, c.k)) return;
+    DSI_UNROLL
+    for (int i = 0; i < R; ++i)
+      if (has_nan_code<1>(wp + i, c.k))
+        DSI_UNROLL
+        for (int j = 0; j < T; ++j) acc[i][j] = _mm512_set1_ps(NAN);
   }
 };
 
