@@ -149,12 +149,16 @@ struct FloatKernel {
     for (int j = 0; j < T; ++j) xp[j] = a.x + (t + j) * a.x_stride;
     const int64_t seg = L::kScaled ? c.block_cols : c.k;
     const size_t ahead = c.row_bytes * kR;
-    for (int64_t s0 = 0; s0 < c.k; s0 += seg) {
+    const float* srow[R] = {};  // found once: in the loop, GCC divided per row and segment
+    if constexpr (L::kScaled)
+      DSI_UNROLL
+      for (int i = 0; i < R; ++i) srow[i] = c.scale_row(r + i);
+    for (int64_t s0 = 0, b = 0; s0 < c.k; s0 += seg, ++b) {
       const int64_t s1 = std::min(c.k, s0 + seg);
       float sv[R] = {};
       if constexpr (L::kScaled)
         DSI_UNROLL
-        for (int i = 0; i < R; ++i) sv[i] = c.scale_row(r + i)[s0 / seg] * 256.0f;
+        for (int i = 0; i < R; ++i) sv[i] = srow[i][b] * 256.0f;
       int64_t col = s0;
       for (; col + 8 <= s1; col += 8) float_step<L, R, T>(wp, xp, sv, col, ahead, acc);
       for (; col < s1; ++col)
