@@ -371,17 +371,19 @@ TEST(SimdMatmul, Fp8NanPropagates) {
   }
 }
 
-// FP8 block scales of 2^8 and more (the AVX-512 kernel's 2^120 unit would
-// overflow with them: it takes another path there) beside ordinary ones, and
-// a NaN code in the last, partial 64 columns of a row.
+// FP8 block scales of 2^8 and more (the SIMD kernels' 2^120 unit would
+// overflow with them: they take another path there) beside ordinary ones,
+// and a NaN code that only the kernels' NaN scan can see: inside a whole
+// vector step (blocks of 40 columns, 5 steps of 8), past the scan's last
+// whole 64 (AVX-512) and 32 (AVX2) bytes of a 120-column row.
 TEST(SimdMatmul, Fp8LargeScalesAndNanInTheTail) {
-  TestWeight tw = make_weight(DType::F8_E4M3, 7, 100, 0, 31);
+  TestWeight tw = make_weight(DType::F8_E4M3, 7, 120, 0, 31);
   for (size_t i = 0; i < tw.scales.size(); ++i) tw.scales[i] *= i % 3 == 0 ? 3e5f : i % 3 == 1 ? 1.0f : 6e4f;
-  const Problem p = make_problem(7, 4, 100, 32);
+  const Problem p = make_problem(7, 4, 120, 32);
   const std::vector<float> want = run_reference(p, p.x, tw.view);
   const Bounds b = bounds(p, tw.view, p.x);
   for (Isa isa : available_isas()) expect_close(p, run_cpu(p, tw.view, isa, 1), want, b, 1e-5, false, describe(DType::F8_E4M3, isa, p));
-  tw.data[static_cast<size_t>(2 * 100 + 97)] = 0xff;
+  tw.data[static_cast<size_t>(2 * 120 + 110)] = 0xff;
   for (Isa isa : available_isas()) {
     const std::vector<float> y = run_cpu(p, tw.view, isa, 1);
     for (int64_t t = 0; t < p.n; ++t)
