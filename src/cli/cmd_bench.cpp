@@ -60,11 +60,11 @@ double peak_rss_gib() {
 // --type, or for a checkpoint whether most weight bytes are block-quantized
 // (stored as U8 by `dsinfer quantize`).
 bool integer_weights(const BenchCliOptions& o, const model::WeightStats& st) {
-  if (is_synthetic(o.model)) return o.type == "q8_0" || o.type == "q4_0" || o.type == "q4_k";
+  if (is_synthetic(o.model)) return o.type == "q8_0" || o.type == "q4_0" || o.type == "q4_k" || o.type == "q6_k";
   size_t blocks = 0, all = 0;
   for (const auto& [dtype, bytes] : st.bytes_by_dtype) {
     all += bytes;
-    if (dtype == "U8" || dtype == "Q8_0" || dtype == "Q4_0" || dtype == "Q4_K") blocks += bytes;
+    if (dtype == "U8" || dtype == "Q8_0" || dtype == "Q4_0" || dtype == "Q4_K" || dtype == "Q6_K") blocks += bytes;
   }
   return 2 * blocks > all;
 }
@@ -241,7 +241,7 @@ Command add_bench_command(CLI::App& app) {
   c.sub = app.add_subcommand("bench", "Prefill/decode speed against this machine's measured limits");
   c.sub->add_option("--model", o->model, "model directory or synthetic:PRESET (random weights, real shapes)")->required();
   c.sub->add_option("--type", o->type, "weight type of synthetic models")
-      ->check(CLI::IsMember({"bf16", "f32", "fp8", "q8_0", "q4_0", "q4_k"}))
+      ->check(CLI::IsMember({"bf16", "f32", "fp8", "q8_0", "q4_0", "q4_k", "q6_k"}))
       ->capture_default_str();
   c.sub->add_option("--prompt", o->bench.prompt, "prompt tokens")->check(CLI::Range(1, 1 << 20))->capture_default_str();
   c.sub->add_option("--gen", o->bench.gen, "decode steps")->check(CLI::Range(1, 1 << 20))->capture_default_str();

@@ -23,7 +23,7 @@ struct QuantizeCliOptions {
 };
 
 int run(QuantizeCliOptions& o) {
-  o.q.type = o.type == "q8_0" ? DType::Q8_0 : o.type == "q4_0" ? DType::Q4_0 : DType::Q4_K;
+  o.q.type = o.type == "q8_0" ? DType::Q8_0 : o.type == "q4_0" ? DType::Q4_0 : o.type == "q6_k" ? DType::Q6_K : DType::Q4_K;
   o.q.row_groups = o.layout == "rows16";
   if (is_synthetic(o.q.input_dir)) {
     model::SyntheticOptions s;
@@ -46,10 +46,10 @@ int run(QuantizeCliOptions& o) {
 Command add_quantize_command(CLI::App& app) {
   auto o = std::make_shared<QuantizeCliOptions>();
   Command c;
-  c.sub = app.add_subcommand("quantize", "Write a block-quantized (q8_0, q4_0, q4_k) copy of a checkpoint");
+  c.sub = app.add_subcommand("quantize", "Write a block-quantized (q8_0, q4_0, q4_k, q6_k) copy of a checkpoint");
   c.sub->add_option("--model", o->q.input_dir, "input model directory, or synthetic:PRESET (random weights written as a checkpoint)")
       ->required();
-  c.sub->add_option("--type", o->type, "block type")->check(CLI::IsMember({"q8_0", "q4_0", "q4_k"}))->capture_default_str();
+  c.sub->add_option("--type", o->type, "block type")->check(CLI::IsMember({"q8_0", "q4_0", "q4_k", "q6_k"}))->capture_default_str();
   c.sub->add_option("--output", o->q.output_dir, "output directory (created)")->required();
   c.sub->add_option("--layout", o->layout,
                     "block storage: rows16 (the CPU kernels' row groups, loaded in place) or gguf (GGUF's rows)")

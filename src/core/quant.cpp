@@ -2,12 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "core/error.h"
 
 namespace dsinfer {
 
-bool is_block_quant(DType t) { return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q4_K; }
+bool is_block_quant(DType t) { return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q4_K || t == DType::Q6_K; }
 
 int64_t block_elems(DType t) {
   switch (t) {
@@ -17,16 +18,17 @@ int64_t block_elems(DType t) {
       return kQ4_0Elems;
     case DType::Q4_K:
       return kQ4_KElems;
+    case DType::Q6_K:
+      return kQ6_KElems;
     default:
       return 1;
   }
 }
 
 DType fit_block_type(DType want, int64_t cols) {
-  if (!is_block_quant(want)) return want;
-  for (DType t : {want, DType::Q4_0, DType::Q8_0})
-    if ((t == want || block_elems(t) < block_elems(want)) && cols % block_elems(t) == 0) return t;
-  return DType::BF16;
+  if (!is_block_quant(want) || cols % block_elems(want) == 0) return want;
+  if (cols % kQ8_0Elems != 0) return DType::BF16;
+  return want == DType::Q4_K ? DType::Q4_0 : DType::Q8_0;
 }
 
 size_t block_bytes(DType t) {
@@ -37,6 +39,8 @@ size_t block_bytes(DType t) {
       return sizeof(BlockQ4_0);
     case DType::Q4_K:
       return sizeof(BlockQ4_K);
+    case DType::Q6_K:
+      return sizeof(BlockQ6_K);
     default:
       return dtype_size(t);
   }
@@ -186,6 +190,88 @@ void quantize_q4_k_block(const float* x, BlockQ4_K* out) {
     for (int i = 0; i < 32; ++i) out->qs[32 * c + i] = static_cast<uint8_t>(q[64 * c + i] | (q[64 * c + 32 + i] << 4));
 }
 
+// Scale s of x ~ s * q over a Q6_K sub-block of 16 values, q in [-32, 31]:
+// the value of largest magnitude starts at -32 (the wider side), then
+// least-squares refits of s to the codes it gives; the lowest squared error wins.
+float q6_error(const float* x, float s) {
+  const float id = inverse(s);
+  float err = 0;
+  for (int i = 0; i < 16; ++i) {
+    const float e = s * round_clamp(x[i] * id, -32.0f, 31.0f) - x[i];
+    err += e * e;
+  }
+  return err;
+}
+
+float fit_q6_sub_block(const float* x) {
+  float amax = 0, max = 0;
+  for (int i = 0; i < 16; ++i)
+    if (std::fabs(x[i]) > amax) {
+      amax = std::fabs(x[i]);
+      max = x[i];
+    }
+  float best = max / -32.0f, best_err = q6_error(x, best), s = best;
+  for (int it = 0; it < 4 && s != 0.0f; ++it) {
+    const float id = inverse(s);
+    double sqx = 0, sqq = 0;
+    for (int i = 0; i < 16; ++i) {
+      const double q = round_clamp(x[i] * id, -32.0f, 31.0f);
+      sqx += q * x[i];
+      sqq += q * q;
+    }
+    if (sqq <= 0) break;
+    s = static_cast<float>(sqx / sqq);
+    const float err = q6_error(x, s);
+    if (err < best_err) {
+      best_err = err;
+      best = s;
+    }
+  }
+  return best;
+}
+
+// The sub-block scales become int8 multiples of one f16 d (the largest at
+// -128), and the codes are taken against the scales as stored. A small scale
+// rounded down would clip its sub-block's extremes (sc = 3 read as 2.5 clips
+// the largest value by a sixth), so it is rounded down only where that fits
+// the sub-block better than rounding away from zero.
+int8_t q6_int_scale(const float* x, float s, float d) {
+  const float t = s * inverse(d);
+  const float near = round_clamp(t, -128.0f, 127.0f);
+  const float away = round_clamp(std::copysign(std::ceil(std::fabs(t)), t), -128.0f, 127.0f);
+  return static_cast<int8_t>(q6_error(x, d * away) < q6_error(x, d * near) ? away : near);
+}
+
+void quantize_q6_k_block(const float* x, BlockQ6_K* out) {
+  float s[16], max = 0;
+  for (int j = 0; j < 16; ++j) {
+    s[j] = fit_q6_sub_block(x + 16 * j);
+    if (std::fabs(s[j]) > std::fabs(max)) max = s[j];
+  }
+  out->d = f32_to_f16(max / -128.0f);
+  const float d = half_to_float(out->d);
+  std::memset(out->ql, 0, sizeof(out->ql));
+  std::memset(out->qh, 0, sizeof(out->qh));
+  for (int j = 0; j < 16; ++j) {
+    out->scales[j] = q6_int_scale(x + 16 * j, s[j], d);
+    const float isd = inverse(d * out->scales[j]);
+    for (int v = 16 * j; v < 16 * j + 16; ++v) {
+      const int q = static_cast<int>(round_clamp(x[v] * isd, -32.0f, 31.0f)) + 32;
+      const int h = v / 128, k = (v % 128) / 32, i = v % 32;
+      out->ql[64 * h + i + 32 * (k % 2)] |= static_cast<uint8_t>((q & 0xf) << (4 * (k / 2)));
+      out->qh[32 * h + i] |= static_cast<uint8_t>((q >> 4) << (2 * k));
+    }
+  }
+}
+
+void dequantize_q6_k(const BlockQ6_K* in, int64_t n, float* out) {
+  for (int64_t b = 0; b < n / kQ6_KElems; ++b) {
+    const float d = half_to_float(in[b].d);
+    for (int v = 0; v < kQ6_KElems; ++v)
+      out[b * kQ6_KElems + v] = d * static_cast<float>(in[b].scales[v / 16]) * static_cast<float>(q6k_code(in[b], v) - 32);
+  }
+}
+
 void dequantize_q8_0(const BlockQ8_0* in, int64_t n, float* out) {
   for (int64_t b = 0; b < n / kQ8_0Elems; ++b) {
     const float d = half_to_float(in[b].d);
@@ -236,6 +322,10 @@ void quantize_row(DType t, const float* x, int64_t n, void* out) {
       for (int64_t b = 0; b < n / kQ4_KElems; ++b)
         quantize_q4_k_block(x + b * kQ4_KElems, static_cast<BlockQ4_K*>(out) + b);
       return;
+    case DType::Q6_K:
+      for (int64_t b = 0; b < n / kQ6_KElems; ++b)
+        quantize_q6_k_block(x + b * kQ6_KElems, static_cast<BlockQ6_K*>(out) + b);
+      return;
     case DType::F32:
       std::memcpy(out, x, static_cast<size_t>(n) * 4);
       return;
@@ -261,6 +351,8 @@ void dequantize_row(DType t, const void* in, int64_t n, float* out) {
       return dequantize_q4_0(static_cast<const BlockQ4_0*>(in), n, out);
     case DType::Q4_K:
       return dequantize_q4_k(static_cast<const BlockQ4_K*>(in), n, out);
+    case DType::Q6_K:
+      return dequantize_q6_k(static_cast<const BlockQ6_K*>(in), n, out);
     case DType::F32:
       std::memcpy(out, in, static_cast<size_t>(n) * 4);
       return;

@@ -1,5 +1,5 @@
-// Block-quantized weight types, bit-compatible with GGUF's Q8_0, Q4_0 and
-// Q4_K, so GGUF tensors can be used in place. A row of `cols` values is
+// Block-quantized weight types, bit-compatible with GGUF's Q8_0, Q4_0, Q4_K
+// and Q6_K, so GGUF tensors can be used in place. A row of `cols` values is
 // cols / block_elems consecutive blocks; blocks are packed (no padding) and
 // need not be aligned.
 //
@@ -10,6 +10,11 @@
 //         6-bit scale sc and 6-bit min m per sub-block, 128 bytes of nibbles;
 //         value = d * sc * q - dmin * m. Chunk j (0..3) of 64 values uses
 //         qs[32j .. 32j + 31]: low nibbles are sub-block 2j, high nibbles 2j + 1.
+//   Q6_K: 256 values in 16 sub-blocks of 16, 128 bytes of low nibbles ql, 64 bytes
+//         of 2-bit high parts qh, int8 scale sc per sub-block, f16 d (last);
+//         value = d * sc[v / 16] * (q - 32) with q in [0, 63]; see q6k_code.
+//         (llama.cpp's Q4_K_M / Q5_K_M files hold their output and some
+//         attention-value and down projections in it.)
 #pragma once
 
 #include <cstddef>
@@ -23,6 +28,7 @@ namespace dsinfer {
 inline constexpr int kQ8_0Elems = 32;
 inline constexpr int kQ4_0Elems = 32;
 inline constexpr int kQ4_KElems = 256;
+inline constexpr int kQ6_KElems = 256;
 
 struct BlockQ8_0 {
   uint16_t d;  // f16
@@ -38,17 +44,25 @@ struct BlockQ4_K {
   uint8_t scales[12];
   uint8_t qs[128];
 };
+struct BlockQ6_K {
+  uint8_t ql[128];    // low 4 bits of the codes
+  uint8_t qh[64];     // high 2 bits of the codes
+  int8_t scales[16];  // one per sub-block of 16
+  uint16_t d;         // f16, multiplies the scales
+};
 static_assert(sizeof(BlockQ8_0) == 34);
 static_assert(sizeof(BlockQ4_0) == 18);
 static_assert(sizeof(BlockQ4_K) == 144);
+static_assert(sizeof(BlockQ6_K) == 210);
 
-// True for Q8_0, Q4_0, Q4_K.
+// True for Q8_0, Q4_0, Q4_K, Q6_K.
 bool is_block_quant(DType t);
 // Values per block: 32 or 256 for block types, 1 for every other type.
 int64_t block_elems(DType t);
 // The block type a row of `cols` values is stored in when `want` is asked for:
-// want itself when cols is a multiple of its block, else the next smaller
-// block (Q4_K -> Q4_0 -> Q8_0), else BF16 (llama.cpp's fallback for odd widths).
+// want itself when cols is a multiple of its block, else a 32-value block of
+// at least as many bits (Q4_K -> Q4_0 -> Q8_0, Q6_K -> Q8_0), else BF16
+// (llama.cpp's fallbacks for odd widths).
 // Non-block types are returned unchanged.
 DType fit_block_type(DType want, int64_t cols);
 // Bytes per block (the element size for non-block types; 0 for unknown).
@@ -95,5 +109,16 @@ inline void q4k_scale_min(int j, const uint8_t* s, uint8_t* sc, uint8_t* m) {
 }
 // Packs 8 (scale, min) pairs, each < 64, into the 12 bytes.
 void q4k_pack_scales(const uint8_t* sc, const uint8_t* m, uint8_t* out);
+
+// Q6_K code (0..63) of value v (0..255) of a block. Each half of 128 values
+// has 64 bytes of ql and 32 of qh; its quarter k (32 values, i = v % 32) takes
+// the low (k = 0, 1) or high (k = 2, 3) nibble of ql[i + 32 (k % 2)] and bits
+// 2k, 2k + 1 of qh[i] (GGUF's layout).
+inline int q6k_code(const BlockQ6_K& b, int v) {
+  const int h = v / 128, k = (v % 128) / 32, i = v % 32;
+  const int lo = (b.ql[64 * h + i + 32 * (k % 2)] >> (4 * (k / 2))) & 0xf;
+  const int hi = (b.qh[32 * h + i] >> (2 * k)) & 3;
+  return lo | (hi << 4);
+}
 
 }  // namespace dsinfer

@@ -139,8 +139,8 @@ void parse_quantization(const Reader& r, ModelConfig& c) {
   o.quant_method = s.string("quant_method", "");
   if (o.quant_method == "dsinfer") {
     o.weight_type = s.string("weight_type", "");
-    if (o.weight_type != "q8_0" && o.weight_type != "q4_0" && o.weight_type != "q4_k")
-      fail(src, ": weight_type \"", o.weight_type, "\" is not supported (supported: q8_0, q4_0, q4_k)");
+    if (o.weight_type != "q8_0" && o.weight_type != "q4_0" && o.weight_type != "q4_k" && o.weight_type != "q6_k")
+      fail(src, ": weight_type \"", o.weight_type, "\" is not supported (supported: q8_0, q4_0, q4_k, q6_k)");
     return;
   }
   o.fmt = s.string("fmt", "e4m3");

@@ -1,6 +1,6 @@
 // dsinfer quantize: a checkpoint's projection matrices (attention, MLP,
-// experts, lm_head) re-encoded as integer blocks (Q8_0, Q4_0, Q4_K; GGUF's
-// layouts, so the kernels are shared with GGUF files). Embeddings, norms,
+// experts, lm_head) re-encoded as integer blocks (Q8_0, Q4_0, Q4_K, Q6_K;
+// GGUF's layouts, so the kernels are shared with GGUF files). Embeddings, norms,
 // routers and biases keep their precision. A matrix whose width is not a
 // multiple of the block falls back to the next smaller block type.
 #pragma once
@@ -17,7 +17,8 @@ struct QuantizeOptions {
   DType type = DType::Q4_K;
   int threads = 0;
   // true: the CPU kernels' 16-row groups, mapped in place at load
-  // (row_group_storage.h); false: GGUF's row layout, as other tools read it.
+  // (row_group_storage.h), for the types that have them (not Q6_K); false:
+  // GGUF's row layout, as other tools read it.
   bool row_groups = true;
 };
 

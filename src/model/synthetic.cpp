@@ -69,6 +69,13 @@ void fill_block_row(DType t, float a, SplitMix& r, uint8_t* row, int64_t cols) {
     if (t == DType::Q8_0 || t == DType::Q4_0) {
       const uint16_t d = f32_to_f16(a / (t == DType::Q8_0 ? 127.0f : 8.0f));
       std::memcpy(blk, &d, 2);
+    } else if (t == DType::Q6_K) {  // |sc| in [64, 127], random signs: |d * sc * (q - 32)| <= a
+      const uint16_t d = f32_to_f16(a / (127.0f * 32.0f));
+      for (int j = 0; j < 16; ++j) {
+        const uint8_t s = blk[192 + j];
+        blk[192 + j] = static_cast<uint8_t>((s & 0x80) ? -(64 + (s & 63)) : 64 + (s & 63));
+      }
+      std::memcpy(blk + 208, &d, 2);
     } else {  // Q4_K: sc, m in [0, 63]; mean of d*sc*q ~ a/2 offset by dmin*m ~ a/2
       const uint16_t d = f32_to_f16(a / (15.0f * 32.0f)), dmin = f32_to_f16(a / 64.0f);
       std::memcpy(blk, &d, 2);

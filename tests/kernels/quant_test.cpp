@@ -1,4 +1,4 @@
-// Block-quantized dtypes (Q8_0, Q4_0, Q4_K): names and sizes, GGUF bit
+// Block-quantized dtypes (Q8_0, Q4_0, Q4_K, Q6_K): names and sizes, GGUF bit
 // layouts on hand-made blocks, and quantize/dequantize round-trip error bounds.
 #include <gtest/gtest.h>
 
@@ -60,7 +60,7 @@ uint16_t half_of(const uint8_t* p) {
 }
 
 TEST(QuantTypes, NamesAndSizes) {
-  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_K}) {
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K}) {
     EXPECT_TRUE(is_block_quant(t));
     EXPECT_EQ(dtype_from_name(dtype_name(t)), t);
   }
@@ -75,6 +75,9 @@ TEST(QuantTypes, NamesAndSizes) {
   EXPECT_EQ(row_bytes(DType::Q8_0, 64), 68u);
   EXPECT_EQ(row_bytes(DType::Q4_0, 96), 54u);
   EXPECT_EQ(row_bytes(DType::Q4_K, 512), 288u);
+  EXPECT_EQ(block_elems(DType::Q6_K), 256);
+  EXPECT_EQ(row_bytes(DType::Q6_K, 512), 420u);
+  EXPECT_THROW(row_bytes(DType::Q6_K, 128), Error);
   EXPECT_EQ(row_bytes(DType::F32, 10), 40u);
   EXPECT_EQ(row_bytes(DType::BF16, 7), 14u);
   EXPECT_EQ(row_bytes(DType::F8_E4M3, 5), 5u);
@@ -206,7 +209,74 @@ TEST(QuantLayout, Q4_KBlockByHand) {
     }
 }
 
+// A whole Q6_K block against GGUF's dequantization written out as its loop:
+// for each half n of 128 values and l < 32, ql[64n + l] and ql[64n + l + 32]
+// give the low nibbles of values l, l + 32 and their high nibbles values
+// l + 64, l + 96; qh[32n + l] gives those four values' top two bits (bits 0-1,
+// 2-3, 4-5, 6-7); the values use scales 8n + l / 16 + 0, 2, 4, 6; q - 32.
+TEST(QuantLayout, Q6_KBlockByHand) {
+  BlockQ6_K blk;
+  for (int i = 0; i < 128; ++i) blk.ql[i] = static_cast<uint8_t>(i * 7 + 3);
+  for (int i = 0; i < 64; ++i) blk.qh[i] = static_cast<uint8_t>(i * 37 + 11);
+  for (int j = 0; j < 16; ++j) blk.scales[j] = static_cast<int8_t>(j % 2 ? -3 * j : 5 * j - 40);
+  blk.d = 0x3800;  // 0.5
+  float out[256];
+  dequantize_row(DType::Q6_K, &blk, 256, out);
+  for (int n = 0; n < 2; ++n)
+    for (int l = 0; l < 32; ++l) {
+      const int lo0 = blk.ql[64 * n + l], lo1 = blk.ql[64 * n + l + 32], hb = blk.qh[32 * n + l];
+      const int q[4] = {(lo0 & 0xf) | ((hb & 3) << 4), (lo1 & 0xf) | (((hb >> 2) & 3) << 4),
+                        (lo0 >> 4) | (((hb >> 4) & 3) << 4), (lo1 >> 4) | (((hb >> 6) & 3) << 4)};
+      for (int k = 0; k < 4; ++k) {
+        const float want = 0.5f * static_cast<float>(blk.scales[8 * n + l / 16 + 2 * k]) * static_cast<float>(q[k] - 32);
+        EXPECT_EQ(out[128 * n + l + 32 * k], want) << "half " << n << " l " << l << " part " << k;
+        EXPECT_EQ(q6k_code(blk, 128 * n + l + 32 * k), q[k]);
+      }
+    }
+}
+
 // ---- round trips ------------------------------------------------------------
+
+// Each value within half a step (d * sc of its sub-block, as stored) of the
+// input, except a value beyond the codes' reach (x / step outside
+// [-32.5, 31.5]), which takes the end code on its side.
+TEST(QuantRoundTrip, Q6_KWithinHalfStep) {
+  const int64_t n = 256 * 24;
+  const auto x = varied_values(n, 16, 8);
+  const auto q = quantize(DType::Q6_K, x);
+  const auto y = dequantize(DType::Q6_K, q, n);
+  int clipped = 0;
+  for (int64_t sb = 0; sb < n / 256; ++sb) {
+    BlockQ6_K blk;
+    std::memcpy(&blk, q.data() + 210 * sb, 210);
+    for (int v = 0; v < 256; ++v) {
+      const size_t k = static_cast<size_t>(256 * sb + v);
+      const float step = half_to_float(blk.d) * static_cast<float>(blk.scales[v / 16]);
+      const float r = step != 0.0f ? x[k] / step : (x[k] == 0.0f ? 0.0f : INFINITY);
+      if (r < -32.5f || r > 31.5f) {
+        ++clipped;
+        ASSERT_EQ(y[k], step * (r < 0 ? -32.0f : 31.0f)) << "super-block " << sb << " value " << v;
+      } else {
+        ASSERT_LE(std::fabs(y[k] - x[k]), std::fabs(step) * 0.5f * (1 + 1e-4f) + 1e-30f) << "super-block " << sb << " value " << v;
+      }
+    }
+  }
+  EXPECT_LT(clipped, n / 100);
+}
+
+TEST(QuantRoundTrip, Q6_KGaussianRelativeError) {
+  const int64_t n = 256 * 64;
+  const auto x = random_values(n, 9);
+  const auto y = dequantize(DType::Q6_K, quantize(DType::Q6_K, x), n);
+  double se = 0, sx = 0;
+  for (size_t k = 0; k < x.size(); ++k) {
+    se += (y[k] - x[k]) * static_cast<double>(y[k] - x[k]);
+    sx += static_cast<double>(x[k]) * x[k];
+  }
+  // 64 levels over the range of 16 values (~ +-1.8 sigma): a step of ~0.06
+  // sigma, an rms error of ~0.017 sigma.
+  EXPECT_LT(std::sqrt(se / sx), 0.025);
+}
 
 TEST(QuantRoundTrip, Q8_0WithinHalfStep) {
   const int64_t n = 32 * 70;
@@ -295,7 +365,7 @@ TEST(QuantRoundTrip, Q4_KGaussianRelativeError) {
 }
 
 TEST(QuantRoundTrip, RequantizingIsStable) {
-  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_K}) {
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K}) {
     const int64_t n = 512;
     const auto x = random_values(n, 5);
     const auto y = dequantize(t, quantize(t, x), n);
@@ -311,7 +381,7 @@ TEST(QuantRoundTrip, RequantizingIsStable) {
 
 TEST(QuantRoundTrip, DequantRowHonoursRowOffset) {
   const int64_t rows = 5, cols = 512;
-  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_K}) {
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K}) {
     const auto x = random_values(rows * cols, 6);
     const auto q = quantize(t, x);  // rows are consecutive, so the whole matrix is one long row
     kernels::Weight w;

@@ -214,7 +214,7 @@ std::string describe(DType t, Isa isa, const Problem& p) {
 void check_type(DType t) {
   const int64_t rows_list[] = {1, 5, 33, 129, 257};
   const int64_t n_list[] = {1, 2, 3, 7, 17};
-  const std::vector<int64_t> cols_list = t == DType::Q4_K ? std::vector<int64_t>{256, 768, 2304, 512, 256}
+  const std::vector<int64_t> cols_list = block_elems(t) == 256 ? std::vector<int64_t>{256, 768, 2304, 512, 256}
                                                           : std::vector<int64_t>{32, 96, 256, 768, 2304};
   const bool integer = is_block_quant(t);
   uint32_t seed = 100;
@@ -226,6 +226,7 @@ void check_type(DType t) {
       const TestWeight tw = make_weight(t, p.rows, cols, 1 + ri % 3, ++seed);
       const std::vector<float> want = run_reference(p, p.x, tw.view);
       std::vector<float> scalar;
+      const int64_t scalar_span = integer ? span_at(tw.view, Isa::Scalar) : 1;
       for (Isa isa : available_isas()) {
         const int64_t span = integer ? span_at(tw.view, isa) : 1;
         const std::vector<float> xq = integer ? quantized_x(p, span) : p.x;
@@ -237,7 +238,7 @@ void check_type(DType t) {
         if (integer) expect_close(p, got, want, b, 1e-5, true, what + " vs unquantized reference");
         if (isa == Isa::Scalar)
           scalar = got;
-        else if (span == 1)  // the row-group Q4_K twins are compared in PackedRows
+        else if (span == scalar_span)  // the row-group Q4_K twins are compared in PackedRows
           expect_close(p, got, scalar, b, 1e-5, false, what + " vs scalar twin");
       }
     }
@@ -329,6 +330,7 @@ TEST(SimdMatmul, F8_E4M3) { check_type(DType::F8_E4M3); }
 TEST(SimdMatmul, Q8_0) { check_type(DType::Q8_0); }
 TEST(SimdMatmul, Q4_0) { check_type(DType::Q4_0); }
 TEST(SimdMatmul, Q4_K) { check_type(DType::Q4_K); }
+TEST(SimdMatmul, Q6_K) { check_type(DType::Q6_K); }
 
 // Extreme Q8_0 weights (-128 is legal in a GGUF file, and |w| = 127) against
 // extreme activations: the sign trick and maddubs must not saturate.
@@ -448,8 +450,8 @@ class GuardedCopy {
 // Weights and activations that end at a guard page: the kernels (whose SIMD
 // loads ASan cannot see) must not read past either.
 TEST(SimdMatmul, NoReadsPastTheData) {
-  for (DType t : {DType::F32, DType::BF16, DType::F16, DType::F8_E4M3, DType::Q8_0, DType::Q4_0, DType::Q4_K}) {
-    const int64_t cols = t == DType::Q4_K ? 256 : is_block_quant(t) ? 96 : 90;
+  for (DType t : {DType::F32, DType::BF16, DType::F16, DType::F8_E4M3, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K}) {
+    const int64_t cols = block_elems(t) == 256 ? 256 : is_block_quant(t) ? 96 : 90;
     const int64_t rows = 9;
     const TestWeight tw = make_weight(t, rows, cols, 0, 21);
     const size_t wbytes = row_bytes(t, cols) * static_cast<size_t>(rows);  // the view's rows only

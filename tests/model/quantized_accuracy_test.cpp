@@ -61,7 +61,7 @@ TEST_P(QuantizedAccuracy, StaysCloseToReference) {
   model::QuantizeOptions o;
   o.input_dir = td + "/reference/models/" + model;
   o.output_dir = out;
-  o.type = type == "q8_0" ? DType::Q8_0 : type == "q4_0" ? DType::Q4_0 : DType::Q4_K;
+  o.type = type == "q8_0" ? DType::Q8_0 : type == "q4_0" ? DType::Q4_0 : type == "q6_k" ? DType::Q6_K : DType::Q4_K;
   const auto rep = model::quantize_checkpoint(o);
   // Smaller than BF16 input; FP8 input (8 bits + block scales) only shrinks at 4 bits.
   if (model != "ds3-tiny-fp8" || type != "q8_0") {
@@ -91,9 +91,16 @@ TEST_P(QuantizedAccuracy, StaysCloseToReference) {
     // the latent output into W_uv, each with its activations quantized to int8):
     // ds2-lite-tiny's worst decode position reads 0.052 (0.067 while W_uk^T was
     // F16), its mean 0.026 against 0.024 in prefill.
+    // q6_k (issue 5 asks nothing of it) reads mean errors of 0.040-0.075 and
+    // 97-100% top-1 except ds3-tiny's 5 of 6 (worst 0.27 at that position):
+    // ~2.6x q8_0's error, as its weights' rms error (1.8% against 0.5%).
     if (type == "q8_0") {
       EXPECT_LE(a.worst_rel, decode ? 6e-2 : 5e-2);
       EXPECT_GE(agreement, 0.98);
+    } else if (type == "q6_k") {
+      EXPECT_LE(a.worst_rel, 0.35);
+      EXPECT_LE(mean_rel, 0.1);
+      EXPECT_GE(agreement, a.counted >= 20 ? 0.95 : 0.8);
     } else {
       EXPECT_LE(a.worst_rel, 1.0);
       EXPECT_LE(mean_rel, 0.45);
@@ -270,7 +277,7 @@ TEST(QuantizedKvCache, AutoIsBf16AndStaysCloseToTheF32Cache) {
 INSTANTIATE_TEST_SUITE_P(
     Tiny, QuantizedAccuracy,
     ::testing::Combine(::testing::Values("qwen2-tiny", "llama-tiny", "ds3-tiny", "ds3-tiny-fp8", "ds2-lite-tiny"),
-                       ::testing::Values("q8_0", "q4_0", "q4_k")),
+                       ::testing::Values("q8_0", "q6_k", "q4_0", "q4_k")),
     [](const auto& info) {
       std::string n = std::get<0>(info.param) + "_" + std::get<1>(info.param);
       std::replace(n.begin(), n.end(), '-', '_');

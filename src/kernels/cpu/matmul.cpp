@@ -21,7 +21,9 @@ float dot(const float* a, const float* b, int64_t n) {
   return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail;
 }
 
-int64_t act_span(const Weight& w) { return w.group_rows && w.dtype == DType::Q4_K ? kSuperSpan : 1; }
+int64_t act_span(const Weight& w) {
+  return (w.group_rows && w.dtype == DType::Q4_K) || w.dtype == DType::Q6_K ? kSuperSpan : 1;
+}
 
 RowsFn select_rows_fn(Isa isa, const Weight& w) {
   if (w.group_rows) return w.dtype == DType::Q4_K ? q4kx16_rows_fn(isa) : block32x16_rows_fn(isa, w.dtype);

@@ -395,10 +395,101 @@ struct Q4_KKernel {
   }
 };
 
+// Q6_K: a half of a super-block (128 values) is 64 bytes of low nibbles and
+// 32 of high bits; its k-th 32 values (two sub-blocks) take the low (k = 0, 1)
+// or high (k = 2, 3) nibbles of ql bytes 32 (k % 2) .. + 31 and bits 2k, 2k + 1
+// of qh. The codes q in [0, 63] go through maddubs (pairs <= 2 * 63 * 127, no
+// saturation), less the pairs of 32 * a (one maddubs per token, shared by the
+// rows), then madd by the sub-blocks' int8 scales into exact int32 sums over
+// the super-block; one float multiply-add per super-block scales them by
+// d * d_a (span-8 activations), as the scalar twin does.
+struct Q6_KKernel {
+  static constexpr int kR = 2, kT = 2;
+  static constexpr int64_t kBytes = sizeof(BlockQ6_K);
+
+  // Codes of values 32k .. 32k + 31 of half h of the block at p.
+  DSI_INLINE static __m256i codes(const uint8_t* p, int h, int k) {
+    const __m256i ql = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 64 * h + 32 * (k % 2)));
+    const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 128 + 32 * h));
+    const __m256i low4 = _mm256_set1_epi8(0x0f), top2 = _mm256_set1_epi8(0x30);
+    const __m256i lo = k < 2 ? ql : _mm256_srli_epi16(ql, 4);
+    const __m256i hi = k == 0 ? _mm256_slli_epi16(qh, 4) : k == 1 ? _mm256_slli_epi16(qh, 2) : k == 2 ? qh : _mm256_srli_epi16(qh, 2);
+    return _mm256_or_si256(_mm256_and_si256(lo, low4), _mm256_and_si256(hi, top2));
+  }
+
+  // Scales of sub-blocks 2p (16-bit lanes 0..7) and 2p + 1 (lanes 8..15), from
+  // the 16 scales widened to int16.
+  DSI_INLINE static __m256i pair_scales(__m256i sc, int p) {
+    const __m256i both = _mm256_permutevar8x32_epi32(sc, _mm256_set1_epi32(p));
+    const __m256i pick = _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1,  //
+                                          2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);
+    return _mm256_shuffle_epi8(both, pick);
+  }
+
+  template <int R, int T>
+  DSI_INLINE static void part(const uint8_t* const* blk, const __m256i* sc, const ActRows<T>& ar, int64_t sb, int p,
+                              __m256i (&isum)[R][T]) {
+    __m256i q[R], s[R];
+    DSI_UNROLL
+    for (int i = 0; i < R; ++i) {
+      q[i] = codes(blk[i], p / 4, p % 4);
+      s[i] = pair_scales(sc[i], p);
+    }
+    DSI_UNROLL
+    for (int j = 0; j < T; ++j) {
+      const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ar.q[j] + sb * kQ6_KElems + 32 * p));
+      const __m256i a32 = _mm256_maddubs_epi16(_mm256_set1_epi8(32), a);
+      DSI_UNROLL
+      for (int i = 0; i < R; ++i) {
+        const __m256i pairs = _mm256_sub_epi16(_mm256_maddubs_epi16(q[i], a), a32);
+        isum[i][j] = _mm256_add_epi32(isum[i][j], _mm256_madd_epi16(pairs, s[i]));
+      }
+    }
+  }
+
+  template <int R, int T>
+  DSI_TARGET static void tile(const RowsCtx& c, int64_t r, int64_t t) {
+    __m256 acc[R][T];
+    zero_acc(acc);
+    const float tail[R][T] = {};
+    const TileIn<R, T> in(c, r, t, kR);
+    const ActRows<T>& ar = in.ar;
+    for (int64_t sb = 0; sb < c.blocks; ++sb) {
+      const uint8_t* blk[R];
+      __m256i sc[R];
+      float d[R];
+      DSI_UNROLL
+      for (int i = 0; i < R; ++i) {
+        blk[i] = in.wp[i] + sb * kBytes;
+        DSI_UNROLL
+        for (int off = 0; off < kBytes; off += 64) prefetch<T>(blk[i] + in.ahead + off);
+        prefetch<T>(blk[i] + in.ahead + kBytes - 1);
+        sc[i] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[i] + 192)));
+        d[i] = half_at(blk[i] + 208);
+      }
+      __m256i isum[R][T];
+      DSI_UNROLL
+      for (int i = 0; i < R; ++i)
+        DSI_UNROLL
+        for (int j = 0; j < T; ++j) isum[i][j] = _mm256_setzero_si256();
+      DSI_UNROLL
+      for (int p = 0; p < 8; ++p) part<R, T>(blk, sc, ar, sb, p, isum);
+      DSI_UNROLL
+      for (int j = 0; j < T; ++j) {
+        const float da = ar.d[j][sb * kSuperSpan];
+        DSI_UNROLL
+        for (int i = 0; i < R; ++i)
+          acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[i][j]), _mm256_set1_ps(d[i] * da), acc[i][j]);
+      }
+    }
+    store_acc(c, r, t, acc, tail);
+  }
+};
+
 struct Kernels {  // for simd::rows_fn
   template <class Load> using Float = FloatKernel<Load>;
   using F32 = LoadF32; using BF16 = LoadBF16; using F16 = LoadF16; using F8 = LoadF8;
-  using Q8_0 = Q8_0Kernel; using Q4_0 = Q4_0Kernel; using Q4_K = Q4_KKernel;
+  using Q8_0 = Q8_0Kernel; using Q4_0 = Q4_0Kernel; using Q4_K = Q4_KKernel; using Q6_K = Q6_KKernel;
 };
 
 }  // namespace

@@ -88,6 +88,28 @@ float dot_q4_k(const uint8_t* wr, const QuantAct& act, int64_t t, int64_t nsb) {
   return acc;
 }
 
+// Span-8 activations (one d per super-block): the super-block's products sum
+// exactly in int32, sub-block by sub-block times its scale, then one float
+// multiply-add per super-block, as the SIMD kernels do.
+float dot_q6_k(const uint8_t* wr, const QuantAct& act, int64_t t, int64_t nsb) {
+  const int8_t* aq = act.q_row(t);
+  const float* ad = act.d_row(t);
+  float acc = 0;
+  for (int64_t sb = 0; sb < nsb; ++sb) {
+    BlockQ6_K blk;
+    std::memcpy(&blk, wr + sb * static_cast<int64_t>(sizeof(BlockQ6_K)), sizeof(blk));
+    const int8_t* a = aq + sb * kQ6_KElems;
+    int32_t sum = 0;
+    for (int j = 0; j < 16; ++j) {
+      int32_t s = 0;
+      for (int v = 16 * j; v < 16 * j + 16; ++v) s += (q6k_code(blk, v) - 32) * a[v];
+      sum += blk.scales[j] * s;
+    }
+    acc += static_cast<float>(sum) * (half_to_float(blk.d) * ad[sb * kSuperSpan]);
+  }
+  return acc;
+}
+
 template <float (*Dot)(const uint8_t*, const QuantAct&, int64_t, int64_t)>
 void int_rows(const MatmulJob& job, int64_t begin, int64_t end) {
   const MatmulArgs& a = *job.a;
@@ -111,6 +133,8 @@ RowsFn scalar_rows_fn(const Weight& w) {
       return int_rows<dot_q4_0>;
     case DType::Q4_K:
       return int_rows<dot_q4_k>;
+    case DType::Q6_K:
+      return int_rows<dot_q6_k>;
     default:
       return float_rows;
   }
