@@ -53,6 +53,19 @@ std::vector<float> dequantize(DType t, const std::vector<uint8_t>& q, int64_t n)
   return y;
 }
 
+// Relative rms error of a round trip of unit Gaussian values.
+double gaussian_rel_error(DType t, uint32_t seed) {
+  const int64_t n = 256 * 64;
+  const auto x = random_values(n, seed);
+  const auto y = dequantize(t, quantize(t, x), n);
+  double se = 0, sx = 0;
+  for (size_t k = 0; k < x.size(); ++k) {
+    se += (y[k] - x[k]) * static_cast<double>(y[k] - x[k]);
+    sx += static_cast<double>(x[k]) * x[k];
+  }
+  return std::sqrt(se / sx);
+}
+
 uint16_t half_of(const uint8_t* p) {
   uint16_t h;
   std::memcpy(&h, p, 2);
@@ -265,17 +278,9 @@ TEST(QuantRoundTrip, Q6_KWithinHalfStep) {
 }
 
 TEST(QuantRoundTrip, Q6_KGaussianRelativeError) {
-  const int64_t n = 256 * 64;
-  const auto x = random_values(n, 9);
-  const auto y = dequantize(DType::Q6_K, quantize(DType::Q6_K, x), n);
-  double se = 0, sx = 0;
-  for (size_t k = 0; k < x.size(); ++k) {
-    se += (y[k] - x[k]) * static_cast<double>(y[k] - x[k]);
-    sx += static_cast<double>(x[k]) * x[k];
-  }
   // 64 levels over the range of 16 values (~ +-1.8 sigma): a step of ~0.06
   // sigma, an rms error of ~0.017 sigma.
-  EXPECT_LT(std::sqrt(se / sx), 0.025);
+  EXPECT_LT(gaussian_rel_error(DType::Q6_K, 9), 0.025);
 }
 
 TEST(QuantRoundTrip, Q8_0WithinHalfStep) {
@@ -353,15 +358,7 @@ TEST(QuantRoundTrip, Q4_KErrorBounds) {
 }
 
 TEST(QuantRoundTrip, Q4_KGaussianRelativeError) {
-  const int64_t n = 256 * 64;
-  const auto x = random_values(n, 4);
-  const auto y = dequantize(DType::Q4_K, quantize(DType::Q4_K, x), n);
-  double se = 0, sx = 0;
-  for (size_t k = 0; k < x.size(); ++k) {
-    se += (y[k] - x[k]) * static_cast<double>(y[k] - x[k]);
-    sx += static_cast<double>(x[k]) * x[k];
-  }
-  EXPECT_LT(std::sqrt(se / sx), 0.1);  // 16 levels over ~4.5 sigma: ~0.08
+  EXPECT_LT(gaussian_rel_error(DType::Q4_K, 4), 0.1);  // 16 levels over ~4.5 sigma: ~0.08
 }
 
 TEST(QuantRoundTrip, RequantizingIsStable) {

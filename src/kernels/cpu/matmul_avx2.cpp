@@ -243,10 +243,11 @@ struct ActRows {
 template <int R, int T>
 using TileIn = simd::TileIn<R, ActRows<T>>;
 
-// The tile of the 32-value block kernels: one block per register through K::block.
-template <class K>
+// The tile of the block kernels: one block at a time through K::block (32
+// values in a register for Q8_0 / Q4_0, a super-block of 256 for the K-quants).
+template <class K, int Rows = 4, int Tokens = 2>
 struct BlockTiles {
-  static constexpr int kR = 4, kT = 2;
+  static constexpr int kR = Rows, kT = Tokens;
 
   template <int R, int T>
   DSI_TARGET static void tile(const RowsCtx& c, int64_t r, int64_t t) {
@@ -319,8 +320,7 @@ struct Q4_0Kernel : BlockTiles<Q4_0Kernel> {
 };
 
 // Q4_K: chunk j's 32 bytes hold sub-blocks 2j (low nibbles) and 2j + 1 (high).
-struct Q4_KKernel {
-  static constexpr int kR = 4, kT = 2;
+struct Q4_KKernel : BlockTiles<Q4_KKernel> {
   static constexpr int64_t kBytes = sizeof(BlockQ4_K);
 
   // d * sc_j into dsc and dmin * m_j into dm (GGUF's 6-bit packing, four at a time).
@@ -365,33 +365,26 @@ struct Q4_KKernel {
   }
 
   template <int R, int T>
-  DSI_TARGET static void tile(const RowsCtx& c, int64_t r, int64_t t) {
-    __m256 acc[R][T];
-    zero_acc(acc);
-    const float tail[R][T] = {};
-    const TileIn<R, T> in(c, r, t, kR);
+  DSI_INLINE static void block(const TileIn<R, T>& in, int64_t sb, __m256 (&acc)[R][T]) {
     const ActRows<T>& ar = in.ar;
-    for (int64_t sb = 0; sb < c.blocks; ++sb) {
-      const uint8_t* blk[R];
-      __m256 dsc[R], dm[R];
-      DSI_UNROLL
-      for (int i = 0; i < R; ++i) {
-        blk[i] = in.wp[i] + sb * kBytes;
-        prefetch<T>(blk[i] + in.ahead);
-        prefetch<T>(blk[i] + in.ahead + 64);
-        prefetch<T>(blk[i] + in.ahead + kBytes - 1);
-        scales(blk[i], dsc[i], dm[i]);
-      }
-      DSI_UNROLL
-      for (int cj = 0; cj < 4; ++cj) chunk<R, T>(blk, dsc, ar, sb, cj, acc);
-      DSI_UNROLL
-      for (int j = 0; j < T; ++j) {
-        const __m256 fs = _mm256_loadu_ps(ar.fs[j] + sb * 8);
-        DSI_UNROLL
-        for (int i = 0; i < R; ++i) acc[i][j] = _mm256_fnmadd_ps(dm[i], fs, acc[i][j]);
-      }
+    const uint8_t* blk[R];
+    __m256 dsc[R], dm[R];
+    DSI_UNROLL
+    for (int i = 0; i < R; ++i) {
+      blk[i] = in.wp[i] + sb * kBytes;
+      prefetch<T>(blk[i] + in.ahead);
+      prefetch<T>(blk[i] + in.ahead + 64);
+      prefetch<T>(blk[i] + in.ahead + kBytes - 1);
+      scales(blk[i], dsc[i], dm[i]);
     }
-    store_acc(c, r, t, acc, tail);
+    DSI_UNROLL
+    for (int cj = 0; cj < 4; ++cj) chunk<R, T>(blk, dsc, ar, sb, cj, acc);
+    DSI_UNROLL
+    for (int j = 0; j < T; ++j) {
+      const __m256 fs = _mm256_loadu_ps(ar.fs[j] + sb * 8);
+      DSI_UNROLL
+      for (int i = 0; i < R; ++i) acc[i][j] = _mm256_fnmadd_ps(dm[i], fs, acc[i][j]);
+    }
   }
 };
 
@@ -403,8 +396,7 @@ struct Q4_KKernel {
 // rows), then madd by the sub-blocks' int8 scales into exact int32 sums over
 // the super-block; one float multiply-add per super-block scales them by
 // d * d_a (span-8 activations), as the scalar twin does.
-struct Q6_KKernel {
-  static constexpr int kR = 2, kT = 2;
+struct Q6_KKernel : BlockTiles<Q6_KKernel, 2, 2> {
   static constexpr int64_t kBytes = sizeof(BlockQ6_K);
 
   // Codes of values 32k .. 32k + 31 of half h of the block at p.
@@ -448,41 +440,30 @@ struct Q6_KKernel {
   }
 
   template <int R, int T>
-  DSI_TARGET static void tile(const RowsCtx& c, int64_t r, int64_t t) {
-    __m256 acc[R][T];
-    zero_acc(acc);
-    const float tail[R][T] = {};
-    const TileIn<R, T> in(c, r, t, kR);
-    const ActRows<T>& ar = in.ar;
-    for (int64_t sb = 0; sb < c.blocks; ++sb) {
-      const uint8_t* blk[R];
-      __m256i sc[R];
-      float d[R];
+  DSI_INLINE static void block(const TileIn<R, T>& in, int64_t sb, __m256 (&acc)[R][T]) {
+    const uint8_t* blk[R];
+    __m256i sc[R];
+    float d[R];
+    DSI_UNROLL
+    for (int i = 0; i < R; ++i) {
+      blk[i] = in.template fetch_all<T>(i, sb * kBytes, kBytes);
+      sc[i] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[i] + 192)));
+      d[i] = half_at(blk[i] + 208);
+    }
+    __m256i isum[R][T];
+    DSI_UNROLL
+    for (int i = 0; i < R; ++i)
       DSI_UNROLL
-      for (int i = 0; i < R; ++i) {
-        blk[i] = in.wp[i] + sb * kBytes;
-        DSI_UNROLL
-        for (int off = 0; off < kBytes; off += 64) prefetch<T>(blk[i] + in.ahead + off);
-        prefetch<T>(blk[i] + in.ahead + kBytes - 1);
-        sc[i] = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk[i] + 192)));
-        d[i] = half_at(blk[i] + 208);
-      }
-      __m256i isum[R][T];
+      for (int j = 0; j < T; ++j) isum[i][j] = _mm256_setzero_si256();
+    DSI_UNROLL
+    for (int p = 0; p < 8; ++p) part<R, T>(blk, sc, in.ar, sb, p, isum);
+    DSI_UNROLL
+    for (int j = 0; j < T; ++j) {
+      const float da = in.ar.d[j][sb * kSuperSpan];
       DSI_UNROLL
       for (int i = 0; i < R; ++i)
-        DSI_UNROLL
-        for (int j = 0; j < T; ++j) isum[i][j] = _mm256_setzero_si256();
-      DSI_UNROLL
-      for (int p = 0; p < 8; ++p) part<R, T>(blk, sc, ar, sb, p, isum);
-      DSI_UNROLL
-      for (int j = 0; j < T; ++j) {
-        const float da = ar.d[j][sb * kSuperSpan];
-        DSI_UNROLL
-        for (int i = 0; i < R; ++i)
-          acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[i][j]), _mm256_set1_ps(d[i] * da), acc[i][j]);
-      }
+        acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[i][j]), _mm256_set1_ps(d[i] * da), acc[i][j]);
     }
-    store_acc(c, r, t, acc, tail);
   }
 };
 

@@ -239,6 +239,21 @@ struct ActRows {
 template <int R, int T>
 using TileIn = simd::TileIn<R, ActRows<T>>;
 
+// The tile of the K-quant kernels: one super-block of 256 values at a time through K::super_block.
+template <class K, int Rows, int Tokens>
+struct SuperBlockTiles {
+  static constexpr int kR = Rows, kT = Tokens;
+
+  template <int R, int T>
+  DSI_TARGET static void tile(const RowsCtx& c, int64_t r, int64_t t) {
+    __m512 acc[R][T];
+    zero_acc(acc);
+    const TileIn<R, T> in(c, r, t, kR);
+    for (int64_t sb = 0; sb < c.blocks; ++sb) K::template super_block<R, T>(in, sb, acc);
+    store_acc(c, r, t, acc);
+  }
+};
+
 // The tile of the 32-value block kernels: pairs of blocks through K::pair (one
 // 512-bit register holds two), then a last single block where a row has an odd
 // count (the activations' padding block is zero).
@@ -348,8 +363,7 @@ struct Q4_0Kernel : PairTiles<Q4_0Kernel> {
 // lanes by a permute; the min term -dmin * m_j * d_a * sum(a) goes in once per
 // super-block as an 8-lane FMA. Every (row, token) sees the same sequence of
 // operations whatever the tile shape, so results do not depend on batching.
-struct Q4_KKernel {
-  static constexpr int kR = 4, kT = 3;
+struct Q4_KKernel : SuperBlockTiles<Q4_KKernel, 4, 3> {
   static constexpr int64_t kBytes = sizeof(BlockQ4_K);
 
   // Lanes 0..7: dmin * m_j; lanes 8..15: d * sc_j (GGUF's 6-bit packing, four at a time).
@@ -408,40 +422,34 @@ struct Q4_KKernel {
   }
 
   template <int R, int T>
-  DSI_TARGET static void tile(const RowsCtx& c, int64_t r, int64_t t) {
-    __m512 acc[R][T];
-    zero_acc(acc);
-    const TileIn<R, T> in(c, r, t, kR);
+  DSI_INLINE static void super_block(const TileIn<R, T>& in, int64_t sb, __m512 (&acc)[R][T]) {
     const ActRows<T>& ar = in.ar;
-    for (int64_t sb = 0; sb < c.blocks; ++sb) {
-      const uint8_t* blk[R];
-      __m512 scm[R];
-      DSI_UNROLL
-      for (int i = 0; i < R; ++i) {
-        blk[i] = in.wp[i] + sb * kBytes;
-        prefetch<T>(blk[i] + in.ahead);
-        prefetch<T>(blk[i] + in.ahead + 64);
-        prefetch<T>(blk[i] + in.ahead + kBytes - 1);
-        scm[i] = scales(blk[i]);
-      }
-      __m512 f[R * T];  // lanes 8 + s: d * sc_s * d_a of sub-block s (lanes 0..7 are not used)
-      DSI_UNROLL
-      for (int j = 0; j < T; ++j) {
-        const __m256i d8 = _mm256_castps_si256(_mm256_loadu_ps(ar.d[j] + sb * 8));
-        const __m512 da = _mm512_castsi512_ps(_mm512_inserti64x4(_mm512_setzero_si512(), d8, 1));
-        DSI_UNROLL
-        for (int i = 0; i < R; ++i) f[i * T + j] = _mm512_mul_ps(scm[i], da);
-      }
-      half<R, T>(blk, f, ar, sb, 0, acc);
-      half<R, T>(blk, f, ar, sb, 1, acc);
-      DSI_UNROLL
-      for (int j = 0; j < T; ++j) {  // lanes 8..15 of fs are zero, so only the mins count
-        const __m512 fs = _mm512_maskz_loadu_ps(0xff, ar.fs[j] + sb * 8);
-        DSI_UNROLL
-        for (int i = 0; i < R; ++i) acc[i][j] = _mm512_fnmadd_ps(scm[i], fs, acc[i][j]);
-      }
+    const uint8_t* blk[R];
+    __m512 scm[R];
+    DSI_UNROLL
+    for (int i = 0; i < R; ++i) {
+      blk[i] = in.wp[i] + sb * kBytes;
+      prefetch<T>(blk[i] + in.ahead);
+      prefetch<T>(blk[i] + in.ahead + 64);
+      prefetch<T>(blk[i] + in.ahead + kBytes - 1);
+      scm[i] = scales(blk[i]);
     }
-    store_acc(c, r, t, acc);
+    __m512 f[R * T];  // lanes 8 + s: d * sc_s * d_a of sub-block s (lanes 0..7 are not used)
+    DSI_UNROLL
+    for (int j = 0; j < T; ++j) {
+      const __m256i d8 = _mm256_castps_si256(_mm256_loadu_ps(ar.d[j] + sb * 8));
+      const __m512 da = _mm512_castsi512_ps(_mm512_inserti64x4(_mm512_setzero_si512(), d8, 1));
+      DSI_UNROLL
+      for (int i = 0; i < R; ++i) f[i * T + j] = _mm512_mul_ps(scm[i], da);
+    }
+    half<R, T>(blk, f, ar, sb, 0, acc);
+    half<R, T>(blk, f, ar, sb, 1, acc);
+    DSI_UNROLL
+    for (int j = 0; j < T; ++j) {  // lanes 8..15 of fs are zero, so only the mins count
+      const __m512 fs = _mm512_maskz_loadu_ps(0xff, ar.fs[j] + sb * 8);
+      DSI_UNROLL
+      for (int i = 0; i < R; ++i) acc[i][j] = _mm512_fnmadd_ps(scm[i], fs, acc[i][j]);
+    }
   }
 };
 
@@ -458,8 +466,7 @@ struct Q4_KKernel {
 // does. (VNNI's vpdpbusd with the offset as its start value needed a copy of
 // the start and a vpmulld per row and token: ~30 cycles per 210 bytes of a
 // 4-row tile, 24 GB/s a core from cache, against memory's ~20.)
-struct Q6_KKernel {
-  static constexpr int kR = 4, kT = 2;
+struct Q6_KKernel : SuperBlockTiles<Q6_KKernel, 4, 2> {
   static constexpr int64_t kBytes = sizeof(BlockQ6_K);
 
   // Codes of quarter z (values 64z .. 64z + 63) of the block at p.
@@ -510,40 +517,30 @@ struct Q6_KKernel {
   }
 
   template <int R, int T>
-  DSI_TARGET static void tile(const RowsCtx& c, int64_t r, int64_t t) {
-    __m512 acc[R][T];
-    zero_acc(acc);
-    const TileIn<R, T> in(c, r, t, kR);
-    const ActRows<T>& ar = in.ar;
-    for (int64_t sb = 0; sb < c.blocks; ++sb) {
-      const uint8_t* blk[R];
-      __m512i sc[R];
-      float d[R];
+  DSI_INLINE static void super_block(const TileIn<R, T>& in, int64_t sb, __m512 (&acc)[R][T]) {
+    const uint8_t* blk[R];
+    __m512i sc[R];
+    float d[R];
+    DSI_UNROLL
+    for (int i = 0; i < R; ++i) {
+      blk[i] = in.template fetch_all<T>(i, sb * kBytes, kBytes);
+      sc[i] = scale_pairs(blk[i]);
+      d[i] = half_at(blk[i] + 208);
+    }
+    __m512i isum[R][T];
+    DSI_UNROLL
+    for (int i = 0; i < R; ++i)
       DSI_UNROLL
-      for (int i = 0; i < R; ++i) {
-        blk[i] = in.wp[i] + sb * kBytes;
-        DSI_UNROLL
-        for (int off = 0; off < kBytes; off += 64) prefetch<T>(blk[i] + in.ahead + off);
-        prefetch<T>(blk[i] + in.ahead + kBytes - 1);
-        sc[i] = scale_pairs(blk[i]);
-        d[i] = half_at(blk[i] + 208);
-      }
-      __m512i isum[R][T];
+      for (int j = 0; j < T; ++j) isum[i][j] = _mm512_setzero_si512();
+    DSI_UNROLL
+    for (int z = 0; z < 4; ++z) quarter<R, T>(blk, sc, in.ar, sb, z, isum);
+    DSI_UNROLL
+    for (int j = 0; j < T; ++j) {
+      const float da = in.ar.d[j][sb * kSuperSpan];
       DSI_UNROLL
       for (int i = 0; i < R; ++i)
-        DSI_UNROLL
-        for (int j = 0; j < T; ++j) isum[i][j] = _mm512_setzero_si512();
-      DSI_UNROLL
-      for (int z = 0; z < 4; ++z) quarter<R, T>(blk, sc, ar, sb, z, isum);
-      DSI_UNROLL
-      for (int j = 0; j < T; ++j) {
-        const float da = ar.d[j][sb * kSuperSpan];
-        DSI_UNROLL
-        for (int i = 0; i < R; ++i)
-          acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[i][j]), _mm512_set1_ps(d[i] * da), acc[i][j]);
-      }
+        acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[i][j]), _mm512_set1_ps(d[i] * da), acc[i][j]);
     }
-    store_acc(c, r, t, acc);
   }
 };
 

@@ -91,6 +91,15 @@ struct TileIn {
     prefetch<T>(p + ahead + span - 1);
     return p;
   }
+  // The same for every line of the span (K-quant super-blocks: 210 bytes
+  // reach into 4 or 5 lines).
+  template <int T>
+  __attribute__((always_inline)) const uint8_t* fetch_all(int i, int64_t off, int64_t span) const {
+    const uint8_t* p = wp[i] + off;
+    for (int64_t o = 0; o < span; o += 64) prefetch<T>(p + ahead + o);
+    prefetch<T>(p + ahead + span - 1);
+    return p;
+  }
 };
 
 // Bytes of activations a kernel touches per token (for token_chunk).
