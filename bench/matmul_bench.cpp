@@ -11,7 +11,8 @@
 // decode products as one matrix and as the 16-part batch the model runs
 // (each part's activations quantized on their own), short rows that the
 // 1.5B's shapes do not have; DecodeShort's Q8_0 1024 x 1024 reads as many
-// bytes in long rows.
+// bytes in long rows. DecodeHead: the 1.5B's output projection (151936 x
+// 1536) as Q8_0 row groups and as Q6_K rows, the two choices for it.
 //   build/matmul_bench --benchmark_filter=Decode
 #include <benchmark/benchmark.h>
 
@@ -249,6 +250,9 @@ void BM_Bf16Peak(benchmark::State& state) {
 
 BENCHMARK(BM_ReadBandwidth)->Iterations(3)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Matmul)->Name("Decode")->UseRealTime()->Apply([](auto* b) { shapes(b, 1); })->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Matmul)->Name("DecodeHead")->UseRealTime()->Apply([](auto* b) {
+  for (DType t : {DType::Q8_0, DType::Q6_K}) b->Args({static_cast<int64_t>(t), 151936, 1536, 1, -1, 0});
+})->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Matmul)->Name("DecodeShort")->UseRealTime()->Apply([](auto* b) {
   for (int64_t hot : {0, 1}) {
     b->Args({static_cast<int64_t>(DType::Q8_0), 8192, 128, 1, -1, hot});

@@ -85,9 +85,9 @@ QuantizeReport quantize_checkpoint(const QuantizeOptions& o) {
     // The output projection decides every logit directly: it keeps 8 bits (as
     // llama.cpp's 4-bit mixes keep output.weight at 6+ bits), or its stored
     // precision for q8_0. Q6_K would read 6% fewer bytes a 1.5B q4_k step, but
-    // its row kernel computes ~27 GB/s a core against Q8_0's row groups at the
-    // memory's pace: decode ran 8% slower with it on one die (26-30 against
-    // 29-33 tokens/s), 6% faster on two.
+    // its row kernel computes ~27 GB/s a core where Q8_0's row groups keep the
+    // memory's pace: per GB/s of measured bandwidth decode made 0.83-0.92
+    // tokens/s with it against 0.92-0.96 (one die, 4 alternated pairs).
     const DType want = s.role == TensorRole::LmHead ? (o.type == DType::Q8_0 ? DType::BF16 : DType::Q8_0) : o.type;
     const DType dt = want == DType::BF16 ? DType::BF16 : fit_block_type(want, s.shape[1]);
     out.push_back(quantize_matrix(loader.matrix(s.name, s.shape[0], s.shape[1]), s.name, dt, pool));
