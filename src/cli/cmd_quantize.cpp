@@ -24,8 +24,10 @@ struct QuantizeCliOptions {
 
 int run(QuantizeCliOptions& o) {
   o.q.type = o.type == "q8_0" ? DType::Q8_0 : o.type == "q4_0" ? DType::Q4_0 : o.type == "q6_k" ? DType::Q6_K : DType::Q4_K;
+  o.q.more_bits = o.type == "q4_k_m";
   o.q.row_groups = o.layout == "rows16";
   if (is_synthetic(o.q.input_dir)) {
+    if (o.q.more_bits) fail("--type q4_k_m mixes types by layer: give it a checkpoint, not a synthetic model");
     model::SyntheticOptions s;
     s.preset = o.q.input_dir.substr(o.q.input_dir.find(':') + 1);
     s.weight_dtype = o.q.type;
@@ -46,10 +48,14 @@ int run(QuantizeCliOptions& o) {
 Command add_quantize_command(CLI::App& app) {
   auto o = std::make_shared<QuantizeCliOptions>();
   Command c;
-  c.sub = app.add_subcommand("quantize", "Write a block-quantized (q8_0, q4_0, q4_k, q6_k) copy of a checkpoint");
+  c.sub = app.add_subcommand("quantize", "Write a block-quantized (q8_0, q4_0, q4_k, q4_k_m, q6_k) copy of a checkpoint");
   c.sub->add_option("--model", o->q.input_dir, "input model directory, or synthetic:PRESET (random weights written as a checkpoint)")
       ->required();
-  c.sub->add_option("--type", o->type, "block type")->check(CLI::IsMember({"q8_0", "q4_0", "q4_k", "q6_k"}))->capture_default_str();
+  c.sub->add_option("--type", o->type,
+                    "block type; q4_k_m: q4_k with Q6_K value and down projections in 1/8 + 1/8 + 1/3 of the layers, as "
+                    "llama.cpp's Q4_K_M")
+      ->check(CLI::IsMember({"q8_0", "q4_0", "q4_k", "q4_k_m", "q6_k"}))
+      ->capture_default_str();
   c.sub->add_option("--output", o->q.output_dir, "output directory (created)")->required();
   c.sub->add_option("--layout", o->layout,
                     "block storage: rows16 (the CPU kernels' row groups, loaded in place) or gguf (GGUF's rows)")

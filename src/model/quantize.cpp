@@ -43,11 +43,37 @@ io::TensorData copy_tensor(const io::TensorInfo& t) {
   return {t.name, t.dtype, t.shape, std::vector<uint8_t>(p, p + t.nbytes)};
 }
 
+// llama.cpp's layers that get more bits in its _M mixes: the first and last
+// eighth, and every third one between.
+bool more_bits_layer(int64_t i, int64_t n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
+
+// The block type a projection is asked for (before fit_block_type).
+DType wanted_type(const QuantizeOptions& o, const TensorSpec& s, int64_t n_layers) {
+  // The output projection decides every logit directly: it keeps 8 bits (as
+  // llama.cpp's 4-bit mixes keep output.weight at 6+ bits), or its stored
+  // precision for q8_0. Q6_K would read 6% fewer bytes a 1.5B q4_k step, but
+  // its row kernel computes ~27 GB/s a core where Q8_0's row groups keep the
+  // memory's pace: per GB/s of measured bandwidth decode made 0.83-0.92
+  // tokens/s with it against 0.92-0.96 (one die, 4 alternated pairs).
+  if (s.role == TensorRole::LmHead) return o.type == DType::Q8_0 ? DType::BF16 : DType::Q8_0;
+  if (!o.more_bits || s.name.rfind("model.layers.", 0) != 0) return o.type;
+  const int64_t layer = std::stoll(s.name.substr(13));
+  const auto ends = [&](const char* suffix) { return s.name.ends_with(suffix); };
+  const bool value = ends(".v_proj.weight") || ends(".kv_b_proj.weight");
+  return (value || ends(".down_proj.weight")) && more_bits_layer(layer, n_layers) ? DType::Q6_K : o.type;
+}
+
+std::string type_name(const QuantizeOptions& o) {
+  if (o.more_bits) return "q4_k_m";
+  std::string type(dtype_name(o.type));
+  for (char& ch : type) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return type;
+}
+
 void write_config(const QuantizeOptions& o) {
   std::ifstream in(o.input_dir + "/config.json");
   nlohmann::ordered_json c = nlohmann::ordered_json::parse(in);
-  std::string type(dtype_name(o.type));
-  for (char& ch : type) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  const std::string type = type_name(o);
   c["quantization_config"] = {{"quant_method", "dsinfer"}, {"weight_type", type}};
   c["num_nextn_predict_layers"] = 0;  // the MTP layer is not carried over
   std::ofstream(o.output_dir + "/config.json") << c.dump(2) << "\n";
@@ -67,6 +93,7 @@ void copy_side_files(const QuantizeOptions& o) {
 
 QuantizeReport quantize_checkpoint(const QuantizeOptions& o) {
   if (!is_block_quant(o.type)) fail("quantize: type must be q8_0, q4_0, q4_k or q6_k");
+  if (o.more_bits && o.type != DType::Q4_K) fail("quantize: the _M mix is made of Q4_K (asked for ", dtype_name(o.type), ")");
   const io::ModelConfig cfg = io::load_config(o.input_dir);
   const io::Checkpoint ckpt = io::Checkpoint::open(o.input_dir);
   auto backend = kernels::make_reference_backend();
@@ -82,13 +109,7 @@ QuantizeReport quantize_checkpoint(const QuantizeOptions& o) {
       out.push_back(copy_tensor(t));
       continue;
     }
-    // The output projection decides every logit directly: it keeps 8 bits (as
-    // llama.cpp's 4-bit mixes keep output.weight at 6+ bits), or its stored
-    // precision for q8_0. Q6_K would read 6% fewer bytes a 1.5B q4_k step, but
-    // its row kernel computes ~27 GB/s a core where Q8_0's row groups keep the
-    // memory's pace: per GB/s of measured bandwidth decode made 0.83-0.92
-    // tokens/s with it against 0.92-0.96 (one die, 4 alternated pairs).
-    const DType want = s.role == TensorRole::LmHead ? (o.type == DType::Q8_0 ? DType::BF16 : DType::Q8_0) : o.type;
+    const DType want = wanted_type(o, s, cfg.num_hidden_layers);
     const DType dt = want == DType::BF16 ? DType::BF16 : fit_block_type(want, s.shape[1]);
     out.push_back(quantize_matrix(loader.matrix(s.name, s.shape[0], s.shape[1]), s.name, dt, pool));
     if (dt != DType::BF16 && o.row_groups && kernels::packed::has_layout(dt)) {

@@ -15,6 +15,10 @@ struct QuantizeOptions {
   std::string input_dir;
   std::string output_dir;
   DType type = DType::Q4_K;
+  // Q4_K_M as llama.cpp mixes it: with type Q4_K, the value projections (and
+  // MLA's kv_b_proj) and the down projections of the first and last eighth of
+  // the layers and every third layer between take Q6_K.
+  bool more_bits = false;
   int threads = 0;
   // true: the CPU kernels' 16-row groups, mapped in place at load
   // (row_group_storage.h), for the types that have them (not Q6_K); false:

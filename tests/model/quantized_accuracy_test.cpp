@@ -4,6 +4,7 @@
 // near-tie (route_margin < 0.01, see the reference README) are exempted.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +13,7 @@
 #include "core/error.h"
 #include "model/model_test_util.h"
 #include "kernels/cpu/isa.h"
+#include "io/safetensors.h"
 #include "model/quantize.h"
 
 namespace dsinfer::test {
@@ -62,6 +64,7 @@ TEST_P(QuantizedAccuracy, StaysCloseToReference) {
   o.input_dir = td + "/reference/models/" + model;
   o.output_dir = out;
   o.type = type == "q8_0" ? DType::Q8_0 : type == "q4_0" ? DType::Q4_0 : type == "q6_k" ? DType::Q6_K : DType::Q4_K;
+  o.more_bits = type == "q4_k_m";
   const auto rep = model::quantize_checkpoint(o);
   // Smaller than BF16 input; FP8 input (8 bits + block scales) only shrinks at 4 bits.
   if (model != "ds3-tiny-fp8" || type != "q8_0") {
@@ -142,6 +145,46 @@ TEST(QuantizedStorage, RowGroupsAndGgufRowsGiveIdenticalLogits) {
           << dtype_name(type) << " at " << isa << ": row-group and GGUF-row checkpoints differ";
     }
     for (const std::string& d : dirs) std::filesystem::remove_all(d);
+  }
+}
+
+// --type q4_k_m: Q6_K for the value (MLA: kv_b_proj) and down projections of the layers
+// llama.cpp's Q4_K_M gives more bits (3 layers: the last; 4 layers: the last
+// two), Q4_K (or its fallback for narrow rows) elsewhere; and the logits move
+// closer to the reference than plain q4_k's.
+TEST(QuantizedStorage, Q4KMixPutsQ6KWhereLlamaCppDoes) {
+  REQUIRE_TESTDATA(td);
+  const std::pair<std::string, std::vector<int>> cases[] = {{"qwen2-tiny", {2}}, {"ds2-lite-tiny", {2, 3}}};
+  for (const auto& [model, more] : cases) {
+    double mean[2] = {0, 0};
+    for (const bool mix : {false, true}) {
+      const std::string dir = make_temp_dir();
+      model::QuantizeOptions o;
+      o.input_dir = td + "/reference/models/" + model;
+      o.output_dir = dir;
+      o.more_bits = mix;
+      model::quantize_checkpoint(o);
+      const nlohmann::json ref = nlohmann::json::parse(std::ifstream(td + "/reference/" + model + ".json"));
+      const Accuracy a = measure(dir, ref, false);
+      mean[mix] = a.sum_rel / a.positions;
+      const io::Checkpoint ck = io::Checkpoint::open(dir);
+      int q6 = 0;
+      for (const auto& [key, type] : ck.metadata()) {
+        if (key.rfind("dsinfer.dtype.model.layers.", 0) != 0) continue;
+        const std::string name = key.substr(14);
+        const int layer = std::stoi(name.substr(13));
+        const bool wide = name.ends_with(".v_proj.weight") || name.ends_with(".kv_b_proj.weight") || name.ends_with("down_proj.weight");
+        const bool six = mix && wide && std::find(more.begin(), more.end(), layer) != more.end();
+        q6 += type == "Q6_K";
+        if (six)
+          EXPECT_TRUE(type == "Q6_K" || type == "Q8_0") << model << " " << name << ": " << type;
+        else
+          EXPECT_TRUE(type == "Q4_K" || type == "Q4_0") << model << " " << name << ": " << type;
+      }
+      EXPECT_EQ(q6 > 0, mix) << model;
+      std::filesystem::remove_all(dir);
+    }
+    EXPECT_LT(mean[1], mean[0]) << model << ": q4_k_m mean relative error not below q4_k's";
   }
 }
 
@@ -277,7 +320,7 @@ TEST(QuantizedKvCache, AutoIsBf16AndStaysCloseToTheF32Cache) {
 INSTANTIATE_TEST_SUITE_P(
     Tiny, QuantizedAccuracy,
     ::testing::Combine(::testing::Values("qwen2-tiny", "llama-tiny", "ds3-tiny", "ds3-tiny-fp8", "ds2-lite-tiny"),
-                       ::testing::Values("q8_0", "q6_k", "q4_0", "q4_k")),
+                       ::testing::Values("q8_0", "q6_k", "q4_0", "q4_k", "q4_k_m")),
     [](const auto& info) {
       std::string n = std::get<0>(info.param) + "_" + std::get<1>(info.param);
       std::replace(n.begin(), n.end(), '-', '_');
