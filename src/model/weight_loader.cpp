@@ -32,6 +32,9 @@ kernels::Weight WeightLoader::packed(const io::TensorInfo& t, int64_t rows, int6
     ckpt_.get(t.name, {rows, static_cast<int64_t>(row_bytes(*dt, cols))});
     return import(w);
   }
+  if (!kernels::packed::has_layout(*dt))
+    fail("tensor ", t.name, " in ", t.file, ": ", it->second, " has no row-group layout, but the metadata gives it \"",
+         layout->second, "\"");
   if (*dt == DType::Q4_K && layout->second == kRowGroupLayout)
     fail("tensor ", t.name, " in ", t.file, ": Q4_K in the row-group layout of earlier dsinfer versions (2368-byte ",
          "super-blocks, now ", kernels::packed::q4k::kBlockBytes, "); quantize the model again");

@@ -225,6 +225,38 @@ TEST(QuantizedStorage, EarlierQ4kRowGroupLayoutAsksToQuantizeAgain) {
   std::filesystem::remove_all(dir);
 }
 
+// Metadata that gives a row-group layout to a type without one (Q6_K) is
+// refused by tensor name, not read as some other type's groups.
+TEST(QuantizedStorage, RowGroupLayoutForQ6kIsRefused) {
+  REQUIRE_TESTDATA(td);
+  const std::string dir = make_temp_dir();
+  model::QuantizeOptions o;
+  o.input_dir = td + "/reference/models/qwen2-tiny";
+  o.output_dir = dir;
+  model::quantize_checkpoint(o);
+  const std::string file = dir + "/model.safetensors";
+  std::fstream io(file, std::ios::in | std::ios::out | std::ios::binary);
+  uint64_t n = 0;
+  io.read(reinterpret_cast<char*>(&n), 8);
+  std::string header(n, ' ');
+  io.read(header.data(), static_cast<std::streamsize>(n));
+  const size_t at = header.find("\"Q4_K\"");  // a row-group tensor's type, same length
+  ASSERT_NE(at, std::string::npos);
+  header.replace(at, 6, "\"Q6_K\"");
+  io.seekp(8);
+  io.write(header.data(), static_cast<std::streamsize>(n));
+  io.close();
+  std::string e;
+  try {
+    load(dir);
+  } catch (const Error& x) {
+    e = x.what();
+  }
+  EXPECT_NE(e.find("Q6_K has no row-group layout"), std::string::npos) << e;
+  EXPECT_NE(e.find("model.layers."), std::string::npos) << e;
+  std::filesystem::remove_all(dir);
+}
+
 double mean_rel_l2(const std::vector<float>& a, const std::vector<float>& b, size_t vocab) {
   double sum = 0;
   const size_t n = b.size() / vocab;
