@@ -188,18 +188,9 @@ TEST(QuantizedStorage, Q4KMixPutsQ6KWhereLlamaCppDoes) {
   }
 }
 
-// A Q4_K checkpoint in the row-group layout of earlier versions (2368-byte
-// super-blocks, metadata "rows16") is refused with a message that names the
-// tensor and says what to do, not read as the 2304-byte layout.
-TEST(QuantizedStorage, EarlierQ4kRowGroupLayoutAsksToQuantizeAgain) {
-  REQUIRE_TESTDATA(td);
-  const std::string dir = make_temp_dir();
-  model::QuantizeOptions o;
-  o.input_dir = td + "/reference/models/ds2-lite-tiny";
-  o.output_dir = dir;
-  o.type = DType::Q4_K;
-  o.row_groups = true;
-  model::quantize_checkpoint(o);
+// Replaces every `from` in the headers of dir's safetensors files by `to` (of
+// the same length, so the data offsets stay); returns how many.
+int rewrite_headers(const std::string& dir, const std::string& from, const std::string& to) {
   int rewritten = 0;
   for (const auto& f : std::filesystem::directory_iterator(dir)) {
     if (f.path().extension() != ".safetensors") continue;
@@ -208,18 +199,43 @@ TEST(QuantizedStorage, EarlierQ4kRowGroupLayoutAsksToQuantizeAgain) {
     io.read(reinterpret_cast<char*>(&n), 8);
     std::string header(n, ' ');
     io.read(header.data(), static_cast<std::streamsize>(n));
-    // Same length, so the data offsets stay: JSON allows the spaces.
-    for (size_t at; (at = header.find("\"rows16.2\"")) != std::string::npos; ++rewritten) header.replace(at, 10, "\"rows16\"  ");
+    for (size_t at; (at = header.find(from)) != std::string::npos; ++rewritten) header.replace(at, from.size(), to);
     io.seekp(8);
     io.write(header.data(), static_cast<std::streamsize>(n));
   }
-  ASSERT_GT(rewritten, 0) << "no Q4_K row-group tensor written";
-  std::string e;
+  return rewritten;
+}
+
+// What loading dir says ("" if it loads).
+std::string load_error(const std::string& dir) {
   try {
     load(dir);
   } catch (const Error& x) {
-    e = x.what();
+    return x.what();
   }
+  return "";
+}
+
+std::string quantized_copy(const std::string& model) {
+  const std::string dir = make_temp_dir();
+  model::QuantizeOptions o;
+  o.input_dir = testdata_dir() + "/reference/models/" + model;
+  o.output_dir = dir;
+  o.type = DType::Q4_K;
+  o.row_groups = true;
+  model::quantize_checkpoint(o);
+  return dir;
+}
+
+// A Q4_K checkpoint in the row-group layout of earlier versions (2368-byte
+// super-blocks, metadata "rows16") is refused with a message that names the
+// tensor and says what to do, not read as the 2304-byte layout.
+TEST(QuantizedStorage, EarlierQ4kRowGroupLayoutAsksToQuantizeAgain) {
+  REQUIRE_TESTDATA(td);
+  const std::string dir = quantized_copy("ds2-lite-tiny");
+  // JSON allows the spaces.
+  ASSERT_GT(rewrite_headers(dir, "\"rows16.2\"", "\"rows16\"  "), 0) << "no Q4_K row-group tensor written";
+  const std::string e = load_error(dir);
   EXPECT_NE(e.find("quantize the model again"), std::string::npos) << e;
   EXPECT_NE(e.find("model.layers."), std::string::npos) << e;
   std::filesystem::remove_all(dir);
@@ -229,29 +245,9 @@ TEST(QuantizedStorage, EarlierQ4kRowGroupLayoutAsksToQuantizeAgain) {
 // refused by tensor name, not read as some other type's groups.
 TEST(QuantizedStorage, RowGroupLayoutForQ6kIsRefused) {
   REQUIRE_TESTDATA(td);
-  const std::string dir = make_temp_dir();
-  model::QuantizeOptions o;
-  o.input_dir = td + "/reference/models/qwen2-tiny";
-  o.output_dir = dir;
-  model::quantize_checkpoint(o);
-  const std::string file = dir + "/model.safetensors";
-  std::fstream io(file, std::ios::in | std::ios::out | std::ios::binary);
-  uint64_t n = 0;
-  io.read(reinterpret_cast<char*>(&n), 8);
-  std::string header(n, ' ');
-  io.read(header.data(), static_cast<std::streamsize>(n));
-  const size_t at = header.find("\"Q4_K\"");  // a row-group tensor's type, same length
-  ASSERT_NE(at, std::string::npos);
-  header.replace(at, 6, "\"Q6_K\"");
-  io.seekp(8);
-  io.write(header.data(), static_cast<std::streamsize>(n));
-  io.close();
-  std::string e;
-  try {
-    load(dir);
-  } catch (const Error& x) {
-    e = x.what();
-  }
+  const std::string dir = quantized_copy("qwen2-tiny");
+  ASSERT_GT(rewrite_headers(dir, "\"Q4_K\"", "\"Q6_K\""), 0) << "no Q4_K row-group tensor written";
+  const std::string e = load_error(dir);
   EXPECT_NE(e.find("Q6_K has no row-group layout"), std::string::npos) << e;
   EXPECT_NE(e.find("model.layers."), std::string::npos) << e;
   std::filesystem::remove_all(dir);
