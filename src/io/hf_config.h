@@ -23,6 +23,9 @@ struct RopeScaling {
   double beta_slow = 1.0;
   double mscale = 1.0;
   double mscale_all_dim = 0.0;
+  // Not in config.json: GGUF's rope_freqs tensor, llama.cpp's form of llama3
+  // scaling (type "" then): inverse frequency i is divided by freq_factors[i].
+  std::vector<double> freq_factors;
 };
 
 struct QuantizationConfig {

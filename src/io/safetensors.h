@@ -54,6 +54,16 @@ class Checkpoint {
   static Checkpoint open(const std::string& dir);
   // A checkpoint whose tensors live in memory (synthetic models): takes ownership.
   static Checkpoint from_memory(const std::string& name, std::vector<TensorData> tensors);
+  // Tensors of another file format under Hugging Face names (GGUF): `views`
+  // point into memory that `keep_alive` owns; `owned` are tensors made while
+  // converting (taken over as by from_memory).
+  struct Parts {
+    std::string name;
+    std::vector<TensorInfo> views;
+    std::vector<TensorData> owned;
+    std::shared_ptr<const void> keep_alive;
+  };
+  static Checkpoint assemble(Parts parts);
 
   // nullptr when absent.
   const TensorInfo* find(const std::string& name) const;
@@ -74,8 +84,9 @@ class Checkpoint {
   std::vector<std::unique_ptr<SafetensorsFile>> files_;
   std::map<std::string, const TensorInfo*> index_;
   std::map<std::string, std::string> metadata_;
-  std::vector<std::unique_ptr<TensorInfo>> owned_info_;       // from_memory only
-  std::vector<std::unique_ptr<std::vector<uint8_t>>> owned_;  // from_memory only
+  std::vector<std::unique_ptr<TensorInfo>> owned_info_;       // from_memory and assemble
+  std::vector<std::unique_ptr<std::vector<uint8_t>>> owned_;  // from_memory and assemble
+  std::shared_ptr<const void> keep_alive_;                     // assemble: what views point into
 };
 
 }  // namespace dsinfer::io

@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "core/quant.h"
+#include "model/gguf_model.h"
 #include "model/gqa_attention.h"
 #include "model/mla.h"
 #include "model/mlp.h"
@@ -14,6 +15,10 @@ Model::Model(io::ModelConfig cfg, io::Checkpoint ckpt, kernels::Backend& backend
     : cfg_(std::move(cfg)), ckpt_(std::move(ckpt)), backend_(backend) {}
 
 std::unique_ptr<Model> Model::load(const std::string& dir, kernels::Backend& backend) {
+  if (is_gguf_file(dir)) {
+    GgufModel g = open_gguf_model(dir);
+    return create(std::move(g.config), std::move(g.checkpoint), backend);
+  }
   io::ModelConfig cfg = io::load_config(dir);  // config errors first: they explain more than tensor errors
   return create(std::move(cfg), io::Checkpoint::open(dir), backend);
 }

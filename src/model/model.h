@@ -42,6 +42,7 @@ class Model {
  public:
   // Loads config.json + safetensors from dir. Throws dsinfer::Error naming the
   // file/tensor/key on any inconsistency.
+  // dir: a Hugging Face checkpoint directory, or a GGUF model file (gguf_model.h).
   static std::unique_ptr<Model> load(const std::string& dir, kernels::Backend& backend);
   // From a parsed config and an opened (or in-memory) checkpoint.
   static std::unique_ptr<Model> create(io::ModelConfig cfg, io::Checkpoint ckpt, kernels::Backend& backend);

@@ -15,6 +15,7 @@
 #include "kernels/packed.h"
 #include "kernels/reference/reference_backend.h"
 #include "model/checkpoint_layout.h"
+#include "model/gguf_model.h"
 #include "model/row_group_storage.h"
 #include "model/weight_loader.h"
 
@@ -24,10 +25,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// [rows, cols] in type t (GGUF's rows for block types).
 io::TensorData quantize_matrix(const kernels::Weight& w, const std::string& name, DType t, ThreadPool& pool) {
   const size_t rb = row_bytes(t, w.cols);
-  io::TensorData out{name, DType::U8, {w.rows, static_cast<int64_t>(rb)}, std::vector<uint8_t>(rb * static_cast<size_t>(w.rows))};
-  if (t == DType::BF16) out.shape = {w.rows, w.cols}, out.dtype = DType::BF16;
+  io::TensorData out{name, t, {w.rows, w.cols}, std::vector<uint8_t>(rb * static_cast<size_t>(w.rows))};
   pool.parallel_for(w.rows, [&](int64_t b, int64_t e) {
     std::vector<float> row(static_cast<size_t>(w.cols));
     for (int64_t r = b; r < e; ++r) {
@@ -89,6 +90,42 @@ void copy_side_files(const QuantizeOptions& o) {
   }
 }
 
+// Block types as U8 with their type (and row-group layout) in the metadata.
+void write_checkpoint(const QuantizeOptions& o, std::vector<io::TensorData> out) {
+  std::map<std::string, std::string> meta;
+  for (io::TensorData& t : out) {
+    if (!is_block_quant(t.dtype)) continue;
+    const DType dt = t.dtype;
+    const int64_t cols = t.shape[1];
+    t.dtype = DType::U8;
+    t.shape[1] = static_cast<int64_t>(row_bytes(dt, cols));
+    if (o.row_groups && kernels::packed::has_layout(dt))
+      store_row_groups(t, dt, cols, meta);
+    else
+      meta["dsinfer.dtype." + t.name] = std::string(dtype_name(dt));
+  }
+  fs::create_directories(o.output_dir);
+  write_config(o);
+  io::write_safetensors(o.output_dir + "/model.safetensors", out, meta);
+  copy_side_files(o);
+}
+
+// A GGUF file as llama.cpp names and lays it out; the tokenizer comes from
+// `tokenizer` when the caller adds it (cli/cmd_quantize.cpp).
+void write_gguf(const QuantizeOptions& o, io::ModelConfig cfg, std::vector<io::TensorData> out) {
+  for (io::TensorData& t : out) {
+    if (t.dtype != DType::F8_E4M3 && t.dtype != DType::U8) continue;
+    fail("quantize: tensor ", t.name, " is ", dtype_name(t.dtype), ", which GGUF cannot hold");
+  }
+  io::GgufWriter w;
+  w.add_string("general.name", fs::path(o.input_dir).filename().string());
+  w.add_u32("general.quantization_version", 2);
+  if (o.gguf_metadata) o.gguf_metadata(w);
+  cfg.num_nextn_predict_layers = 0;
+  add_gguf_tensors(cfg, std::move(out), w);
+  w.write(o.output_dir);
+}
+
 }  // namespace
 
 QuantizeReport quantize_checkpoint(const QuantizeOptions& o) {
@@ -112,19 +149,15 @@ QuantizeReport quantize_checkpoint(const QuantizeOptions& o) {
     const DType want = wanted_type(o, s, cfg.num_hidden_layers);
     const DType dt = want == DType::BF16 ? DType::BF16 : fit_block_type(want, s.shape[1]);
     out.push_back(quantize_matrix(loader.matrix(s.name, s.shape[0], s.shape[1]), s.name, dt, pool));
-    if (dt != DType::BF16 && o.row_groups && kernels::packed::has_layout(dt)) {
-      store_row_groups(out.back(), dt, s.shape[1], meta);
-    } else if (dt != DType::BF16) {
-      meta["dsinfer.dtype." + s.name] = std::string(dtype_name(dt));
-    }
     ++(dt == want ? rep.tensors_quantized : rep.tensors_fallback);
     if (const auto* sc = ckpt.find(s.name + "_scale_inv")) rep.bytes_in += sc->nbytes;
   }
   for (const auto& t : out) rep.bytes_out += t.bytes.size();
-  fs::create_directories(o.output_dir);
-  write_config(o);
-  io::write_safetensors(o.output_dir + "/model.safetensors", out, meta);
-  copy_side_files(o);
+  if (o.output_dir.ends_with(".gguf")) {
+    write_gguf(o, cfg, std::move(out));
+  } else {
+    write_checkpoint(o, std::move(out));
+  }
   return rep;
 }
 

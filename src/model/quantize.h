@@ -5,15 +5,17 @@
 // multiple of the block falls back to the next smaller block type.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "core/dtype.h"
+#include "io/gguf_writer.h"
 
 namespace dsinfer::model {
 
 struct QuantizeOptions {
   std::string input_dir;
-  std::string output_dir;
+  std::string output_dir;  // a directory, or a file NAME.gguf (llama.cpp's names and layout)
   DType type = DType::Q4_K;
   // Q4_K_M as llama.cpp mixes it: with type Q4_K, the value projections (and
   // MLA's kv_b_proj) and the down projections of the first and last eighth of
@@ -24,6 +26,8 @@ struct QuantizeOptions {
   // (row_group_storage.h), for the types that have them (not Q6_K); false:
   // GGUF's row layout, as other tools read it.
   bool row_groups = true;
+  // GGUF output: adds keys the model layer does not know (the tokenizer's).
+  std::function<void(io::GgufWriter&)> gguf_metadata;
 };
 
 struct QuantizeReport {

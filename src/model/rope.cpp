@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/error.h"
+
 namespace dsinfer::model {
 
 double yarn_get_mscale(double scale, double mscale) {
@@ -70,6 +72,12 @@ RopeTable make_rope_table(const io::ModelConfig& cfg, int64_t rot_dim) {
     t.mscale = static_cast<float>(yarn_get_mscale(s.factor, s.mscale) / yarn_get_mscale(s.factor, s.mscale_all_dim));
   } else if (s.type == "linear") {
     for (double& x : f) x /= s.factor;
+  }
+  if (!s.freq_factors.empty()) {
+    if (s.freq_factors.size() != f.size())
+      fail("rope frequency factors: ", s.freq_factors.size(), " given for a rotary dimension of ", rot_dim, " (need ",
+           f.size(), ")");
+    for (size_t i = 0; i < f.size(); ++i) f[i] /= s.freq_factors[i];
   }
   t.inv_freq.assign(f.begin(), f.end());
   return t;

@@ -1,0 +1,272 @@
+// GGUF model files: the shipped models written with llama.cpp's names,
+// metadata and row orders, then loaded as GGUF, against the float32 reference
+// logits; the q/k row order and the metadata key names checked against
+// llama.cpp's own converter and files; bad files refused by name.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "common/testdata.h"
+#include "core/error.h"
+#include "core/quant.h"
+#include "io/gguf.h"
+#include "io/gguf_config.h"
+#include "io/safetensors.h"
+#include "model/checkpoint_layout.h"
+#include "model/gguf_model.h"
+#include "model/model_test_util.h"
+#include "model/quantize.h"
+
+namespace dsinfer::test {
+namespace {
+
+// The checkpoint's tensors as stored (BF16 stays BF16) written as GGUF.
+std::string float_gguf(const std::string& model, bool split_kv_b) {
+  const std::string dir = testdata_dir() + "/reference/models/" + model;
+  const io::ModelConfig cfg = io::load_config(dir);
+  const io::Checkpoint ck = io::Checkpoint::open(dir);
+  std::vector<io::TensorData> tensors;
+  for (const model::TensorSpec& s : model::checkpoint_layout(cfg)) {
+    const io::TensorInfo& t = ck.get(s.name);
+    const auto* p = static_cast<const uint8_t*>(t.data);
+    tensors.push_back({t.name, t.dtype, t.shape, std::vector<uint8_t>(p, p + t.nbytes)});
+  }
+  io::GgufWriter w;
+  model::add_gguf_tensors(cfg, std::move(tensors), w, {split_kv_b});
+  const std::string path = make_temp_dir() + "/" + model + ".gguf";
+  w.write(path);
+  return path;
+}
+
+nlohmann::json reference(const std::string& model) {
+  return nlohmann::json::parse(std::ifstream(testdata_dir() + "/reference/" + model + ".json"));
+}
+
+class GgufFloatModel : public ::testing::TestWithParam<std::tuple<std::string, bool>> {};
+
+// The same 1e-3 bound as the safetensors checkpoints (reference_logits_test):
+// names, config keys, llama's row order, rope_freqs and the joined attn_k_b /
+// attn_v_b must all be right for it to hold.
+TEST_P(GgufFloatModel, MatchesReferenceLogits) {
+  REQUIRE_TESTDATA(td);
+  const auto& [model, split] = GetParam();
+  const std::string path = float_gguf(model, split);
+  Loaded m = load(path);
+  const nlohmann::json ref = reference(model);
+  const size_t vocab = static_cast<size_t>(m.model->config().vocab_size);
+  double worst = 0;
+  for (const auto& c : ref["cases"]) {
+    const auto tokens = c["tokens"].get<std::vector<int32_t>>();
+    const std::vector<float> got = run_tokens(*m.model, tokens);
+    for (size_t p = 0; p < tokens.size(); ++p) {
+      const auto want = c["logits"][p].get<std::vector<float>>();
+      const double err = rel_l2(&got[p * vocab], want.data(), vocab);
+      worst = std::max(worst, err);
+      EXPECT_LT(err, 1e-3) << model << ": case of " << tokens.size() << " tokens, position " << p;
+    }
+  }
+  std::printf("%s from GGUF%s: worst relative L2 error %.3g\n", model.c_str(), split ? " (attn_k_b + attn_v_b)" : "", worst);
+  std::filesystem::remove_all(std::filesystem::path(path).parent_path());
+}
+
+INSTANTIATE_TEST_SUITE_P(Reference, GgufFloatModel,
+                         ::testing::Values(std::tuple{"qwen2-tiny", false}, std::tuple{"llama-tiny", false},
+                                           std::tuple{"ds2-lite-tiny", false}, std::tuple{"ds2-lite-tiny", true},
+                                           std::tuple{"ds3-tiny", false}, std::tuple{"ds3-tiny", true}),
+                         [](const auto& i) {
+                           std::string n = std::get<0>(i.param) + (std::get<1>(i.param) ? "_split_kv_b" : "");
+                           std::replace(n.begin(), n.end(), '-', '_');
+                           return n;
+                         });
+
+// convert_hf_to_gguf.py's LlamaModel.permute, written as numpy reads it:
+// w.reshape(n_head, 2, head_dim / 2, cols).swapaxes(1, 2) moves the row at
+// [h, s, j] to [h, j, s]; so GGUF row h*D + 2j + s is HF row h*D + s*D/2 + j.
+TEST(GgufModel, LlamaQkRowsAreInConvertHfToGgufOrder) {
+  REQUIRE_TESTDATA(td);
+  const std::string path = float_gguf("llama-tiny", false);
+  const std::string dir = td + "/reference/models/llama-tiny";
+  const io::ModelConfig cfg = io::load_config(dir);
+  const io::Checkpoint ck = io::Checkpoint::open(dir);
+  const io::GgufFile f(path);
+  const int64_t d = cfg.head_dim;
+  for (const auto& [hf, gguf, heads] : {std::tuple{"q_proj", "attn_q", cfg.num_attention_heads},
+                                        std::tuple{"k_proj", "attn_k", cfg.num_key_value_heads}}) {
+    const io::TensorInfo& src = ck.get(std::string("model.layers.1.self_attn.") + hf + ".weight");
+    const io::GgufTensorInfo* dst = f.find_tensor(std::string("blk.1.") + gguf + ".weight");
+    ASSERT_NE(dst, nullptr);
+    const size_t row = static_cast<size_t>(cfg.hidden_size) * 2;  // BF16
+    int moved = 0;
+    for (int64_t h = 0; h < heads; ++h)
+      for (int64_t s = 0; s < 2; ++s)
+        for (int64_t j = 0; j < d / 2; ++j) {
+          const auto* a = static_cast<const uint8_t*>(src.data) + static_cast<size_t>(h * d + s * d / 2 + j) * row;
+          const uint8_t* b = dst->data + static_cast<size_t>(h * d + 2 * j + s) * row;
+          ASSERT_EQ(0, std::memcmp(a, b, row)) << hf << " head " << h << " half " << s << " row " << j;
+          moved += (s * d / 2 + j) != (2 * j + s);
+        }
+    EXPECT_GT(moved, 0);
+  }
+  const io::GgufTensorInfo* v = f.find_tensor("blk.1.attn_v.weight");
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(0, std::memcmp(v->data, ck.get("model.layers.1.self_attn.v_proj.weight").data, v->nbytes)) << "v is not permuted";
+  std::filesystem::remove_all(std::filesystem::path(path).parent_path());
+}
+
+// `dsinfer quantize --output NAME.gguf` holds the same blocks as the
+// safetensors checkpoint in GGUF's rows: identical logits (llama: its q/k
+// rows reordered both ways; experts sliced out of merged tensors).
+TEST(GgufModel, QuantizedGgufGivesTheQuantizedCheckpointsLogits) {
+  REQUIRE_TESTDATA(td);
+  for (const std::string model : {"qwen2-tiny", "llama-tiny"}) {
+    for (DType type : {DType::Q4_K, DType::Q6_K}) {
+      const std::string dir = make_temp_dir();
+      model::QuantizeOptions o;
+      o.input_dir = td + "/reference/models/" + model;
+      o.type = type;
+      o.output_dir = dir + "/st";
+      model::quantize_checkpoint(o);
+      o.output_dir = dir + "/model.gguf";
+      model::quantize_checkpoint(o);
+      const auto tokens = reference(model)["cases"][2]["tokens"].get<std::vector<int32_t>>();
+      Loaded a = load(dir + "/st"), b = load(dir + "/model.gguf");
+      const auto la = run_tokens(*a.model, tokens), lb = run_tokens(*b.model, tokens);
+      ASSERT_EQ(la.size(), lb.size());
+      EXPECT_EQ(0, std::memcmp(la.data(), lb.data(), la.size() * sizeof(float))) << model << " " << dtype_name(type);
+      const io::GgufFile f(dir + "/model.gguf");
+      EXPECT_EQ(f.find_tensor("blk.0.attn_output.weight")->type, io::ggml_type_of(type).value());
+      EXPECT_EQ(f.find_tensor("blk.0.attn_norm.weight")->type, 0u) << "norms are F32, as llama.cpp stores them";
+      std::filesystem::remove_all(dir);
+    }
+  }
+}
+
+// DeepSeek at q8_0: attn_k_b is requantized from the transposed key rows, so
+// the logits are not bit-equal to the safetensors checkpoint's, but as close
+// to the reference.
+TEST(GgufModel, QuantizedDeepSeekGgufStaysCloseToTheCheckpoint) {
+  REQUIRE_TESTDATA(td);
+  const std::string dir = make_temp_dir();
+  model::QuantizeOptions o;
+  o.input_dir = td + "/reference/models/ds3-tiny";
+  o.type = DType::Q8_0;
+  o.output_dir = dir + "/st";
+  model::quantize_checkpoint(o);
+  o.output_dir = dir + "/model.gguf";
+  model::quantize_checkpoint(o);
+  const io::GgufFile f(dir + "/model.gguf");
+  ASSERT_NE(f.find_tensor("blk.1.attn_k_b.weight"), nullptr);
+  EXPECT_EQ(f.find_tensor("blk.1.attn_kv_b.weight"), nullptr);
+  EXPECT_EQ(f.find_tensor("blk.1.ffn_gate_exps.weight")->dims, (std::vector<uint64_t>{256, 128, 16}));
+  const nlohmann::json ref = reference("ds3-tiny");
+  Loaded a = load(dir + "/st"), b = load(dir + "/model.gguf");
+  const size_t vocab = 1024;
+  const auto tokens = ref["cases"][1]["tokens"].get<std::vector<int32_t>>();
+  const auto la = run_tokens(*a.model, tokens), lb = run_tokens(*b.model, tokens);
+  double sum_a = 0, sum_b = 0;
+  for (size_t p = 0; p < tokens.size(); ++p) {
+    const auto want = ref["cases"][1]["logits"][p].get<std::vector<float>>();
+    const double ea = rel_l2(&la[p * vocab], want.data(), vocab), eb = rel_l2(&lb[p * vocab], want.data(), vocab);
+    EXPECT_LT(eb, 3e-2) << "position " << p << " (checkpoint's error " << ea << ")";
+    sum_a += ea;
+    sum_b += eb;
+  }
+  std::printf("ds3-tiny q8_0 mean relative error: GGUF %.4f, safetensors %.4f\n", sum_b / 7, sum_a / 7);
+  EXPECT_LT(sum_b, 1.25 * sum_a) << "the requantized attn_k_b should add little to q8_0's own error";
+  std::filesystem::remove_all(dir);
+}
+
+// llama.cpp's own files (vocab-only conversions of DeepSeek LLM 7B and
+// DeepSeek Coder 6.7B) give those models' published config.json values.
+TEST(GgufConfig, LlamaCppFilesGiveThePublishedConfigs) {
+  REQUIRE_TESTDATA(td);
+  const io::ModelConfig llm = io::gguf_model_config(io::GgufFile(td + "/tokenizers/ggml-vocab-deepseek-llm.gguf"));
+  EXPECT_EQ(llm.model_type, "llama");
+  EXPECT_EQ(llm.hidden_size, 4096);
+  EXPECT_EQ(llm.intermediate_size, 11008);
+  EXPECT_EQ(llm.num_hidden_layers, 30);
+  EXPECT_EQ(llm.num_attention_heads, 32);
+  EXPECT_EQ(llm.num_key_value_heads, 32);
+  EXPECT_EQ(llm.head_dim, 128);
+  EXPECT_EQ(llm.vocab_size, 102400);
+  EXPECT_EQ(llm.max_position_embeddings, 4096);
+  EXPECT_NEAR(llm.rms_norm_eps, 1e-6, 1e-12);
+  EXPECT_EQ(llm.rope_theta, 10000.0);
+  EXPECT_EQ(llm.rope_scaling.type, "");
+  EXPECT_EQ(llm.bos_token_id, 100000);
+  EXPECT_EQ(llm.eos_token_id, std::vector<int64_t>{100001});
+  const io::ModelConfig coder = io::gguf_model_config(io::GgufFile(td + "/tokenizers/ggml-vocab-deepseek-coder.gguf"));
+  EXPECT_EQ(coder.num_hidden_layers, 32);
+  EXPECT_EQ(coder.vocab_size, 32256);
+  EXPECT_EQ(coder.max_position_embeddings, 16384);
+  EXPECT_EQ(coder.rope_theta, 100000.0);
+  EXPECT_EQ(coder.rope_scaling.type, "linear");
+  EXPECT_EQ(coder.rope_scaling.factor, 4.0);
+}
+
+std::string load_error(const std::string& path) {
+  try {
+    load(path);
+  } catch (const Error& x) {
+    return x.what();
+  }
+  return "";
+}
+
+// Overwrites the first `from` found after the tensor name `name` in the file's header.
+void patch_after(const std::string& path, const std::string& name, const std::string& from, const std::string& to) {
+  std::fstream io(path, std::ios::in | std::ios::out | std::ios::binary);
+  std::string head(1 << 16, '\0');
+  io.read(head.data(), static_cast<std::streamsize>(head.size()));
+  const size_t at = head.find(from, head.find(name) + name.size());
+  ASSERT_NE(at, std::string::npos);
+  io.clear();
+  io.seekp(static_cast<std::streamoff>(at));
+  io.write(to.data(), static_cast<std::streamsize>(to.size()));
+}
+
+// The ggml type id in the tensor table entry of `name` (after its name: n_dims, the dims, then the type).
+void set_tensor_type(const std::string& path, const std::string& name, uint32_t type) {
+  std::fstream io(path, std::ios::in | std::ios::out | std::ios::binary);
+  std::string head(1 << 16, '\0');
+  io.read(head.data(), static_cast<std::streamsize>(head.size()));
+  const size_t at = head.find(name);
+  ASSERT_NE(at, std::string::npos);
+  uint32_t n_dims = 0;
+  std::memcpy(&n_dims, &head[at + name.size()], 4);
+  io.clear();
+  io.seekp(static_cast<std::streamoff>(at + name.size() + 4 + 8 * n_dims));
+  io.write(reinterpret_cast<const char*>(&type), 4);
+}
+
+TEST(GgufModel, BadFilesAreRefusedByName) {
+  REQUIRE_TESTDATA(td);
+  const std::string dir = make_temp_dir();
+  model::QuantizeOptions o;
+  o.input_dir = td + "/reference/models/qwen2-tiny";
+  o.type = DType::Q4_0;
+  o.output_dir = dir + "/q4_0.gguf";
+  model::quantize_checkpoint(o);
+  // Q4_0 (2) -> IQ4_NL (20): the same 18 bytes a block, a type dsinfer does not compute with.
+  std::filesystem::copy_file(o.output_dir, dir + "/iq4.gguf");
+  set_tensor_type(dir + "/iq4.gguf", "blk.2.ffn_up.weight", 20);
+  std::string e = load_error(dir + "/iq4.gguf");
+  EXPECT_NE(e.find("blk.2.ffn_up.weight is IQ4_NL"), std::string::npos) << e;
+  // A renamed tensor leaves the one the config needs missing.
+  std::filesystem::copy_file(o.output_dir, dir + "/renamed.gguf");
+  patch_after(dir + "/renamed.gguf", "blk.1.attn_", "attn_k.weight", "attn_x.weight");
+  e = load_error(dir + "/renamed.gguf");
+  EXPECT_NE(e.find("blk.1.attn_k.weight (model.layers.1.self_attn.k_proj.weight) is missing"), std::string::npos) << e;
+  // An architecture llama.cpp has but dsinfer does not run.
+  std::filesystem::copy_file(o.output_dir, dir + "/arch.gguf");
+  patch_after(dir + "/arch.gguf", "general.architecture", "qwen2", "gemma");
+  e = load_error(dir + "/arch.gguf");
+  EXPECT_NE(e.find("architecture \"gemma\" is not supported"), std::string::npos) << e;
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace dsinfer::test
