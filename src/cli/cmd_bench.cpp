@@ -239,7 +239,7 @@ Command add_bench_command(CLI::App& app) {
   auto o = std::make_shared<BenchCliOptions>();
   Command c;
   c.sub = app.add_subcommand("bench", "Prefill/decode speed against this machine's measured limits");
-  c.sub->add_option("--model", o->model, "model directory or synthetic:PRESET (random weights, real shapes)")->required();
+  c.sub->add_option("--model", o->model, "model directory, GGUF file, or synthetic:PRESET (random weights, real shapes)")->required();
   c.sub->add_option("--type", o->type, "weight type of synthetic models")
       ->check(CLI::IsMember({"bf16", "f32", "fp8", "q8_0", "q4_0", "q4_k", "q6_k"}))
       ->capture_default_str();

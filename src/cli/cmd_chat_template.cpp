@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "cli/chat_template_source.h"
 #include "cli/commands.h"
 #include "core/error.h"
 #include "jinja/chat_template.h"
@@ -40,21 +41,8 @@ nlohmann::ordered_json read_conversation(const std::string& path) {
   }
 }
 
-// GGUF files carry the template and special tokens in their tokenizer metadata.
-jinja::ChatTemplateConfig load_template(const std::string& path) {
-  if (path.size() < 5 || path.compare(path.size() - 5, 5, ".gguf") != 0) return jinja::load_chat_template(path);
-  const auto tok = tokenizer::Tokenizer::from_path(path);
-  if (tok.chat_template().empty()) fail(path, ": the GGUF metadata has no tokenizer.chat_template");
-  jinja::ChatTemplateConfig c;
-  c.templates.emplace_back("default", tok.chat_template());
-  if (tok.bos_id() >= 0) c.bos_token = tok.bos_token();
-  if (tok.eos_id() >= 0) c.eos_token = tok.eos_token();
-  c.origin = path;
-  return c;
-}
-
 int run_chat_template(const ChatTemplateOptions& opt) {
-  jinja::ChatTemplateConfig config = load_template(opt.model);
+  jinja::ChatTemplateConfig config = load_any_chat_template(opt.model);
   nlohmann::ordered_json conversation = read_conversation(opt.input);
   std::string prompt = jinja::apply_chat_template(config, conversation);
   std::cout.write(prompt.data(), static_cast<std::streamsize>(prompt.size()));

@@ -11,6 +11,8 @@
 #include "core/error.h"
 #include "model/quantize.h"
 #include "model/synthetic.h"
+#include "io/hf_config.h"
+#include "tokenizer/gguf_export.h"
 
 namespace dsinfer::cli {
 
@@ -22,12 +24,26 @@ struct QuantizeCliOptions {
   std::string layout = "rows16";
 };
 
+// A GGUF file carries its tokenizer: tokenizer.json of the input, when it has one.
+void add_tokenizer(model::QuantizeOptions& q) {
+  namespace fs = std::filesystem;
+  if (!fs::exists(fs::path(q.input_dir) / "tokenizer.json")) {
+    std::fprintf(stderr, "dsinfer quantize: warning: %s has no tokenizer.json; %s will hold no tokenizer (pass "
+                 "--tokenizer when serving it)\n", q.input_dir.c_str(), q.output_dir.c_str());
+    return;
+  }
+  const int64_t vocab = io::load_config(q.input_dir).vocab_size;
+  q.gguf_metadata = [dir = q.input_dir, vocab](io::GgufWriter& w) { tokenizer::add_gguf_tokenizer(dir, vocab, w); };
+}
+
 int run(QuantizeCliOptions& o) {
   o.q.type = o.type == "q8_0" ? DType::Q8_0 : o.type == "q4_0" ? DType::Q4_0 : o.type == "q6_k" ? DType::Q6_K : DType::Q4_K;
   o.q.more_bits = o.type == "q4_k_m";
   o.q.row_groups = o.layout == "rows16";
   if (is_synthetic(o.q.input_dir)) {
     if (o.q.more_bits) fail("--type q4_k_m mixes types by layer: give it a checkpoint, not a synthetic model");
+    if (o.q.output_dir.ends_with(".gguf"))
+      fail("a synthetic model is written as a checkpoint directory; quantize that directory to .gguf");
     model::SyntheticOptions s;
     s.preset = o.q.input_dir.substr(o.q.input_dir.find(':') + 1);
     s.weight_dtype = o.q.type;
@@ -36,6 +52,7 @@ int run(QuantizeCliOptions& o) {
     return kExitOk;
   }
   if (!std::filesystem::is_directory(o.q.input_dir)) fail("--model: no such directory: ", o.q.input_dir);
+  if (o.q.output_dir.ends_with(".gguf")) add_tokenizer(o.q);
   const auto r = model::quantize_checkpoint(o.q);
   std::printf("wrote %s: %.1f MiB -> %.1f MiB (%lld matrices %s, %lld with a smaller block)\n", o.q.output_dir.c_str(),
               static_cast<double>(r.bytes_in) / 1048576.0, static_cast<double>(r.bytes_out) / 1048576.0,
@@ -56,7 +73,10 @@ Command add_quantize_command(CLI::App& app) {
                     "llama.cpp's Q4_K_M")
       ->check(CLI::IsMember({"q8_0", "q4_0", "q4_k", "q4_k_m", "q6_k"}))
       ->capture_default_str();
-  c.sub->add_option("--output", o->q.output_dir, "output directory (created)")->required();
+  c.sub->add_option("--output", o->q.output_dir,
+                    "output directory (created), or NAME.gguf: one GGUF file with llama.cpp's names, metadata and "
+                    "tokenizer keys")
+      ->required();
   c.sub->add_option("--layout", o->layout,
                     "block storage: rows16 (the CPU kernels' row groups, loaded in place) or gguf (GGUF's rows)")
       ->check(CLI::IsMember({"rows16", "gguf"}))

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "cli/chat_session.h"
+#include "cli/chat_template_source.h"
 #include "cli/commands.h"
 #include "cli/interrupt.h"
 #include "cli/model_options.h"
@@ -68,7 +69,7 @@ int run(RunOptions& o) {
   auto backend = kernels::make_backend(o.backend);
   auto model = model::Model::load(dir, *backend);
   const auto tok = tokenizer::Tokenizer::from_path(dir);
-  const auto tmpl = jinja::load_chat_template(dir);
+  const auto tmpl = load_any_chat_template(dir);
   engine::RunnerOptions ro;
   ro.max_tokens = std::min<int64_t>(o.context, model->config().max_position_embeddings);
   ro.kv_cache_dtype = o.kv_cache_dtype;
@@ -92,8 +93,8 @@ Command add_run_command(CLI::App& app) {
   o->chat.sampling.temperature = 0.6f;  // DeepSeek's recommendation for R1 models
   o->chat.sampling.top_p = 0.95f;
   Command c;
-  c.sub = app.add_subcommand("run", "Chat with a model (a directory or a Hugging Face repo id)");
-  c.sub->add_option("model", o->model, "model directory or ORG/NAME on the Hugging Face hub")->required();
+  c.sub = app.add_subcommand("run", "Chat with a model (a directory, a GGUF file or a Hugging Face repo id)");
+  c.sub->add_option("model", o->model, "model directory, GGUF file, or ORG/NAME on the Hugging Face hub")->required();
   c.sub->add_option("prompt", o->prompt, "answer this once and exit (interactive chat when absent)");
   c.sub->add_option("--max-tokens", o->chat.max_tokens, "tokens per answer")->check(CLI::Range(1, 1 << 20))->capture_default_str();
   c.sub->add_option("--context", o->context, "context length (tokens)")->check(CLI::Range(16, 1 << 22))->capture_default_str();

@@ -14,6 +14,7 @@
 #include <optional>
 #include <thread>
 
+#include "cli/chat_template_source.h"
 #include "cli/commands.h"
 #include "cli/model_options.h"
 #include "core/error.h"
@@ -44,13 +45,15 @@ struct Loaded {
   std::optional<jinja::ChatTemplateConfig> chat_template;
 };
 
-// --chat-template, else the tokenizer's directory, else tokenizer_config.json's
+// --chat-template, else a GGUF tokenizer's own template, else the tokenizer's directory, else tokenizer_config.json's
 // template seen by the tokenizer; none is a warning (chat completions answer 400).
 std::optional<jinja::ChatTemplateConfig> load_template(const ServeOptions& o, const std::string& tok_path,
                                                        const tokenizer::Tokenizer& tok) {
   std::optional<jinja::ChatTemplateConfig> cfg;
   if (!o.chat_template.empty()) {
-    cfg = jinja::load_chat_template(o.chat_template);
+    cfg = load_any_chat_template(o.chat_template);
+  } else if (is_gguf_path(tok_path) && (cfg = tokenizer_chat_template(tok))) {
+    // a GGUF model carries its template
   } else {
     namespace fs = std::filesystem;
     const fs::path dir = fs::is_directory(tok_path) ? fs::path(tok_path) : fs::path(tok_path).parent_path();
@@ -141,7 +144,7 @@ Command add_serve_command(CLI::App& app) {
   auto o = std::make_shared<ServeOptions>();
   Command c;
   c.sub = app.add_subcommand("serve", "OpenAI-compatible HTTP server (/v1/chat/completions, /v1/completions, ...)");
-  c.sub->add_option("model", o->model, "model directory, or synthetic:PRESET (random weights; needs --tokenizer)")
+  c.sub->add_option("model", o->model, "model directory, GGUF file, or synthetic:PRESET (random weights; needs --tokenizer)")
       ->required();
   c.sub->add_option("--host", o->server.host, "address to bind")->capture_default_str();
   c.sub->add_option("--port", o->server.port, "port (0: any free port, printed when ready)")

@@ -35,9 +35,9 @@ void draw_progress(const std::string& file, uint64_t done, uint64_t total) {
 
 std::string resolve_model(const std::string& model, const ModelSourceOptions& o) {
   std::error_code ec;
-  if (std::filesystem::is_directory(model, ec)) return model;
+  if (std::filesystem::is_directory(model, ec) || std::filesystem::is_regular_file(model, ec)) return model;
   if (!io::looks_like_repo_id(model))
-    fail("model \"", model, "\" is neither a directory nor a Hugging Face repo id (ORG/NAME)");
+    fail("model \"", model, "\" is neither a directory, a GGUF file nor a Hugging Face repo id (ORG/NAME)");
   io::HubOptions h;
   if (!env("HF_ENDPOINT").empty()) h.endpoint = env("HF_ENDPOINT");
   h.token = env("HF_TOKEN");

@@ -1,4 +1,4 @@
-// Where a model comes from: a local directory, or a Hugging Face repo id
+// Where a model comes from: a local directory or GGUF file, or a Hugging Face repo id
 // downloaded into (or found in) the hub cache. The environment is read here
 // and only here: HF_HOME, HF_TOKEN, HF_ENDPOINT, HOME.
 #pragma once
@@ -13,7 +13,7 @@ struct ModelSourceOptions {
   bool progress = true;  // draw a progress bar on stderr
 };
 
-// Returns a local directory holding the model.
+// Returns a local directory holding the model, or the model file (GGUF) itself.
 std::string resolve_model(const std::string& model, const ModelSourceOptions& o);
 
 }  // namespace dsinfer::cli

@@ -216,8 +216,6 @@ void put_gguf_config(const ModelConfig& c, bool split_kv_b, GgufWriter& w) {
     if (c.head_dim * c.num_attention_heads != c.hidden_size) w.add_u32(a + ".attention.key_length", u32(c.head_dim));
   }
   put_rope_scaling(c, a, w);
-  if (c.bos_token_id >= 0) w.add_u32("tokenizer.ggml.bos_token_id", u32(c.bos_token_id));
-  if (!c.eos_token_id.empty()) w.add_u32("tokenizer.ggml.eos_token_id", u32(c.eos_token_id[0]));
 }
 
 }  // namespace dsinfer::io

@@ -13,7 +13,8 @@ namespace dsinfer::io {
 // wrong; the result is validated as config.json values are (parse_config).
 ModelConfig gguf_model_config(const GgufFile& f);
 
-// The keys gguf_model_config reads, with llama.cpp's names and units.
+// The keys gguf_model_config reads, with llama.cpp's names and units (the
+// tokenizer's keys, bos and eos ids among them, come from tokenizer/gguf_export.h).
 // split_kv_b: DeepSeek sizes as llama.cpp's MLA files give them (the latent as
 // one KV head, the per-head sizes in the *_mla keys), for attn_k_b + attn_v_b.
 void put_gguf_config(const ModelConfig& c, bool split_kv_b, GgufWriter& w);

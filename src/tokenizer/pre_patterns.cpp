@@ -68,6 +68,12 @@ const std::string& gpt2_pattern() {
   return p;
 }
 
+std::vector<std::string> gguf_pre_names() {
+  std::vector<std::string> names;
+  for (const auto& [name, _] : table()) names.push_back(name);
+  return names;
+}
+
 std::vector<std::string> gguf_pre_patterns(const std::string& pre_name) {
   const auto& t = table();
   auto it = t.find(pre_name);

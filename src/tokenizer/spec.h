@@ -66,6 +66,8 @@ TokenizerSpec load_gguf_spec(const std::string& path);
 // Pre-tokenizer regexes llama.cpp selects by tokenizer.ggml.pre ("deepseek-v3",
 // "qwen2", "llama-bpe", ...). Throws naming the value when it is unknown.
 std::vector<std::string> gguf_pre_patterns(const std::string& pre_name);
+// Every name gguf_pre_patterns knows.
+std::vector<std::string> gguf_pre_names();
 // The GPT-2 regex (ByteLevel use_regex, and GGUF "default"/"gpt-2").
 const std::string& gpt2_pattern();
 

@@ -56,6 +56,26 @@ TEST_F(RunCommand, SeededSamplingIsReproducible) {
   EXPECT_EQ(a.out, b.out);
 }
 
+// quantize --output NAME.gguf carries the weights, tokenizer and chat
+// template in one file: `run` on it answers as on the quantized directory.
+TEST_F(RunCommand, GgufFileAnswersAsItsCheckpointDoes) {
+  const std::string out = make_temp_dir();
+  for (const std::string& target : {out + "/q8", out + "/q8.gguf"}) {
+    const CmdResult q = run_dsinfer({"quantize", "--model", dir_, "--type", "q8_0", "--layout", "gguf", "--output", target});
+    ASSERT_EQ(q.exit_code, 0) << q.err;
+  }
+  const std::vector<std::string> ask = {"What is 2+2?", "--temperature", "0", "--max-tokens", "10"};
+  std::vector<std::string> a = {"run", out + "/q8"}, b = {"run", out + "/q8.gguf"};
+  a.insert(a.end(), ask.begin(), ask.end());
+  b.insert(b.end(), ask.begin(), ask.end());
+  const CmdResult from_dir = run_dsinfer(a), from_gguf = run_dsinfer(b);
+  ASSERT_EQ(from_dir.exit_code, 0) << from_dir.err;
+  ASSERT_EQ(from_gguf.exit_code, 0) << from_gguf.err;
+  EXPECT_GT(from_dir.out.size(), 1u);
+  EXPECT_EQ(from_gguf.out, from_dir.out);
+  fs::remove_all(out);
+}
+
 TEST_F(RunCommand, MissingModelIsAClearError) {
   const CmdResult r = run_dsinfer({"run", "not a model"});
   EXPECT_EQ(r.exit_code, 1);

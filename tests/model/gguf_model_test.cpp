@@ -23,8 +23,21 @@
 namespace dsinfer::test {
 namespace {
 
-// The checkpoint's tensors as stored (BF16 stays BF16) written as GGUF.
-std::string float_gguf(const std::string& model, bool split_kv_b) {
+// The rows of a BF16 matrix in block type t.
+io::TensorData quantized(const io::TensorInfo& t, DType type) {
+  const int64_t rows = t.shape[0], cols = t.shape[1];
+  io::TensorData out{t.name, type, t.shape, std::vector<uint8_t>(row_bytes(type, cols) * static_cast<size_t>(rows))};
+  std::vector<float> row(static_cast<size_t>(cols));
+  for (int64_t r = 0; r < rows; ++r) {
+    dequantize_row(t.dtype, static_cast<const uint8_t*>(t.data) + static_cast<size_t>(r) * row_bytes(t.dtype, cols), cols, row.data());
+    quantize_row(type, row.data(), cols, out.bytes.data() + static_cast<size_t>(r) * row_bytes(type, cols));
+  }
+  return out;
+}
+
+// The checkpoint's tensors as stored (BF16 stays BF16) written as GGUF; the
+// token embedding in `embed` (llama.cpp's Q4_K_M files hold it in Q4_K).
+std::string float_gguf(const std::string& model, bool split_kv_b, DType embed = DType::BF16) {
   const std::string dir = testdata_dir() + "/reference/models/" + model;
   const io::ModelConfig cfg = io::load_config(dir);
   const io::Checkpoint ck = io::Checkpoint::open(dir);
@@ -32,7 +45,10 @@ std::string float_gguf(const std::string& model, bool split_kv_b) {
   for (const model::TensorSpec& s : model::checkpoint_layout(cfg)) {
     const io::TensorInfo& t = ck.get(s.name);
     const auto* p = static_cast<const uint8_t*>(t.data);
-    tensors.push_back({t.name, t.dtype, t.shape, std::vector<uint8_t>(p, p + t.nbytes)});
+    if (s.role == model::TensorRole::Embedding && embed != t.dtype)
+      tensors.push_back(quantized(t, embed));
+    else
+      tensors.push_back({t.name, t.dtype, t.shape, std::vector<uint8_t>(p, p + t.nbytes)});
   }
   io::GgufWriter w;
   model::add_gguf_tensors(cfg, std::move(tensors), w, {split_kv_b});
@@ -81,6 +97,30 @@ INSTANTIATE_TEST_SUITE_P(Reference, GgufFloatModel,
                            std::replace(n.begin(), n.end(), '-', '_');
                            return n;
                          });
+
+// A block-quantized token embedding (on AVX-512 repacked into row groups at
+// load) is looked up row by row: the logits stay within that type's
+// rounding of the reference (a wrong row would be off by ~100%).
+TEST(GgufModel, QuantizedTokenEmbeddingLooksUpTheRightRows) {
+  REQUIRE_TESTDATA(td);
+  for (const auto& [type, bound] : {std::pair{DType::Q8_0, 2e-2}, std::pair{DType::Q4_K, 0.2}, std::pair{DType::Q6_K, 5e-2}}) {
+    const std::string path = float_gguf("qwen2-tiny", false, type);
+    Loaded m = load(path);
+    const nlohmann::json ref = reference("qwen2-tiny");
+    const auto& c = ref["cases"][2];
+    const auto tokens = c["tokens"].get<std::vector<int32_t>>();
+    const std::vector<float> got = run_tokens(*m.model, tokens);
+    double worst = 0;
+    for (size_t p = 0; p < tokens.size(); ++p) {
+      const auto want = c["logits"][p].get<std::vector<float>>();
+      worst = std::max(worst, rel_l2(&got[p * 1024], want.data(), 1024));
+    }
+    EXPECT_LT(worst, bound) << dtype_name(type) << " token_embd";
+    EXPECT_GT(worst, 1e-4) << dtype_name(type) << ": the embedding was not quantized";
+    std::printf("qwen2-tiny, %s token_embd: worst relative error %.4f\n", std::string(dtype_name(type)).c_str(), worst);
+    std::filesystem::remove_all(std::filesystem::path(path).parent_path());
+  }
+}
 
 // convert_hf_to_gguf.py's LlamaModel.permute, written as numpy reads it:
 // w.reshape(n_head, 2, head_dim / 2, cols).swapaxes(1, 2) moves the row at
