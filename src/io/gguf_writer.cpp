@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/quant.h"
+#include "io/ggml_dequant.h"
 #include "io/gguf.h"
 
 namespace dsinfer::io {
@@ -97,12 +98,22 @@ void GgufWriter::add_tensor(const std::string& name, DType type, const std::vect
                             std::vector<uint8_t> bytes) {
   const auto id = ggml_type_of(type);
   if (!id) fail("GGUF tensor ", name, ": dtype ", dtype_name(type), " has no ggml type");
+  add_ggml_tensor(name, *id, dims, std::move(bytes));
+}
+
+void GgufWriter::add_ggml_tensor(const std::string& name, uint32_t ggml_type, const std::vector<uint64_t>& dims,
+                                 std::vector<uint8_t> bytes) {
   if (dims.empty() || dims.size() > 4) fail("GGUF tensor ", name, ": ", dims.size(), " dims (1 to 4 allowed)");
+  const auto native = dtype_of_ggml(ggml_type);
+  if (!native && !ggml_dequantizable(ggml_type)) fail("GGUF tensor ", name, ": ggml type ", ggml_type, " is not written");
+  const auto cols = static_cast<int64_t>(dims[0]);
+  const uint64_t row = native ? row_bytes(*native, cols)
+                              : static_cast<uint64_t>(cols / ggml_block_values(ggml_type) * ggml_block_bytes(ggml_type));
   uint64_t outer = 1;
   for (size_t k = 1; k < dims.size(); ++k) outer *= dims[k];
-  const uint64_t want = outer * row_bytes(type, static_cast<int64_t>(dims[0]));
-  if (bytes.size() != want) fail("GGUF tensor ", name, ": ", bytes.size(), " bytes given, its dims and type need ", want);
-  tensors_.push_back({name, *id, dims, std::move(bytes)});
+  if (bytes.size() != outer * row)
+    fail("GGUF tensor ", name, ": ", bytes.size(), " bytes given, its dims and type need ", outer * row);
+  tensors_.push_back({name, ggml_type, dims, std::move(bytes)});
 }
 
 void GgufWriter::write(const std::string& path) const {

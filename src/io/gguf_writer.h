@@ -32,6 +32,9 @@ class GgufWriter {
   // dims innermost first, as ggml: a [rows, cols] matrix is {cols, rows}.
   // bytes must hold exactly what dims and type imply.
   void add_tensor(const std::string& name, DType type, const std::vector<uint64_t>& dims, std::vector<uint8_t> bytes);
+  // A type dsinfer only reads (io/ggml_dequant.h), by its ggml id.
+  void add_ggml_tensor(const std::string& name, uint32_t ggml_type, const std::vector<uint64_t>& dims,
+                       std::vector<uint8_t> bytes);
 
   // Throws dsinfer::Error naming the path when it cannot be written.
   void write(const std::string& path) const;

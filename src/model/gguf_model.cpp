@@ -5,11 +5,13 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
 
 #include "core/error.h"
 #include "core/quant.h"
 #include "io/gguf.h"
 #include "io/gguf_config.h"
+#include "io/ggml_dequant.h"
 #include "model/checkpoint_layout.h"
 #include "model/gguf_names.h"
 #include "model/rope.h"
@@ -43,24 +45,61 @@ std::vector<uint8_t> reorder_rows(const uint8_t* in, int64_t rows, size_t row_si
   return out;
 }
 
+// A GGUF tensor's type: one the kernels compute with (native), or one dsinfer
+// only reads (io/ggml_dequant.h), converted to Q8_0 at load.
+struct SrcType {
+  uint32_t ggml = 0;
+  std::optional<DType> native;
+
+  size_t row_size(int64_t cols) const {
+    return native ? row_bytes(*native, cols)
+                  : static_cast<size_t>(cols / io::ggml_block_values(ggml) * io::ggml_block_bytes(ggml));
+  }
+  void read(const uint8_t* row, int64_t cols, float* out) const {
+    if (native)
+      dequantize_row(*native, row, cols, out);
+    else
+      io::ggml_dequantize_row(ggml, row, cols, out);
+  }
+};
+
+// [rows, cols] of a read-only type as Q8_0: Q5_0 exactly (same scale, wider
+// codes); the others rounded once more, to Q8_0's step of 1/254 of a block's range.
+std::vector<uint8_t> to_q8_0(const SrcType& st, const uint8_t* data, int64_t rows, int64_t cols) {
+  const size_t in_row = st.row_size(cols), out_row = row_bytes(DType::Q8_0, cols);
+  std::vector<uint8_t> out(out_row * static_cast<size_t>(rows));
+  std::vector<float> row(static_cast<size_t>(cols));
+  for (int64_t r = 0; r < rows; ++r) {
+    const uint8_t* in = data + static_cast<size_t>(r) * in_row;
+    uint8_t* o = out.data() + static_cast<size_t>(r) * out_row;
+    if (st.ggml == io::kGgmlQ5_0) {
+      io::q5_0_to_q8_0(in, cols, o);
+      continue;
+    }
+    st.read(in, cols, row.data());
+    quantize_row(DType::Q8_0, row.data(), cols, o);
+  }
+  return out;
+}
+
 struct Importer {
   const io::GgufFile& f;
   const io::ModelConfig& cfg;
   io::Checkpoint::Parts& parts;
 
-  // The tensor, checked to have the type and dims `shape` (Hugging Face order) implies.
+  // The tensor, checked to have the dims `want` (ggml order) and a type dsinfer reads.
   const io::GgufTensorInfo& tensor(const std::string& name, const std::string& hf_name, std::vector<uint64_t> want,
-                                   DType& dt) const {
+                                   SrcType& st) const {
     const io::GgufTensorInfo* t = f.find_tensor(name);
     if (!t) fail("GGUF ", f.path(), ": tensor ", name, " (", hf_name, ") is missing");
-    const auto d = io::dtype_of_ggml(t->type);
-    if (!d)
+    st = {t->type, io::dtype_of_ggml(t->type)};
+    if (!st.native && !io::ggml_dequantizable(t->type))
       fail("GGUF ", f.path(), ": tensor ", name, " is ", io::ggml_type_name(t->type),
-           ", a type dsinfer cannot compute with (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K)");
+           ", a type dsinfer cannot read (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K; Q4_1, Q5_0, Q5_1 and "
+           "Q5_K are converted to Q8_0 at load)");
     if (t->dims != want)
       fail("GGUF ", f.path(), ": tensor ", name, " has dims ", shape_str(t->dims), ", expected ", shape_str(want),
            " (ggml order) for ", hf_name, " from the file's metadata");
-    dt = *d;
     return *t;
   }
 
@@ -70,23 +109,26 @@ struct Importer {
     const int64_t heads = cfg.num_attention_heads, nope = cfg.qk_nope_head_dim, v = cfg.v_head_dim;
     const int64_t rank = cfg.kv_lora_rank;
     const auto u = [](int64_t x) { return static_cast<uint64_t>(x); };
-    DType kt{}, vt{};
+    SrcType kt, vt;
     const auto& k_b = tensor(blk + "attn_k_b.weight", s.name, {u(nope), u(rank), u(heads)}, kt);
     const auto& v_b = tensor(blk + "attn_v_b.weight", s.name, {u(rank), u(v), u(heads)}, vt);
-    const auto floating = [](DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16; };
+    const auto floating = [](const SrcType& t) {
+      return t.native == DType::F32 || t.native == DType::F16 || t.native == DType::BF16;
+    };
     // Float sources stay exact; integer blocks become F16, finer than their own rounding.
-    const DType out = kt == vt && kt == DType::BF16 ? DType::BF16 : floating(kt) && floating(vt) ? DType::F32 : DType::F16;
+    const DType out = kt.native == DType::BF16 && vt.native == DType::BF16 ? DType::BF16
+                      : floating(kt) && floating(vt)                       ? DType::F32
+                                                                           : DType::F16;
     std::vector<float> kv(static_cast<size_t>(heads * (nope + v) * rank));  // [heads * (nope + v), rank]
     std::vector<float> row(static_cast<size_t>(std::max(nope, rank)));
-    const size_t k_row = row_bytes(kt, nope), v_row = row_bytes(vt, rank);
+    const size_t k_row = kt.row_size(nope), v_row = vt.row_size(rank);
     for (int64_t h = 0; h < heads; ++h) {
       float* head = kv.data() + static_cast<size_t>(h * (nope + v) * rank);
       for (int64_t r = 0; r < rank; ++r) {
-        dequantize_row(kt, k_b.data + static_cast<size_t>(h * rank + r) * k_row, nope, row.data());
+        kt.read(k_b.data + static_cast<size_t>(h * rank + r) * k_row, nope, row.data());
         for (int64_t i = 0; i < nope; ++i) head[i * rank + r] = row[static_cast<size_t>(i)];
       }
-      for (int64_t i = 0; i < v; ++i)
-        dequantize_row(vt, v_b.data + static_cast<size_t>(h * v + i) * v_row, rank, head + (nope + i) * rank);
+      for (int64_t i = 0; i < v; ++i) vt.read(v_b.data + static_cast<size_t>(h * v + i) * v_row, rank, head + (nope + i) * rank);
     }
     const int64_t rows = heads * (nope + v);
     std::vector<uint8_t> bytes(row_bytes(out, rank) * static_cast<size_t>(rows));
@@ -101,18 +143,22 @@ struct Importer {
       const std::string blk = loc.name.substr(0, loc.name.size() - std::string("attn_kv_b.weight").size());
       if (f.find_tensor(blk + "attn_k_b.weight")) return add_split_kv_b(s, blk);
     }
-    DType dt{};
-    const io::GgufTensorInfo* t = &tensor(loc.name, s.name, ggml_dims(s.shape, loc.expert >= 0 ? cfg.n_routed_experts : 0), dt);
+    SrcType st;
+    const io::GgufTensorInfo& t = tensor(loc.name, s.name, ggml_dims(s.shape, loc.expert >= 0 ? cfg.n_routed_experts : 0), st);
     const int64_t cols = s.shape.back(), rows = s.shape.size() == 2 ? s.shape[0] : 1;
-    if (cols % block_elems(dt) != 0)
-      fail("GGUF ", f.path(), ": tensor ", loc.name, ": ", cols, " columns is not a multiple of the ",
-           dtype_name(dt), " block");
-    const size_t row_size = row_bytes(dt, cols), bytes = row_size * static_cast<size_t>(rows);
-    const uint8_t* data = t->data + (loc.expert >= 0 ? static_cast<size_t>(loc.expert) * bytes : 0);
-    const int64_t reordered = s.shape.size() == 2 ? rows : cols;  // a bias reorders its values
+    const size_t bytes = st.row_size(cols) * static_cast<size_t>(rows);
+    const uint8_t* data = t.data + (loc.expert >= 0 ? static_cast<size_t>(loc.expert) * bytes : 0);
+    if (!st.native) {
+      io::TensorData q{s.name, DType::Q8_0, s.shape, to_q8_0(st, data, rows, cols)};
+      if (loc.rope_heads > 0) q.bytes = reorder_rows(q.bytes.data(), rows, row_bytes(DType::Q8_0, cols), loc.rope_heads, true);
+      parts.owned.push_back(std::move(q));
+      return;
+    }
+    const DType dt = *st.native;
     if (loc.rope_heads > 0) {
-      const size_t unit = s.shape.size() == 2 ? row_size : dtype_size(dt);
-      parts.owned.push_back({s.name, dt, s.shape, reorder_rows(data, reordered, unit, loc.rope_heads, true)});
+      const bool matrix = s.shape.size() == 2;  // a bias reorders its values
+      const size_t unit = matrix ? row_bytes(dt, cols) : dtype_size(dt);
+      parts.owned.push_back({s.name, dt, s.shape, reorder_rows(data, matrix ? rows : cols, unit, loc.rope_heads, true)});
       return;
     }
     parts.views.push_back({s.name, dt, s.shape, data, bytes, f.path()});

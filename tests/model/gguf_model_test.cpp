@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -12,10 +13,12 @@
 #include "common/testdata.h"
 #include "core/error.h"
 #include "core/quant.h"
+#include "io/ggml_dequant.h"
 #include "io/gguf.h"
 #include "io/gguf_config.h"
 #include "io/safetensors.h"
 #include "model/checkpoint_layout.h"
+#include "model/gguf_names.h"
 #include "model/gguf_model.h"
 #include "model/model_test_util.h"
 #include "model/quantize.h"
@@ -120,6 +123,83 @@ TEST(GgufModel, QuantizedTokenEmbeddingLooksUpTheRightRows) {
     std::printf("qwen2-tiny, %s token_embd: worst relative error %.4f\n", std::string(dtype_name(type)).c_str(), worst);
     std::filesystem::remove_all(std::filesystem::path(path).parent_path());
   }
+}
+
+// ggml's Q5_0 rounding (d = the largest magnitude / -16, codes round(x / d) + 16 in 0..31).
+std::vector<uint8_t> to_q5_0(const std::vector<float>& x) {
+  std::vector<uint8_t> out;
+  for (size_t b = 0; b < x.size(); b += 32) {
+    float amax = 0, max = 0;
+    for (size_t j = 0; j < 32; ++j)
+      if (std::fabs(x[b + j]) > amax) amax = std::fabs(x[b + j]), max = x[b + j];
+    const float d = max / -16, id = d ? 1.0f / d : 0.0f;
+    const uint16_t dh = f32_to_f16(d);
+    uint8_t blk[22] = {};
+    std::memcpy(blk, &dh, 2);
+    uint32_t qh = 0;
+    for (size_t j = 0; j < 16; ++j) {
+      const auto code = [&](float v) { return std::min(31, static_cast<int>(v * id + 16.5f)); };
+      const int q0 = code(x[b + j]), q1 = code(x[b + j + 16]);
+      blk[6 + j] = static_cast<uint8_t>((q0 & 0x0F) | ((q1 & 0x0F) << 4));
+      qh |= static_cast<uint32_t>((q0 >> 4) & 1) << j | static_cast<uint32_t>((q1 >> 4) & 1) << (j + 16);
+    }
+    std::memcpy(blk + 2, &qh, 4);
+    out.insert(out.end(), blk, blk + 22);
+  }
+  return out;
+}
+
+// qwen2-tiny with every projection in Q5_0 (as llama.cpp's files hold the
+// rows Q4_K cannot), or in the Q8_0 that Q5_0 transcodes to exactly.
+std::string q5_0_gguf(bool as_q8_0) {
+  const std::string dir = testdata_dir() + "/reference/models/qwen2-tiny";
+  const io::ModelConfig cfg = io::load_config(dir);
+  const io::Checkpoint ck = io::Checkpoint::open(dir);
+  io::GgufWriter w;
+  io::put_gguf_config(cfg, false, w);
+  for (const model::TensorSpec& s : model::checkpoint_layout(cfg)) {
+    const io::TensorInfo& t = ck.get(s.name);
+    const std::string name = model::gguf_location(cfg, s.name).name;
+    std::vector<float> x(static_cast<size_t>(t.numel()));
+    dequantize_row(t.dtype, t.data, t.numel(), x.data());
+    std::vector<uint64_t> dims(t.shape.rbegin(), t.shape.rend());
+    if (s.role != model::TensorRole::Projection && s.role != model::TensorRole::LmHead) {
+      std::vector<uint8_t> f32(x.size() * 4);
+      std::memcpy(f32.data(), x.data(), f32.size());
+      w.add_tensor(name, DType::F32, dims, std::move(f32));
+      continue;
+    }
+    std::vector<uint8_t> q5 = to_q5_0(x);
+    if (!as_q8_0) {
+      w.add_ggml_tensor(name, io::kGgmlQ5_0, dims, std::move(q5));
+      continue;
+    }
+    std::vector<uint8_t> q8(static_cast<size_t>(t.numel() / 32) * sizeof(BlockQ8_0));
+    io::q5_0_to_q8_0(q5.data(), t.numel(), q8.data());
+    w.add_tensor(name, DType::Q8_0, dims, std::move(q8));
+  }
+  const std::string path = make_temp_dir() + (as_q8_0 ? "/q8_0.gguf" : "/q5_0.gguf");
+  w.write(path);
+  return path;
+}
+
+// A Q5_0 file loads, its blocks converted to Q8_0 exactly: the same logits as
+// the file already holding those Q8_0 blocks, and close to the reference.
+TEST(GgufModel, Q5_0TensorsLoadAsTheirExactQ8_0) {
+  REQUIRE_TESTDATA(td);
+  const std::string q5 = q5_0_gguf(false), q8 = q5_0_gguf(true);
+  Loaded a = load(q5), b = load(q8);
+  const nlohmann::json ref = reference("qwen2-tiny");
+  const auto tokens = ref["cases"][2]["tokens"].get<std::vector<int32_t>>();
+  const auto la = run_tokens(*a.model, tokens), lb = run_tokens(*b.model, tokens);
+  ASSERT_EQ(la.size(), lb.size());
+  EXPECT_EQ(0, std::memcmp(la.data(), lb.data(), la.size() * sizeof(float)));
+  double worst = 0;
+  for (size_t p = 0; p < tokens.size(); ++p)
+    worst = std::max(worst, rel_l2(&la[p * 1024], ref["cases"][2]["logits"][p].get<std::vector<float>>().data(), 1024));
+  std::printf("qwen2-tiny with Q5_0 projections: worst relative error %.4f\n", worst);
+  EXPECT_LT(worst, 0.15);
+  for (const std::string& p : {q5, q8}) std::filesystem::remove_all(std::filesystem::path(p).parent_path());
 }
 
 // convert_hf_to_gguf.py's LlamaModel.permute, written as numpy reads it:
