@@ -12,7 +12,7 @@ namespace dsinfer::cli {
 void add_model_options(CLI::App& sub, ModelOptions& o) {
   sub.add_option("--model", o.model_dir, "Hugging Face model directory (config.json + *.safetensors) or GGUF model file")
       ->required()
-      ->check(CLI::ExistingDirectory);
+      ->check(CLI::ExistingPath);
   sub.add_option("--backend", o.backend.name, "compute backend")
       ->check(CLI::IsMember({"cpu", "reference"}))
       ->capture_default_str();

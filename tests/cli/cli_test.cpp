@@ -121,6 +121,31 @@ TEST(Cli, GenerateMatchesReferenceGreedy) {
   EXPECT_EQ(r.out, want + "\n");
 }
 
+// quantize --output NAME.gguf, then generate from the file: the greedy ids of
+// the quantized directory (a reference model has no tokenizer.json: a warning).
+TEST(Cli, GenerateTakesAGgufFile) {
+  REQUIRE_TESTDATA(td);
+  const std::string dir = make_temp_dir();
+  const std::string model = td + "/reference/models/llama-tiny";  // ds2: attn_k_b is requantized
+  for (const std::string& out : {dir + "/q8", dir + "/q8.gguf"}) {
+    const CmdResult q = run_dsinfer({"quantize", "--model", model, "--type", "q8_0", "--output", out});
+    ASSERT_EQ(q.exit_code, 0) << q.err;
+    if (out.ends_with(".gguf")) {
+      EXPECT_NE(q.err.find("no tokenizer.json"), std::string::npos) << q.err;
+    }
+  }
+  std::string outs[2];
+  for (int i = 0; i < 2; ++i) {
+    const CmdResult r = run_dsinfer({"generate", "--model", dir + (i ? "/q8.gguf" : "/q8"), "--tokens", "5,6,7,8",
+                                     "--max-tokens", "12"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    outs[i] = r.out;
+  }
+  EXPECT_EQ(std::count(outs[0].begin(), outs[0].end(), ','), 11) << outs[0];
+  EXPECT_EQ(outs[1], outs[0]);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Cli, InspectReportsMlaCacheAndActiveParameters) {
   REQUIRE_TESTDATA(td);
   const CmdResult r = run_dsinfer({"inspect", "--json", "--model", td + "/reference/models/ds3-tiny"});
