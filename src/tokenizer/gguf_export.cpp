@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "tokenizer/spec.h"
+#include "tokenizer/utf8.h"
 
 namespace dsinfer::tokenizer {
 
@@ -27,24 +28,6 @@ TokenizerSpec hf_spec(const std::string& path) {
   return load_hf_spec(json.string(), existing(dir / "tokenizer_config.json"), existing(dir / "chat_template.jinja"));
 }
 
-void append_utf8(uint32_t cp, std::string& out) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
-
 // PCRE2's \x{HHHH}, \r, \n and \t escapes as the characters, so a pattern
 // compares equal however tokenizer.json or the name table spell it.
 std::string literal(const std::string& p) {
@@ -57,7 +40,7 @@ std::string literal(const std::string& p) {
     const char e = p[++i];
     const size_t close = e == 'x' && i + 1 < p.size() && p[i + 1] == '{' ? p.find('}', i) : std::string::npos;
     if (close != std::string::npos) {
-      append_utf8(static_cast<uint32_t>(std::stoul(p.substr(i + 2, close - i - 2), nullptr, 16)), out);
+      utf8::append(out, static_cast<uint32_t>(std::stoul(p.substr(i + 2, close - i - 2), nullptr, 16)));
       i = close;
     } else if (e == 'r' || e == 'n' || e == 't') {
       out += e == 'r' ? '\r' : e == 'n' ? '\n' : '\t';

@@ -236,6 +236,19 @@ TEST(GgufModel, LlamaQkRowsAreInConvertHfToGgufOrder) {
   std::filesystem::remove_all(std::filesystem::path(path).parent_path());
 }
 
+// `model` quantized to `type` twice in a fresh directory: DIR/st (safetensors) and DIR/model.gguf.
+std::string quantized_both(const std::string& model, DType type) {
+  const std::string dir = make_temp_dir();
+  model::QuantizeOptions o;
+  o.input_dir = testdata_dir() + "/reference/models/" + model;
+  o.type = type;
+  for (const char* out : {"/st", "/model.gguf"}) {
+    o.output_dir = dir + out;
+    model::quantize_checkpoint(o);
+  }
+  return dir;
+}
+
 // `dsinfer quantize --output NAME.gguf` holds the same blocks as the
 // safetensors checkpoint in GGUF's rows: identical logits (llama: its q/k
 // rows reordered both ways; experts sliced out of merged tensors).
@@ -243,14 +256,7 @@ TEST(GgufModel, QuantizedGgufGivesTheQuantizedCheckpointsLogits) {
   REQUIRE_TESTDATA(td);
   for (const std::string model : {"qwen2-tiny", "llama-tiny"}) {
     for (DType type : {DType::Q4_K, DType::Q6_K}) {
-      const std::string dir = make_temp_dir();
-      model::QuantizeOptions o;
-      o.input_dir = td + "/reference/models/" + model;
-      o.type = type;
-      o.output_dir = dir + "/st";
-      model::quantize_checkpoint(o);
-      o.output_dir = dir + "/model.gguf";
-      model::quantize_checkpoint(o);
+      const std::string dir = quantized_both(model, type);
       const auto tokens = reference(model)["cases"][2]["tokens"].get<std::vector<int32_t>>();
       Loaded a = load(dir + "/st"), b = load(dir + "/model.gguf");
       const auto la = run_tokens(*a.model, tokens), lb = run_tokens(*b.model, tokens);
@@ -269,14 +275,7 @@ TEST(GgufModel, QuantizedGgufGivesTheQuantizedCheckpointsLogits) {
 // to the reference.
 TEST(GgufModel, QuantizedDeepSeekGgufStaysCloseToTheCheckpoint) {
   REQUIRE_TESTDATA(td);
-  const std::string dir = make_temp_dir();
-  model::QuantizeOptions o;
-  o.input_dir = td + "/reference/models/ds3-tiny";
-  o.type = DType::Q8_0;
-  o.output_dir = dir + "/st";
-  model::quantize_checkpoint(o);
-  o.output_dir = dir + "/model.gguf";
-  model::quantize_checkpoint(o);
+  const std::string dir = quantized_both("ds3-tiny", DType::Q8_0);
   const io::GgufFile f(dir + "/model.gguf");
   ASSERT_NE(f.find_tensor("blk.1.attn_k_b.weight"), nullptr);
   EXPECT_EQ(f.find_tensor("blk.1.attn_kv_b.weight"), nullptr);
@@ -325,15 +324,6 @@ TEST(GgufConfig, LlamaCppFilesGiveThePublishedConfigs) {
   EXPECT_EQ(coder.rope_theta, 100000.0);
   EXPECT_EQ(coder.rope_scaling.type, "linear");
   EXPECT_EQ(coder.rope_scaling.factor, 4.0);
-}
-
-std::string load_error(const std::string& path) {
-  try {
-    load(path);
-  } catch (const Error& x) {
-    return x.what();
-  }
-  return "";
 }
 
 // Overwrites the first `from` found after the tensor name `name` in the file's header.

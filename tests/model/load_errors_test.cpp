@@ -14,15 +14,6 @@
 namespace dsinfer::test {
 namespace {
 
-std::string load_error(const std::string& dir) {
-  try {
-    load(dir);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 void rewrite_config(const std::string& dir, const std::function<void(nlohmann::json&)>& edit) {
   nlohmann::json c = nlohmann::json::parse(std::ifstream(dir + "/config.json"));
   edit(c);

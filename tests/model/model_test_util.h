@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/error.h"
 #include "engine/sequence_runner.h"
 #include "kernels/backend.h"
 #include "model/model.h"
@@ -25,6 +26,16 @@ inline Loaded load(const std::string& dir, const std::string& backend = "cpu") {
   l.backend = kernels::make_backend({backend, 2});
   l.model = model::Model::load(dir, *l.backend);
   return l;
+}
+
+// What loading `path` says ("" if it loads).
+inline std::string load_error(const std::string& path) {
+  try {
+    load(path);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
 }
 
 // Logits of every position for one sequence, fed in chunks of `chunk` tokens (0: all at once).

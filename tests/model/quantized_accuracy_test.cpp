@@ -206,16 +206,6 @@ int rewrite_headers(const std::string& dir, const std::string& from, const std::
   return rewritten;
 }
 
-// What loading dir says ("" if it loads).
-std::string load_error(const std::string& dir) {
-  try {
-    load(dir);
-  } catch (const Error& x) {
-    return x.what();
-  }
-  return "";
-}
-
 std::string quantized_copy(const std::string& model) {
   const std::string dir = make_temp_dir();
   model::QuantizeOptions o;
