@@ -12,7 +12,7 @@ using nlohmann::json;
 
 // Reads `ARCH.suffix` keys, failing with the key's full name.
 struct Meta {
-  const GgufFile& f;
+  const GgufShards& f;
   std::string arch;
 
   std::string key(const std::string& suffix) const { return arch + "." + suffix; }
@@ -33,7 +33,7 @@ struct Meta {
   std::optional<double> opt_number(const std::string& suffix) const { return f.get_float(key(suffix)); }
 };
 
-bool has_tensor(const GgufFile& f, const std::string& name) { return f.find_tensor(name) != nullptr; }
+bool has_tensor(const GgufShards& f, const std::string& name) { return f.find_tensor(name) != nullptr; }
 
 int64_t vocab_size(const Meta& m) {
   if (const auto v = m.opt_integer("vocab_size")) return *v;
@@ -44,7 +44,7 @@ int64_t vocab_size(const Meta& m) {
 }
 
 // llama.cpp's form of llama3 scaling: a rope_freqs tensor of divisors.
-void put_freq_factors(const GgufFile& f, RopeScaling& rs) {
+void put_freq_factors(const GgufShards& f, RopeScaling& rs) {
   const GgufTensorInfo* t = f.find_tensor("rope_freqs.weight");
   if (!t) return;
   if (t->type != 0 || t->dims.size() != 1)
@@ -131,7 +131,7 @@ void deepseek_config(const Meta& m, json& j) {
 
 std::string gguf_architecture(const ModelConfig& c) { return c.is_deepseek() ? "deepseek2" : c.model_type; }
 
-ModelConfig gguf_model_config(const GgufFile& f) {
+ModelConfig gguf_model_config(const GgufShards& f) {
   const auto arch = f.get_string("general.architecture");
   if (!arch) fail("GGUF ", f.path(), ": key 'general.architecture' is missing");
   if (*arch != "qwen2" && *arch != "llama" && *arch != "deepseek2")

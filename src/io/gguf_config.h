@@ -4,6 +4,7 @@
 #pragma once
 
 #include "io/gguf.h"
+#include "io/gguf_shards.h"
 #include "io/gguf_writer.h"
 #include "io/hf_config.h"
 
@@ -11,7 +12,7 @@ namespace dsinfer::io {
 
 // Throws dsinfer::Error naming the file and the GGUF key that is missing or
 // wrong; the result is validated as config.json values are (parse_config).
-ModelConfig gguf_model_config(const GgufFile& f);
+ModelConfig gguf_model_config(const GgufShards& f);
 
 // The keys gguf_model_config reads, with llama.cpp's names and units (the
 // tokenizer's keys, bos and eos ids among them, come from tokenizer/gguf_export.h).

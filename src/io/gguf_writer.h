@@ -38,6 +38,10 @@ class GgufWriter {
 
   // Throws dsinfer::Error naming the path when it cannot be written.
   void write(const std::string& path) const;
+  // As llama.cpp's gguf-split: NAME-00001-of-0000N.gguf ... for path NAME.gguf,
+  // the tensors in n_shards consecutive runs, the metadata in the first file,
+  // split.no / split.count / split.tensors.count in each. Returns the paths.
+  std::vector<std::string> write_split(const std::string& path, int n_shards) const;
 
  private:
   struct Tensor {
@@ -47,6 +51,8 @@ class GgufWriter {
     std::vector<uint8_t> bytes;
   };
   void key(const std::string& k, uint32_t value_type);
+  // One file: kv (n_kv entries) then tensors [t0, t1).
+  void write_file(const std::string& path, const std::vector<uint8_t>& kv, uint64_t n_kv, size_t t0, size_t t1) const;
 
   std::vector<uint8_t> kv_;  // the encoded key/value section
   uint64_t n_kv_ = 0;

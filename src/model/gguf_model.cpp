@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -83,7 +84,7 @@ std::vector<uint8_t> to_q8_0(const SrcType& st, const uint8_t* data, int64_t row
 }
 
 struct Importer {
-  const io::GgufFile& f;
+  const io::GgufShards& f;
   const io::ModelConfig& cfg;
   io::Checkpoint::Parts& parts;
 
@@ -235,8 +236,21 @@ bool is_gguf_file(const std::string& path) {
   return f.read(magic, 4) && std::memcmp(magic, "GGUF", 4) == 0;
 }
 
+std::string gguf_files_in(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec) || fs::exists(fs::path(dir) / "config.json", ec)) return "";
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.path().extension() == ".gguf") names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  std::string out;
+  for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
 GgufModel open_gguf_model(const std::string& path) {
-  auto file = std::make_shared<const io::GgufFile>(path);
+  auto file = std::make_shared<const io::GgufShards>(path);
   io::ModelConfig cfg = io::gguf_model_config(*file);
   io::Checkpoint::Parts parts{path, {}, {}, file};
   const Importer imp{*file, cfg, parts};

@@ -16,6 +16,8 @@ namespace dsinfer::model {
 
 // True when `path` is a regular file that starts with the GGUF magic.
 bool is_gguf_file(const std::string& path);
+// A directory without config.json: its .gguf file names, comma-separated ("" if none).
+std::string gguf_files_in(const std::string& dir);
 
 struct GgufModel {
   io::ModelConfig config;

@@ -19,6 +19,8 @@ std::unique_ptr<Model> Model::load(const std::string& dir, kernels::Backend& bac
     GgufModel g = open_gguf_model(dir);
     return create(std::move(g.config), std::move(g.checkpoint), backend);
   }
+  if (const std::string files = gguf_files_in(dir); !files.empty())
+    fail(dir, " has no config.json but GGUF files (", files, "): pass the one to load");
   io::ModelConfig cfg = io::load_config(dir);  // config errors first: they explain more than tensor errors
   return create(std::move(cfg), io::Checkpoint::open(dir), backend);
 }

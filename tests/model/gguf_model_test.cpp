@@ -16,6 +16,7 @@
 #include "io/ggml_dequant.h"
 #include "io/gguf.h"
 #include "io/gguf_config.h"
+#include "io/gguf_shards.h"
 #include "io/safetensors.h"
 #include "model/checkpoint_layout.h"
 #include "model/gguf_names.h"
@@ -39,8 +40,9 @@ io::TensorData quantized(const io::TensorInfo& t, DType type) {
 }
 
 // The checkpoint's tensors as stored (BF16 stays BF16) written as GGUF; the
-// token embedding in `embed` (llama.cpp's Q4_K_M files hold it in Q4_K).
-std::string float_gguf(const std::string& model, bool split_kv_b, DType embed = DType::BF16) {
+// token embedding in `embed` (llama.cpp's Q4_K_M files hold it in Q4_K);
+// shards > 1: split as gguf-split does, the first shard's path returned.
+std::string float_gguf(const std::string& model, bool split_kv_b, DType embed = DType::BF16, int shards = 1) {
   const std::string dir = testdata_dir() + "/reference/models/" + model;
   const io::ModelConfig cfg = io::load_config(dir);
   const io::Checkpoint ck = io::Checkpoint::open(dir);
@@ -56,6 +58,7 @@ std::string float_gguf(const std::string& model, bool split_kv_b, DType embed = 
   io::GgufWriter w;
   model::add_gguf_tensors(cfg, std::move(tensors), w, {split_kv_b});
   const std::string path = make_temp_dir() + "/" + model + ".gguf";
+  if (shards > 1) return w.write_split(path, shards).front();
   w.write(path);
   return path;
 }
@@ -202,6 +205,38 @@ TEST(GgufModel, Q5_0TensorsLoadAsTheirExactQ8_0) {
   for (const std::string& p : {q5, q8}) std::filesystem::remove_all(std::filesystem::path(p).parent_path());
 }
 
+// A model split over three files (experts, norms and the output projection
+// in different ones) loads from its first shard, as from one file; a missing
+// shard is named.
+TEST(GgufModel, SplitFilesLoadAsOne) {
+  REQUIRE_TESTDATA(td);
+  const std::string one = float_gguf("ds3-tiny", true), first = float_gguf("ds3-tiny", true, DType::BF16, 3);
+  ASSERT_TRUE(first.ends_with("ds3-tiny-00001-of-00003.gguf")) << first;
+  {
+    const io::GgufShards shards(first);
+    EXPECT_EQ(shards.count(), 3u);
+    EXPECT_LT(shards.first().tensors().size() * 2, io::GgufShards(one).first().tensors().size());
+    const io::GgufFile last(first.substr(0, first.size() - 19) + "00003-of-00003.gguf");
+    ASSERT_FALSE(last.tensors().empty());
+    const std::string& name = last.tensors().back().name;
+    EXPECT_NE(shards.find_tensor(name), nullptr) << name << " is found through the first shard";
+    EXPECT_EQ(shards.first().find_tensor(name), nullptr) << name << " is not in the first file";
+  }
+  const auto tokens = reference("ds3-tiny")["cases"][2]["tokens"].get<std::vector<int32_t>>();
+  Loaded a = load(one), b = load(first);
+  const auto la = run_tokens(*a.model, tokens), lb = run_tokens(*b.model, tokens);
+  EXPECT_EQ(0, std::memcmp(la.data(), lb.data(), la.size() * sizeof(float)));
+  const std::string second = first.substr(0, first.size() - 19) + "00002-of-00003.gguf";
+  std::filesystem::remove(second);
+  const std::string e = load_error(first);
+  EXPECT_NE(e.find("shard 2 of 3 (" + second + ") is missing"), std::string::npos) << e;
+  const std::string d = std::filesystem::path(first).parent_path().string();
+  const std::string dir_error = load_error(d);
+  EXPECT_NE(dir_error.find("has no config.json but GGUF files (ds3-tiny-00001-of-00003.gguf, "
+                           "ds3-tiny-00003-of-00003.gguf): pass the one to load"), std::string::npos) << dir_error;
+  for (const std::string& p : {one, first}) std::filesystem::remove_all(std::filesystem::path(p).parent_path());
+}
+
 // convert_hf_to_gguf.py's LlamaModel.permute, written as numpy reads it:
 // w.reshape(n_head, 2, head_dim / 2, cols).swapaxes(1, 2) moves the row at
 // [h, s, j] to [h, j, s]; so GGUF row h*D + 2j + s is HF row h*D + s*D/2 + j.
@@ -302,7 +337,7 @@ TEST(GgufModel, QuantizedDeepSeekGgufStaysCloseToTheCheckpoint) {
 // DeepSeek Coder 6.7B) give those models' published config.json values.
 TEST(GgufConfig, LlamaCppFilesGiveThePublishedConfigs) {
   REQUIRE_TESTDATA(td);
-  const io::ModelConfig llm = io::gguf_model_config(io::GgufFile(td + "/tokenizers/ggml-vocab-deepseek-llm.gguf"));
+  const io::ModelConfig llm = io::gguf_model_config(io::GgufShards(td + "/tokenizers/ggml-vocab-deepseek-llm.gguf"));
   EXPECT_EQ(llm.model_type, "llama");
   EXPECT_EQ(llm.hidden_size, 4096);
   EXPECT_EQ(llm.intermediate_size, 11008);
@@ -317,7 +352,7 @@ TEST(GgufConfig, LlamaCppFilesGiveThePublishedConfigs) {
   EXPECT_EQ(llm.rope_scaling.type, "");
   EXPECT_EQ(llm.bos_token_id, 100000);
   EXPECT_EQ(llm.eos_token_id, std::vector<int64_t>{100001});
-  const io::ModelConfig coder = io::gguf_model_config(io::GgufFile(td + "/tokenizers/ggml-vocab-deepseek-coder.gguf"));
+  const io::ModelConfig coder = io::gguf_model_config(io::GgufShards(td + "/tokenizers/ggml-vocab-deepseek-coder.gguf"));
   EXPECT_EQ(coder.num_hidden_layers, 32);
   EXPECT_EQ(coder.vocab_size, 32256);
   EXPECT_EQ(coder.max_position_embeddings, 16384);
