@@ -18,6 +18,7 @@
 #include "cli/commands.h"
 #include "cli/model_options.h"
 #include "core/error.h"
+#include "core/quant.h"
 #include "engine/bench.h"
 #include "kernels/machine.h"
 
@@ -60,11 +61,12 @@ double peak_rss_gib() {
 // --type, or for a checkpoint whether most weight bytes are block-quantized
 // (stored as U8 by `dsinfer quantize`).
 bool integer_weights(const BenchCliOptions& o, const model::WeightStats& st) {
-  if (is_synthetic(o.model)) return o.type == "q8_0" || o.type == "q4_0" || o.type == "q4_k" || o.type == "q6_k";
+  if (is_synthetic(o.model)) return o.type.starts_with("q");
   size_t blocks = 0, all = 0;
   for (const auto& [dtype, bytes] : st.bytes_by_dtype) {
     all += bytes;
-    if (dtype == "U8" || dtype == "Q8_0" || dtype == "Q4_0" || dtype == "Q4_K" || dtype == "Q6_K") blocks += bytes;
+    const auto t = dtype_from_name(dtype);
+    if (t && (*t == DType::U8 || is_block_quant(*t))) blocks += bytes;
   }
   return 2 * blocks > all;
 }
@@ -241,7 +243,7 @@ Command add_bench_command(CLI::App& app) {
   c.sub = app.add_subcommand("bench", "Prefill/decode speed against this machine's measured limits");
   c.sub->add_option("--model", o->model, "model directory, GGUF file, or synthetic:PRESET (random weights, real shapes)")->required();
   c.sub->add_option("--type", o->type, "weight type of synthetic models")
-      ->check(CLI::IsMember({"bf16", "f32", "fp8", "q8_0", "q4_0", "q4_k", "q6_k"}))
+      ->check(CLI::IsMember({"bf16", "f32", "fp8", "q8_0", "q4_0", "q4_k", "q5_k", "q6_k"}))
       ->capture_default_str();
   c.sub->add_option("--prompt", o->bench.prompt, "prompt tokens")->check(CLI::Range(1, 1 << 20))->capture_default_str();
   c.sub->add_option("--gen", o->bench.gen, "decode steps")->check(CLI::Range(1, 1 << 20))->capture_default_str();

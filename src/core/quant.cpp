@@ -8,7 +8,9 @@
 
 namespace dsinfer {
 
-bool is_block_quant(DType t) { return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q4_K || t == DType::Q6_K; }
+bool is_block_quant(DType t) {
+  return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q4_K || t == DType::Q5_K || t == DType::Q6_K;
+}
 
 int64_t block_elems(DType t) {
   switch (t) {
@@ -20,6 +22,8 @@ int64_t block_elems(DType t) {
       return kQ4_KElems;
     case DType::Q6_K:
       return kQ6_KElems;
+    case DType::Q5_K:
+      return kQ5_KElems;
     default:
       return 1;
   }
@@ -41,6 +45,8 @@ size_t block_bytes(DType t) {
       return sizeof(BlockQ4_K);
     case DType::Q6_K:
       return sizeof(BlockQ6_K);
+    case DType::Q5_K:
+      return sizeof(BlockQ5_K);
     default:
       return dtype_size(t);
   }
@@ -99,27 +105,28 @@ void quantize_q4_0(const float* x, int64_t n, BlockQ4_0* out) {
 }
 
 // Least-squares fit of x ~ scale * q - off over one sub-block of 32, with
-// q in [0, 15], scale >= 0 and off >= 0 (ranges always include 0 from below).
+// q in [0, qmax] (15: Q4_K, 31: Q5_K), scale >= 0 and off >= 0 (ranges
+// always include 0 from below).
 struct Fit {
   float scale = 0, off = 0;
 };
 
-float fit_error(const float* x, Fit f) {
+float fit_error(const float* x, Fit f, float qmax) {
   const float id = inverse(f.scale);
   float err = 0;
   for (int i = 0; i < 32; ++i) {
-    const float q = round_clamp((x[i] + f.off) * id, 0.0f, 15.0f);
+    const float q = round_clamp((x[i] + f.off) * id, 0.0f, qmax);
     const float e = f.scale * q - f.off - x[i];
     err += e * e;
   }
   return err;
 }
 
-Fit refit(const float* x, Fit f) {
+Fit refit(const float* x, Fit f, float qmax) {
   const float id = inverse(f.scale);
   double sq = 0, sqq = 0, sx = 0, sqx = 0;
   for (int i = 0; i < 32; ++i) {
-    const double q = round_clamp((x[i] + f.off) * id, 0.0f, 15.0f);
+    const double q = round_clamp((x[i] + f.off) * id, 0.0f, qmax);
     sq += q;
     sqq += q * q;
     sx += x[i];
@@ -140,19 +147,19 @@ Fit refit(const float* x, Fit f) {
   return g;
 }
 
-Fit fit_sub_block(const float* x) {
+Fit fit_sub_block(const float* x, float qmax) {
   float mn = 0, mx = x[0];
   for (int i = 0; i < 32; ++i) {
     mn = std::min(mn, x[i]);
     mx = std::max(mx, x[i]);
   }
-  Fit best{(mx - mn) / 15.0f, -mn};
+  Fit best{(mx - mn) / qmax, -mn};
   if (best.scale <= 0) return {0.0f, -mn};
-  float best_err = fit_error(x, best);
+  float best_err = fit_error(x, best, qmax);
   Fit f = best;
   for (int it = 0; it < 6; ++it) {
-    f = refit(x, f);
-    const float err = fit_error(x, f);
+    f = refit(x, f, qmax);
+    const float err = fit_error(x, f, qmax);
     if (err < best_err) {
       best_err = err;
       best = f;
@@ -163,11 +170,14 @@ Fit fit_sub_block(const float* x) {
 
 uint8_t to_6bit(float v, float unit) { return static_cast<uint8_t>(round_clamp(v * inverse(unit), 0.0f, 63.0f)); }
 
-void quantize_q4_k_block(const float* x, BlockQ4_K* out) {
+// Q4_K / Q5_K: the sub-blocks' fits, their scales and mins as 6-bit
+// multiples of d and dmin, and the codes q[256] in [0, qmax].
+template <class Block>
+void quantize_k_block(const float* x, float qmax, Block* out, uint8_t* q) {
   Fit fits[8];
   float max_scale = 0, max_off = 0;
   for (int j = 0; j < 8; ++j) {
-    fits[j] = fit_sub_block(x + 32 * j);
+    fits[j] = fit_sub_block(x + 32 * j, qmax);
     max_scale = std::max(max_scale, fits[j].scale);
     max_off = std::max(max_off, fits[j].off);
   }
@@ -180,14 +190,31 @@ void quantize_q4_k_block(const float* x, BlockQ4_K* out) {
     m[j] = to_6bit(fits[j].off, dmin);
   }
   q4k_pack_scales(sc, m, out->scales);
-  uint8_t q[256];
   for (int j = 0; j < 8; ++j) {
     const float s = d * sc[j], off = dmin * m[j], id = inverse(s);
-    for (int i = 0; i < 32; ++i)
-      q[32 * j + i] = static_cast<uint8_t>(round_clamp((x[32 * j + i] + off) * id, 0.0f, 15.0f));
+    for (int i = 0; i < 32; ++i) q[32 * j + i] = static_cast<uint8_t>(round_clamp((x[32 * j + i] + off) * id, 0.0f, qmax));
   }
+}
+
+// The low nibbles of codes q[256] as Q4_K and Q5_K store them.
+void pack_nibbles(const uint8_t* q, uint8_t* qs) {
   for (int c = 0; c < 4; ++c)
-    for (int i = 0; i < 32; ++i) out->qs[32 * c + i] = static_cast<uint8_t>(q[64 * c + i] | (q[64 * c + 32 + i] << 4));
+    for (int i = 0; i < 32; ++i) qs[32 * c + i] = static_cast<uint8_t>((q[64 * c + i] & 0xf) | ((q[64 * c + 32 + i] & 0xf) << 4));
+}
+
+void quantize_q4_k_block(const float* x, BlockQ4_K* out) {
+  uint8_t q[256];
+  quantize_k_block(x, 15.0f, out, q);
+  pack_nibbles(q, out->qs);
+}
+
+void quantize_q5_k_block(const float* x, BlockQ5_K* out) {
+  uint8_t q[256];
+  quantize_k_block(x, 31.0f, out, q);
+  pack_nibbles(q, out->qs);
+  std::memset(out->qh, 0, sizeof(out->qh));
+  for (int j = 0; j < 8; ++j)
+    for (int i = 0; i < 32; ++i) out->qh[i] = static_cast<uint8_t>(out->qh[i] | ((q[32 * j + i] >> 4) << j));
 }
 
 // Scale s of x ~ s * q over a Q6_K sub-block of 16 values, q in [-32, 31]:
@@ -290,20 +317,22 @@ void dequantize_q4_0(const BlockQ4_0* in, int64_t n, float* out) {
   }
 }
 
-void dequantize_q4_k(const BlockQ4_K* in, int64_t n, float* out) {
-  for (int64_t b = 0; b < n / kQ4_KElems; ++b) {
-    const BlockQ4_K& blk = in[b];
+// Q4_K, or Q5_K with its fifth bits (qh non-null).
+template <class Block>
+void dequantize_k(const Block* in, int64_t n, float* out) {
+  for (int64_t b = 0; b < n / 256; ++b) {
+    const Block& blk = in[b];
     const float d = half_to_float(blk.d), dmin = half_to_float(blk.dmin);
-    float* o = out + b * kQ4_KElems;
-    for (int c = 0; c < 4; ++c) {
-      uint8_t sc0, m0, sc1, m1;
-      q4k_scale_min(2 * c, blk.scales, &sc0, &m0);
-      q4k_scale_min(2 * c + 1, blk.scales, &sc1, &m1);
-      const float s0 = d * sc0, o0 = dmin * m0, s1 = d * sc1, o1 = dmin * m1;
-      const uint8_t* q = blk.qs + 32 * c;
+    float* o = out + b * 256;
+    for (int j = 0; j < 8; ++j) {
+      uint8_t sc, m;
+      q4k_scale_min(j, blk.scales, &sc, &m);
+      const float s = d * sc, off = dmin * m;
+      const uint8_t* q = blk.qs + 32 * (j / 2);
       for (int i = 0; i < 32; ++i) {
-        o[64 * c + i] = s0 * static_cast<float>(q[i] & 0xf) - o0;
-        o[64 * c + 32 + i] = s1 * static_cast<float>(q[i] >> 4) - o1;
+        int code = j % 2 ? q[i] >> 4 : q[i] & 0xf;
+        if constexpr (sizeof(Block) == sizeof(BlockQ5_K)) code |= ((blk.qh[i] >> j) & 1) << 4;
+        o[32 * j + i] = s * static_cast<float>(code) - off;
       }
     }
   }
@@ -325,6 +354,10 @@ void quantize_row(DType t, const float* x, int64_t n, void* out) {
     case DType::Q6_K:
       for (int64_t b = 0; b < n / kQ6_KElems; ++b)
         quantize_q6_k_block(x + b * kQ6_KElems, static_cast<BlockQ6_K*>(out) + b);
+      return;
+    case DType::Q5_K:
+      for (int64_t b = 0; b < n / kQ5_KElems; ++b)
+        quantize_q5_k_block(x + b * kQ5_KElems, static_cast<BlockQ5_K*>(out) + b);
       return;
     case DType::F32:
       std::memcpy(out, x, static_cast<size_t>(n) * 4);
@@ -350,7 +383,9 @@ void dequantize_row(DType t, const void* in, int64_t n, float* out) {
     case DType::Q4_0:
       return dequantize_q4_0(static_cast<const BlockQ4_0*>(in), n, out);
     case DType::Q4_K:
-      return dequantize_q4_k(static_cast<const BlockQ4_K*>(in), n, out);
+      return dequantize_k(static_cast<const BlockQ4_K*>(in), n, out);
+    case DType::Q5_K:
+      return dequantize_k(static_cast<const BlockQ5_K*>(in), n, out);
     case DType::Q6_K:
       return dequantize_q6_k(static_cast<const BlockQ6_K*>(in), n, out);
     case DType::F32:

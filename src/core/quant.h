@@ -1,5 +1,5 @@
-// Block-quantized weight types, bit-compatible with GGUF's Q8_0, Q4_0, Q4_K
-// and Q6_K, so GGUF tensors can be used in place. A row of `cols` values is
+// Block-quantized weight types, bit-compatible with GGUF's Q8_0, Q4_0, Q4_K,
+// Q5_K and Q6_K, so GGUF tensors can be used in place. A row of `cols` values is
 // cols / block_elems consecutive blocks; blocks are packed (no padding) and
 // need not be aligned.
 //
@@ -10,6 +10,11 @@
 //         6-bit scale sc and 6-bit min m per sub-block, 128 bytes of nibbles;
 //         value = d * sc * q - dmin * m. Chunk j (0..3) of 64 values uses
 //         qs[32j .. 32j + 31]: low nibbles are sub-block 2j, high nibbles 2j + 1.
+//   Q5_K: Q4_K with a fifth bit: f16 d, f16 dmin, the same 12 bytes of scales
+//         and mins, qh[32] (bit j of qh[i]: the fifth bit of value i of
+//         sub-block j), then 128 bytes of low nibbles laid out as Q4_K's;
+//         value = d * sc * q - dmin * m with q in [0, 31]. (The bulk of
+//         llama.cpp's Q5_K_M files.)
 //   Q6_K: 256 values in 16 sub-blocks of 16, 128 bytes of low nibbles ql, 64 bytes
 //         of 2-bit high parts qh, int8 scale sc per sub-block, f16 d (last);
 //         value = d * sc[v / 16] * (q - 32) with q in [0, 63]; see q6k_code.
@@ -29,6 +34,7 @@ inline constexpr int kQ8_0Elems = 32;
 inline constexpr int kQ4_0Elems = 32;
 inline constexpr int kQ4_KElems = 256;
 inline constexpr int kQ6_KElems = 256;
+inline constexpr int kQ5_KElems = 256;
 
 struct BlockQ8_0 {
   uint16_t d;  // f16
@@ -44,6 +50,13 @@ struct BlockQ4_K {
   uint8_t scales[12];
   uint8_t qs[128];
 };
+struct BlockQ5_K {
+  uint16_t d;
+  uint16_t dmin;
+  uint8_t scales[12];  // as Q4_K's
+  uint8_t qh[32];      // fifth bits, one per sub-block in each byte
+  uint8_t qs[128];     // low nibbles, as Q4_K's
+};
 struct BlockQ6_K {
   uint8_t ql[128];    // low 4 bits of the codes
   uint8_t qh[64];     // high 2 bits of the codes
@@ -54,14 +67,15 @@ static_assert(sizeof(BlockQ8_0) == 34);
 static_assert(sizeof(BlockQ4_0) == 18);
 static_assert(sizeof(BlockQ4_K) == 144);
 static_assert(sizeof(BlockQ6_K) == 210);
+static_assert(sizeof(BlockQ5_K) == 176);
 
-// True for Q8_0, Q4_0, Q4_K, Q6_K.
+// True for Q8_0, Q4_0, Q4_K, Q5_K, Q6_K.
 bool is_block_quant(DType t);
 // Values per block: 32 or 256 for block types, 1 for every other type.
 int64_t block_elems(DType t);
 // The block type a row of `cols` values is stored in when `want` is asked for:
 // want itself when cols is a multiple of its block, else a 32-value block of
-// at least as many bits (Q4_K -> Q4_0 -> Q8_0, Q6_K -> Q8_0), else BF16
+// at least as many bits (Q4_K -> Q4_0 -> Q8_0, Q5_K and Q6_K -> Q8_0), else BF16
 // (llama.cpp's fallbacks for odd widths).
 // Non-block types are returned unchanged.
 DType fit_block_type(DType want, int64_t cols);

@@ -23,13 +23,7 @@ struct BlockQ5_1 {
   uint8_t qh[4];
   uint8_t qs[16];
 };
-struct BlockQ5_K {
-  uint16_t d, dmin;     // f16 super-block scales of the 6-bit sub-block scales and mins
-  uint8_t scales[12];   // as Q4_K's
-  uint8_t qh[32];       // bit 2c / 2c + 1 of byte l: fifth bit of value l of sub-block 2c / 2c + 1
-  uint8_t qs[128];      // low four bits, 32 bytes per pair of sub-blocks
-};
-static_assert(sizeof(BlockQ4_1) == 20 && sizeof(BlockQ5_0) == 22 && sizeof(BlockQ5_1) == 24 && sizeof(BlockQ5_K) == 176);
+static_assert(sizeof(BlockQ4_1) == 20 && sizeof(BlockQ5_0) == 22 && sizeof(BlockQ5_1) == 24);
 
 template <typename B>
 const B* blocks(const uint8_t* p) {
@@ -51,38 +45,19 @@ void codes5(const uint8_t* qh4, const uint8_t* qs, int* q) {
   }
 }
 
-void q5_k_block(const BlockQ5_K& b, float* y) {
-  const float d = half_to_float(b.d), dmin = half_to_float(b.dmin);
-  for (int pair = 0; pair < 4; ++pair) {
-    const uint8_t* ql = b.qs + 32 * pair;
-    for (int half = 0; half < 2; ++half) {
-      const int sub = 2 * pair + half;
-      uint8_t sc, m;
-      q4k_scale_min(sub, b.scales, &sc, &m);
-      const float scale = d * sc, min = dmin * m;
-      for (int l = 0; l < 32; ++l) {
-        const int low = half ? ql[l] >> 4 : ql[l] & 0x0F;
-        const int high = (b.qh[l] >> sub) & 1;
-        y[32 * sub + l] = scale * static_cast<float>(low | (high << 4)) - min;
-      }
-    }
-  }
-}
-
 }  // namespace
 
 bool ggml_dequantizable(uint32_t type) {
-  return type == kGgmlQ4_1 || type == kGgmlQ5_0 || type == kGgmlQ5_1 || type == kGgmlQ5_K;
+  return type == kGgmlQ4_1 || type == kGgmlQ5_0 || type == kGgmlQ5_1;
 }
 
-int64_t ggml_block_values(uint32_t type) { return type == kGgmlQ5_K ? 256 : 32; }
+int64_t ggml_block_values(uint32_t) { return 32; }
 
 int64_t ggml_block_bytes(uint32_t type) {
   switch (type) {
     case kGgmlQ4_1: return sizeof(BlockQ4_1);
     case kGgmlQ5_0: return sizeof(BlockQ5_0);
     case kGgmlQ5_1: return sizeof(BlockQ5_1);
-    case kGgmlQ5_K: return sizeof(BlockQ5_K);
     default: fail("ggml type ", type, " has no dequantizer in dsinfer");
   }
 }
@@ -114,9 +89,6 @@ void ggml_dequantize_row(uint32_t type, const uint8_t* in, int64_t n, float* out
         for (int j = 0; j < 32; ++j) y[j] = static_cast<float>(q[j]) * half_to_float(b.d) + half_to_float(b.m);
         break;
       }
-      case kGgmlQ5_K:
-        q5_k_block(blocks<BlockQ5_K>(in)[i], y);
-        break;
       default:
         fail("ggml type ", type, " has no dequantizer in dsinfer");
     }

@@ -1,7 +1,7 @@
 // Block types of GGUF files that dsinfer has no kernels for but can read:
-// Q4_1, Q5_0, Q5_1 (32 values a block) and Q5_K (256), so such files load
-// with those tensors converted (model/gguf_model.cpp). Layouts as ggml's
-// block_q4_1 / block_q5_0 / block_q5_1 / block_q5_K.
+// Q4_1, Q5_0 and Q5_1 (32 values a block), so such files load with those
+// tensors converted (model/gguf_model.cpp). Layouts as ggml's block_q4_1 /
+// block_q5_0 / block_q5_1.
 #pragma once
 
 #include <cstdint>
@@ -9,7 +9,7 @@
 namespace dsinfer::io {
 
 // ggml type ids.
-inline constexpr uint32_t kGgmlQ4_1 = 3, kGgmlQ5_0 = 6, kGgmlQ5_1 = 7, kGgmlQ5_K = 13;
+inline constexpr uint32_t kGgmlQ4_1 = 3, kGgmlQ5_0 = 6, kGgmlQ5_1 = 7;
 
 bool ggml_dequantizable(uint32_t type);
 // Values per block and bytes per block of those types.

@@ -41,6 +41,7 @@ void dequant_row(const Weight& w, int64_t r, float* out) {
     case DType::Q8_0:
     case DType::Q4_0:
     case DType::Q4_K:
+    case DType::Q5_K:
     case DType::Q6_K: {
       const size_t rb = row_bytes(w.dtype, n);
       dequantize_row(w.dtype, static_cast<const uint8_t*>(w.data) + rb * static_cast<size_t>(row), n, out);

@@ -96,8 +96,8 @@ struct Importer {
     st = {t->type, io::dtype_of_ggml(t->type)};
     if (!st.native && !io::ggml_dequantizable(t->type))
       fail("GGUF ", f.path(), ": tensor ", name, " is ", io::ggml_type_name(t->type),
-           ", a type dsinfer cannot read (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K; Q4_1, Q5_0, Q5_1 and "
-           "Q5_K are converted to Q8_0 at load)");
+           ", a type dsinfer cannot read (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K; Q4_1, Q5_0 and "
+           "Q5_1 are converted to Q8_0 at load)");
     if (t->dims != want)
       fail("GGUF ", f.path(), ": tensor ", name, " has dims ", shape_str(t->dims), ", expected ", shape_str(want),
            " (ggml order) for ", hf_name, " from the file's metadata");

@@ -66,7 +66,7 @@ class Model {
  private:
   Model(io::ModelConfig cfg, io::Checkpoint ckpt, kernels::Backend& backend);
   void build_layers();
-  bool integer_quantized() const;  // any checkpoint tensor in Q8_0, Q4_0, Q4_K or Q6_K
+  bool integer_quantized() const;  // any checkpoint tensor in Q8_0, Q4_0, Q4_K, Q5_K or Q6_K
 
   io::ModelConfig cfg_;
   io::Checkpoint ckpt_;

@@ -65,10 +65,9 @@ DType wanted_type(const QuantizeOptions& o, const TensorSpec& s, int64_t n_layer
 }
 
 std::string type_name(const QuantizeOptions& o) {
-  if (o.more_bits) return "q4_k_m";
   std::string type(dtype_name(o.type));
   for (char& ch : type) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return type;
+  return o.more_bits ? type + "_m" : type;
 }
 
 void write_config(const QuantizeOptions& o) {
@@ -129,8 +128,9 @@ void write_gguf(const QuantizeOptions& o, io::ModelConfig cfg, std::vector<io::T
 }  // namespace
 
 QuantizeReport quantize_checkpoint(const QuantizeOptions& o) {
-  if (!is_block_quant(o.type)) fail("quantize: type must be q8_0, q4_0, q4_k or q6_k");
-  if (o.more_bits && o.type != DType::Q4_K) fail("quantize: the _M mix is made of Q4_K (asked for ", dtype_name(o.type), ")");
+  if (!is_block_quant(o.type)) fail("quantize: type must be q8_0, q4_0, q4_k, q5_k or q6_k");
+  if (o.more_bits && o.type != DType::Q4_K && o.type != DType::Q5_K)
+    fail("quantize: the _M mixes are made of Q4_K or Q5_K (asked for ", dtype_name(o.type), ")");
   const io::ModelConfig cfg = io::load_config(o.input_dir);
   const io::Checkpoint ckpt = io::Checkpoint::open(o.input_dir);
   auto backend = kernels::make_reference_backend();

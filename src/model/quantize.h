@@ -1,5 +1,5 @@
 // dsinfer quantize: a checkpoint's projection matrices (attention, MLP,
-// experts, lm_head) re-encoded as integer blocks (Q8_0, Q4_0, Q4_K, Q6_K;
+// experts, lm_head) re-encoded as integer blocks (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K;
 // GGUF's layouts, so the kernels are shared with GGUF files). Embeddings, norms,
 // routers and biases keep their precision. A matrix whose width is not a
 // multiple of the block falls back to the next smaller block type.
@@ -17,13 +17,13 @@ struct QuantizeOptions {
   std::string input_dir;
   std::string output_dir;  // a directory, or a file NAME.gguf (llama.cpp's names and layout)
   DType type = DType::Q4_K;
-  // Q4_K_M as llama.cpp mixes it: with type Q4_K, the value projections (and
+  // Q4_K_M / Q5_K_M as llama.cpp mixes them: with type Q4_K or Q5_K, the value projections (and
   // MLA's kv_b_proj) and the down projections of the first and last eighth of
   // the layers and every third layer between take Q6_K.
   bool more_bits = false;
   int threads = 0;
   // true: the CPU kernels' 16-row groups, mapped in place at load
-  // (row_group_storage.h), for the types that have them (not Q6_K); false:
+  // (row_group_storage.h), for the types that have them (not Q5_K, Q6_K); false:
   // GGUF's row layout, as other tools read it.
   bool row_groups = true;
   // GGUF output: adds keys the model layer does not know (the tokenizer's).

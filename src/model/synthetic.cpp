@@ -76,8 +76,9 @@ void fill_block_row(DType t, float a, SplitMix& r, uint8_t* row, int64_t cols) {
         blk[192 + j] = static_cast<uint8_t>((s & 0x80) ? -(64 + (s & 63)) : 64 + (s & 63));
       }
       std::memcpy(blk + 208, &d, 2);
-    } else {  // Q4_K: sc, m in [0, 63]; mean of d*sc*q ~ a/2 offset by dmin*m ~ a/2
-      const uint16_t d = f32_to_f16(a / (15.0f * 32.0f)), dmin = f32_to_f16(a / 64.0f);
+    } else {  // Q4_K / Q5_K: sc, m in [0, 63]; mean of d*sc*q ~ a/2 offset by dmin*m ~ a/2
+      const float qmax = t == DType::Q5_K ? 31.0f : 15.0f;
+      const uint16_t d = f32_to_f16(a / (qmax * 32.0f)), dmin = f32_to_f16(a / 64.0f);
       std::memcpy(blk, &d, 2);
       std::memcpy(blk + 2, &dmin, 2);
     }

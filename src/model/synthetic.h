@@ -18,7 +18,7 @@ namespace dsinfer::model {
 
 struct SyntheticOptions {
   std::string preset;                 // see synthetic_presets()
-  DType weight_dtype = DType::BF16;   // projections and lm_head: BF16, F32, F8_E4M3, Q8_0, Q4_0, Q4_K, Q6_K
+  DType weight_dtype = DType::BF16;   // projections and lm_head: BF16, F32, F8_E4M3, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K
   int64_t vocab_size = 0;             // > 0: override (pairing with a real tokenizer)
   uint64_t seed = 1;
 };

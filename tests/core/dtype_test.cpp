@@ -302,6 +302,7 @@ TEST(FitBlockType, FallsBackToTheNextSmallerBlockThatDividesTheRow) {
   EXPECT_EQ(fit_block_type(DType::Q6_K, 1536), DType::Q6_K);
   EXPECT_EQ(fit_block_type(DType::Q6_K, 10944), DType::Q8_0);
   EXPECT_EQ(fit_block_type(DType::Q6_K, 100), DType::BF16);
+  EXPECT_EQ(fit_block_type(DType::Q5_K, 10944), DType::Q8_0);
   // Never a bigger block than asked for.
   EXPECT_EQ(fit_block_type(DType::Q4_0, 256), DType::Q4_0);
   EXPECT_EQ(fit_block_type(DType::Q8_0, 256), DType::Q8_0);

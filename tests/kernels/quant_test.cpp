@@ -1,4 +1,4 @@
-// Block-quantized dtypes (Q8_0, Q4_0, Q4_K, Q6_K): names and sizes, GGUF bit
+// Block-quantized dtypes (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K): names and sizes, GGUF bit
 // layouts on hand-made blocks, and quantize/dequantize round-trip error bounds.
 #include <gtest/gtest.h>
 
@@ -73,7 +73,7 @@ uint16_t half_of(const uint8_t* p) {
 }
 
 TEST(QuantTypes, NamesAndSizes) {
-  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K}) {
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
     EXPECT_TRUE(is_block_quant(t));
     EXPECT_EQ(dtype_from_name(dtype_name(t)), t);
   }
@@ -91,6 +91,8 @@ TEST(QuantTypes, NamesAndSizes) {
   EXPECT_EQ(block_elems(DType::Q6_K), 256);
   EXPECT_EQ(row_bytes(DType::Q6_K, 512), 420u);
   EXPECT_THROW(row_bytes(DType::Q6_K, 128), Error);
+  EXPECT_EQ(block_elems(DType::Q5_K), 256);
+  EXPECT_EQ(row_bytes(DType::Q5_K, 512), 352u);
   EXPECT_EQ(row_bytes(DType::F32, 10), 40u);
   EXPECT_EQ(row_bytes(DType::BF16, 7), 14u);
   EXPECT_EQ(row_bytes(DType::F8_E4M3, 5), 5u);
@@ -328,11 +330,13 @@ TEST(QuantRoundTrip, Q4_0KeepsLargestValue) {
   EXPECT_EQ(y[5], -3.0f);
 }
 
-TEST(QuantRoundTrip, Q4_KErrorBounds) {
+// Q4_K (16 levels a sub-block) and Q5_K (32): every value within one step of
+// the coarsest sub-block, and a bound on the rms error.
+void k_quant_error_bounds(DType t, float levels, double rms_bound) {
   const int64_t n = 256 * 24;
   const auto x = varied_values(n, 32, 3);
-  const auto q = quantize(DType::Q4_K, x);
-  const auto y = dequantize(DType::Q4_K, q, n);
+  const auto q = quantize(t, x);
+  const auto y = dequantize(t, q, n);
   double se = 0, sx = 0;
   for (int64_t sb = 0; sb < n / 256; ++sb) {
     // The coarsest step in the super-block is about its largest sub-block range / 15.
@@ -351,10 +355,17 @@ TEST(QuantRoundTrip, Q4_KErrorBounds) {
       const double e = y[k] - x[k];
       se += e * e;
       sx += static_cast<double>(x[k]) * x[k];
-      ASSERT_LE(std::fabs(e), worst_range / 15.0f + 1e-6f) << "super-block " << sb << " elem " << i;
+      ASSERT_LE(std::fabs(e), worst_range / levels + 1e-6f) << dtype_name(t) << " super-block " << sb << " elem " << i;
     }
   }
-  EXPECT_LT(std::sqrt(se / sx), 0.08);
+  EXPECT_LT(std::sqrt(se / sx), rms_bound) << dtype_name(t);
+}
+
+TEST(QuantRoundTrip, Q4_KErrorBounds) { k_quant_error_bounds(DType::Q4_K, 15.0f, 0.08); }
+TEST(QuantRoundTrip, Q5_KErrorBounds) { k_quant_error_bounds(DType::Q5_K, 31.0f, 0.04); }
+
+TEST(QuantRoundTrip, Q5_KGaussianRelativeError) {
+  EXPECT_LT(gaussian_rel_error(DType::Q5_K, 10), 0.05);  // 32 levels: about half Q4_K's error
 }
 
 TEST(QuantRoundTrip, Q4_KGaussianRelativeError) {
@@ -362,7 +373,7 @@ TEST(QuantRoundTrip, Q4_KGaussianRelativeError) {
 }
 
 TEST(QuantRoundTrip, RequantizingIsStable) {
-  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K}) {
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
     const int64_t n = 512;
     const auto x = random_values(n, 5);
     const auto y = dequantize(t, quantize(t, x), n);
@@ -378,7 +389,7 @@ TEST(QuantRoundTrip, RequantizingIsStable) {
 
 TEST(QuantRoundTrip, DequantRowHonoursRowOffset) {
   const int64_t rows = 5, cols = 512;
-  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K}) {
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
     const auto x = random_values(rows * cols, 6);
     const auto q = quantize(t, x);  // rows are consecutive, so the whole matrix is one long row
     kernels::Weight w;

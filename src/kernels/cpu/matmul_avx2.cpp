@@ -5,7 +5,9 @@
 // to int32, scaled by (weight scale * activation scale) into f32 accumulators.
 #include "kernels/cpu/intrin.h"  // first: see intrin.h
 #include <cmath>
+#include <cstddef>
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/cpu/simd_common.h"
 
@@ -320,8 +322,19 @@ struct Q4_0Kernel : BlockTiles<Q4_0Kernel> {
 };
 
 // Q4_K: chunk j's 32 bytes hold sub-blocks 2j (low nibbles) and 2j + 1 (high).
-struct Q4_KKernel : BlockTiles<Q4_KKernel> {
-  static constexpr int64_t kBytes = sizeof(BlockQ4_K);
+// Q5_K (Five): the same, plus 16 where bit 2j (2j + 1) of qh[l] is set.
+template <bool Five>
+struct KQuantKernel : BlockTiles<KQuantKernel<Five>> {
+  using Block = std::conditional_t<Five, BlockQ5_K, BlockQ4_K>;
+  static constexpr int64_t kBytes = sizeof(Block);
+  static constexpr int64_t kQs = offsetof(Block, qs);
+
+  // 16 in each byte of h whose bit `bit` is set (16-bit shifts: for bit <= 7 no
+  // byte takes a neighbour's bit into position 4).
+  DSI_INLINE static __m256i fifth(__m256i h, int bit) {
+    const __m256i x = bit <= 4 ? _mm256_sll_epi16(h, _mm_cvtsi32_si128(4 - bit)) : _mm256_srl_epi16(h, _mm_cvtsi32_si128(bit - 4));
+    return _mm256_and_si256(x, _mm256_set1_epi8(0x10));
+  }
 
   // d * sc_j into dsc and dmin * m_j into dm (GGUF's 6-bit packing, four at a time).
   DSI_INLINE static void scales(const uint8_t* blk, __m256& dsc, __m256& dm) {
@@ -344,9 +357,14 @@ struct Q4_KKernel : BlockTiles<Q4_KKernel> {
     __m256 s0[R], s1[R];
     DSI_UNROLL
     for (int i = 0; i < R; ++i) {
-      const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[i] + 16 + 32 * cj));
+      const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[i] + kQs + 32 * cj));
       lo[i] = _mm256_and_si256(q, low4);
       hi[i] = _mm256_and_si256(_mm256_srli_epi16(q, 4), low4);
+      if constexpr (Five) {
+        const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[i] + 16));
+        lo[i] = _mm256_or_si256(lo[i], fifth(h, 2 * cj));
+        hi[i] = _mm256_or_si256(hi[i], fifth(h, 2 * cj + 1));
+      }
       s0[i] = _mm256_permutevar8x32_ps(dsc[i], _mm256_set1_epi32(2 * cj));
       s1[i] = _mm256_permutevar8x32_ps(dsc[i], _mm256_set1_epi32(2 * cj + 1));
     }
@@ -374,6 +392,7 @@ struct Q4_KKernel : BlockTiles<Q4_KKernel> {
       blk[i] = in.wp[i] + sb * kBytes;
       prefetch<T>(blk[i] + in.ahead);
       prefetch<T>(blk[i] + in.ahead + 64);
+      if constexpr (Five) prefetch<T>(blk[i] + in.ahead + 128);
       prefetch<T>(blk[i] + in.ahead + kBytes - 1);
       scales(blk[i], dsc[i], dm[i]);
     }
@@ -387,6 +406,8 @@ struct Q4_KKernel : BlockTiles<Q4_KKernel> {
     }
   }
 };
+using Q4_KKernel = KQuantKernel<false>;
+using Q5_KKernel = KQuantKernel<true>;
 
 // Q6_K: a half of a super-block (128 values) is 64 bytes of low nibbles and
 // 32 of high bits; its k-th 32 values (two sub-blocks) take the low (k = 0, 1)
@@ -471,6 +492,7 @@ struct Kernels {  // for simd::rows_fn
   template <class Load> using Float = FloatKernel<Load>;
   using F32 = LoadF32; using BF16 = LoadBF16; using F16 = LoadF16; using F8 = LoadF8;
   using Q8_0 = Q8_0Kernel; using Q4_0 = Q4_0Kernel; using Q4_K = Q4_KKernel; using Q6_K = Q6_KKernel;
+  using Q5_K = Q5_KKernel;
 };
 
 }  // namespace

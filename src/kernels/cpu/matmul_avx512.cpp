@@ -5,7 +5,9 @@
 // scaled by (weight scale * activation scale) and accumulated in f32.
 #include "kernels/cpu/intrin.h"  // first: see intrin.h
 #include <cmath>
+#include <cstddef>
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/cpu/simd_common.h"
 
@@ -363,8 +365,14 @@ struct Q4_0Kernel : PairTiles<Q4_0Kernel> {
 // lanes by a permute; the min term -dmin * m_j * d_a * sum(a) goes in once per
 // super-block as an 8-lane FMA. Every (row, token) sees the same sequence of
 // operations whatever the tile shape, so results do not depend on batching.
-struct Q4_KKernel : SuperBlockTiles<Q4_KKernel, 4, 3> {
-  static constexpr int64_t kBytes = sizeof(BlockQ4_K);
+// Q5_K (Five) is the same with a fifth bit per code from qh: bit s of byte l
+// belongs to value l of sub-block s, so one 32-byte load broadcast to both
+// halves and tested against 1 << s per half adds 16 where it is set.
+template <bool Five>
+struct KQuantKernel : SuperBlockTiles<KQuantKernel<Five>, 4, 3> {
+  using Block = std::conditional_t<Five, BlockQ5_K, BlockQ4_K>;
+  static constexpr int64_t kBytes = sizeof(Block);
+  static constexpr int64_t kQs = offsetof(Block, qs);
 
   // Lanes 0..7: dmin * m_j; lanes 8..15: d * sc_j (GGUF's 6-bit packing, four at a time).
   DSI_INLINE static __m512 scales(const uint8_t* blk) {
@@ -394,6 +402,12 @@ struct Q4_KKernel : SuperBlockTiles<Q4_KKernel, 4, 3> {
     return _mm512_mask_mov_epi32(_mm512_set1_epi32(8 + a), 0xff00, _mm512_set1_epi32(8 + b));
   }
 
+  // Bytes 0..31: 1 << a; bytes 32..63: 1 << b.
+  DSI_INLINE static __m512i bit_pair(int a, int b) {
+    return _mm512_mask_blend_epi64(0xf0, _mm512_set1_epi8(static_cast<char>(1 << a)),
+                                   _mm512_set1_epi8(static_cast<char>(1 << b)));
+  }
+
   template <int R, int T>
   DSI_INLINE static void half(const uint8_t* const* blk, const __m512* f, const ActRows<T>& ar, int64_t sb, int p,
                               __m512 (&acc)[R][T]) {
@@ -402,9 +416,15 @@ struct Q4_KKernel : SuperBlockTiles<Q4_KKernel, 4, 3> {
     __m512i wl[R], wh[R];
     DSI_UNROLL
     for (int i = 0; i < R; ++i) {
-      const __m512i v = _mm512_loadu_si512(blk[i] + 16 + 64 * p);
+      const __m512i v = _mm512_loadu_si512(blk[i] + kQs + 64 * p);
       wl[i] = _mm512_and_si512(v, low4);
       wh[i] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+      if constexpr (Five) {
+        const __m512i h = _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk[i] + 16)));
+        const __m512i sixteen = _mm512_set1_epi8(16);
+        wl[i] = _mm512_mask_add_epi8(wl[i], _mm512_test_epi8_mask(h, bit_pair(4 * p, 4 * p + 2)), wl[i], sixteen);
+        wh[i] = _mm512_mask_add_epi8(wh[i], _mm512_test_epi8_mask(h, bit_pair(4 * p + 1, 4 * p + 3)), wh[i], sixteen);
+      }
     }
     DSI_UNROLL
     for (int j = 0; j < T; ++j) {
@@ -431,6 +451,7 @@ struct Q4_KKernel : SuperBlockTiles<Q4_KKernel, 4, 3> {
       blk[i] = in.wp[i] + sb * kBytes;
       prefetch<T>(blk[i] + in.ahead);
       prefetch<T>(blk[i] + in.ahead + 64);
+      if constexpr (Five) prefetch<T>(blk[i] + in.ahead + 128);
       prefetch<T>(blk[i] + in.ahead + kBytes - 1);
       scm[i] = scales(blk[i]);
     }
@@ -452,6 +473,8 @@ struct Q4_KKernel : SuperBlockTiles<Q4_KKernel, 4, 3> {
     }
   }
 };
+using Q4_KKernel = KQuantKernel<false>;
+using Q5_KKernel = KQuantKernel<true>;
 
 // Q6_K: a half of a super-block (128 values) is one 64-byte load of low
 // nibbles (low nibbles: quarter 2h, values 128h .. 128h + 63; high nibbles:
@@ -548,6 +571,7 @@ struct Kernels {  // for simd::rows_fn
   template <class Load> using Float = FloatKernel<Load>;
   using F32 = LoadF32; using BF16 = LoadBF16; using F16 = LoadF16; using F8 = LoadF8;
   using Q8_0 = Q8_0Kernel; using Q4_0 = Q4_0Kernel; using Q4_K = Q4_KKernel; using Q6_K = Q6_KKernel;
+  using Q5_K = Q5_KKernel;
 };
 
 }  // namespace

@@ -1,7 +1,9 @@
 // Scalar kernels: the float types dequantize a weight row and take float dot
 // products; the integer types are the scalar twins of the SIMD kernels
 // (quantized activations, exact integer block dots, f32 block scales).
+#include <cstddef>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "core/quant.h"
@@ -63,16 +65,19 @@ float dot_q4_0(const uint8_t* wr, const QuantAct& act, int64_t t, int64_t nb) {
   return acc;
 }
 
-float dot_q4_k(const uint8_t* wr, const QuantAct& act, int64_t t, int64_t nsb) {
+// Q4_K, or Q5_K (Five) with a fifth bit per code from qh.
+template <bool Five>
+float dot_k(const uint8_t* wr, const QuantAct& act, int64_t t, int64_t nsb) {
+  using Block = std::conditional_t<Five, BlockQ5_K, BlockQ4_K>;
   const int8_t* aq = act.q_row(t);
   const float* ad = act.d_row(t);
   const float* afs = act.fs_row(t);
   float acc = 0;
   for (int64_t sb = 0; sb < nsb; ++sb) {
-    const uint8_t* blk = wr + sb * static_cast<int64_t>(sizeof(BlockQ4_K));
+    const uint8_t* blk = wr + sb * static_cast<int64_t>(sizeof(Block));
     const float d = load_half(blk), dmin = load_half(blk + 2);
-    const uint8_t* scales = blk + 4;
-    const uint8_t* qs = blk + 16;
+    const uint8_t* scales = blk + offsetof(Block, scales);
+    const uint8_t* qs = blk + offsetof(Block, qs);
     for (int j = 0; j < 8; ++j) {
       uint8_t sc, m;
       q4k_scale_min(j, scales, &sc, &m);
@@ -80,7 +85,11 @@ float dot_q4_k(const uint8_t* wr, const QuantAct& act, int64_t t, int64_t nsb) {
       const int shift = 4 * (j & 1);
       const int8_t* a = aq + (sb * 8 + j) * kActBlock;
       int32_t sum = 0;
-      for (int i = 0; i < 32; ++i) sum += ((q[i] >> shift) & 0xf) * a[i];
+      for (int i = 0; i < 32; ++i) {
+        int code = (q[i] >> shift) & 0xf;
+        if constexpr (Five) code |= ((blk[offsetof(BlockQ5_K, qh) + i] >> j) & 1) << 4;
+        sum += code * a[i];
+      }
       acc += static_cast<float>(sum) * (d * static_cast<float>(sc) * ad[sb * 8 + j]);
       acc -= dmin * static_cast<float>(m) * afs[sb * 8 + j];
     }
@@ -132,7 +141,9 @@ RowsFn scalar_rows_fn(const Weight& w) {
     case DType::Q4_0:
       return int_rows<dot_q4_0>;
     case DType::Q4_K:
-      return int_rows<dot_q4_k>;
+      return int_rows<dot_k<false>>;
+    case DType::Q5_K:
+      return int_rows<dot_k<true>>;
     case DType::Q6_K:
       return int_rows<dot_q6_k>;
     default:

@@ -156,6 +156,8 @@ RowsFn rows_fn(const Weight& w) {
       return run_rows<typename Ks::Q4_0>;
     case DType::Q4_K:
       return run_rows<typename Ks::Q4_K>;
+    case DType::Q5_K:
+      return run_rows<typename Ks::Q5_K>;
     case DType::Q6_K:
       return run_rows<typename Ks::Q6_K>;
     default:
