@@ -2,7 +2,6 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <regex>
 
 #include "core/error.h"
 
@@ -23,6 +22,21 @@ int split_key(const GgufFile& f, const char* key, int fallback) {
   return static_cast<int>(*v);
 }
 
+// PREFIX of PREFIX-NNNNN-of-COUNT.gguf ("" when path is not named so).
+std::string split_prefix(const std::string& path, int count) {
+  constexpr size_t kTail = 20;  // "-00001-of-00003.gguf"
+  if (path.size() <= kTail) return "";
+  const std::string tail = path.substr(path.size() - kTail);
+  const auto digits = [&](size_t at) {
+    for (size_t k = at; k < at + 5; ++k)
+      if (tail[k] < '0' || tail[k] > '9') return false;
+    return true;
+  };
+  if (tail[0] != '-' || !digits(1) || tail.compare(6, 4, "-of-") != 0 || !digits(10) || !tail.ends_with(".gguf")) return "";
+  if (std::stoi(tail.substr(10, 5)) != count) return "";
+  return path.substr(0, path.size() - kTail);
+}
+
 }  // namespace
 
 GgufShards::GgufShards(const std::string& path) {
@@ -31,12 +45,11 @@ GgufShards::GgufShards(const std::string& path) {
   if (count <= 1) {
     files_.push_back(std::move(given));
   } else {
-    static const std::regex kShard(R"((.*)-(\d{5})-of-(\d{5})\.gguf)");
-    std::smatch m;
-    if (!std::regex_match(path, m, kShard) || std::stoi(m[3].str()) != count)
+    const std::string prefix = split_prefix(path, count);
+    if (prefix.empty())
       fail("GGUF ", path, ": split.count is ", count, " but the name is not PREFIX-NNNNN-of-", count, ".gguf");
     for (int i = 0; i < count; ++i) {
-      const std::string p = gguf_split_path(m[1].str(), i, count);
+      const std::string p = gguf_split_path(prefix, i, count);
       if (p == path) {
         files_.push_back(std::move(given));
       } else {
