@@ -94,7 +94,7 @@ Command add_run_command(CLI::App& app) {
   o->chat.sampling.top_p = 0.95f;
   Command c;
   c.sub = app.add_subcommand("run", "Chat with a model (a directory, a GGUF file or a Hugging Face repo id)");
-  c.sub->add_option("model", o->model, "model directory, GGUF file, or ORG/NAME on the Hugging Face hub")->required();
+  c.sub->add_option("model", o->model, "model directory, GGUF file, or ORG/NAME (ORG/NAME:Q4_K_M for a GGUF repository) on the Hugging Face hub")->required();
   c.sub->add_option("prompt", o->prompt, "answer this once and exit (interactive chat when absent)");
   c.sub->add_option("--max-tokens", o->chat.max_tokens, "tokens per answer")->check(CLI::Range(1, 1 << 20))->capture_default_str();
   c.sub->add_option("--context", o->context, "context length (tokens)")->check(CLI::Range(16, 1 << 22))->capture_default_str();

@@ -36,17 +36,20 @@ void draw_progress(const std::string& file, uint64_t done, uint64_t total) {
 std::string resolve_model(const std::string& model, const ModelSourceOptions& o) {
   std::error_code ec;
   if (std::filesystem::is_directory(model, ec) || std::filesystem::is_regular_file(model, ec)) return model;
-  if (!io::looks_like_repo_id(model))
-    fail("model \"", model, "\" is neither a directory, a GGUF file nor a Hugging Face repo id (ORG/NAME)");
+  const io::RepoRef ref = io::split_repo_ref(model);
+  if (!io::looks_like_repo_id(ref.repo))
+    fail("model \"", model, "\" is neither a directory, a GGUF file nor a Hugging Face repo id (ORG/NAME, or "
+         "ORG/NAME:QUANT for a GGUF repository)");
   io::HubOptions h;
   if (!env("HF_ENDPOINT").empty()) h.endpoint = env("HF_ENDPOINT");
   h.token = env("HF_TOKEN");
   const std::string hf_home = env("HF_HOME"), home = env("HOME");
   h.cache_dir = io::default_cache_dir(hf_home.empty() ? nullptr : hf_home.c_str(), home.empty() ? nullptr : home.c_str());
   h.revision = o.revision;
+  h.gguf_tag = ref.tag;
   h.offline = o.offline;
   if (o.progress && isatty(STDERR_FILENO)) h.progress = draw_progress;
-  return io::hub_download(model, h);
+  return io::hub_download(ref.repo, h);
 }
 
 }  // namespace dsinfer::cli

@@ -1,4 +1,5 @@
-// Where a model comes from: a local directory or GGUF file, or a Hugging Face repo id
+// Where a model comes from: a local directory or GGUF file, or a Hugging Face
+// repo id (ORG/NAME, or ORG/NAME:QUANT for one file of a GGUF repository)
 // downloaded into (or found in) the hub cache. The environment is read here
 // and only here: HF_HOME, HF_TOKEN, HF_ENDPOINT, HOME.
 #pragma once

@@ -195,6 +195,7 @@ struct RepoFile {
 struct RepoInfo {
   std::string commit;
   std::vector<RepoFile> files;  // only the wanted ones
+  std::vector<std::pair<std::string, nlohmann::json>> siblings;  // every file: name, API entry
 };
 
 struct Ctx {
@@ -270,6 +271,7 @@ RepoInfo parse_info(const Ctx& c, const std::string& body) {
       fail(where, ": a sibling has no \"rfilename\"");
     }
     const std::string name = s["rfilename"].get<std::string>();
+    info.siblings.emplace_back(name, s);
     if (hub_file_wanted(name)) info.files.push_back(parse_sibling(c, s, name));
   }
   // Small files first, then the shards in name order.
@@ -503,16 +505,50 @@ std::string normalized_endpoint(const std::string& e) {
   return out;
 }
 
+// llama.cpp's default when a GGUF repository is named without a tag.
+constexpr const char* kDefaultGgufTag = "Q4_K_M";
+
+// GGUF mode: the tag asked for, or the default for a repository of GGUF files
+// only; "" for a safetensors checkpoint.
+std::string gguf_tag(const HubOptions& opts, const RepoInfo& info) {
+  if (!opts.gguf_tag.empty()) return opts.gguf_tag;
+  bool config = false, gguf = false;
+  for (const auto& [name, entry] : info.siblings) {
+    config = config || name == "config.json";
+    gguf = gguf || name.ends_with(".gguf");
+  }
+  return !config && gguf ? kDefaultGgufTag : "";
+}
+
 std::string download_snapshot(const std::string& repo_id, const HubOptions& opts, const std::string& dir) {
   const Ctx c{opts, repo_id, normalized_endpoint(opts.endpoint), dir, Http(opts)};
-  const RepoInfo info = fetch_info(c);
+  RepoInfo info = fetch_info(c);
+  const std::string tag = gguf_tag(opts, info);
+  std::vector<std::string> chosen;
+  if (!tag.empty()) {
+    std::vector<std::string> names;
+    for (const auto& [name, entry] : info.siblings) names.push_back(name);
+    chosen = hub_detail::select_gguf(names, tag, repo_id + " (revision " + opts.revision + ")");
+    info.files.clear();
+    for (const std::string& name : chosen)
+      for (const auto& [n, entry] : info.siblings)
+        if (n == name) info.files.push_back(parse_sibling(c, entry, name));
+  }
   if (info.files.empty()) {
     fail(repo_id, " (revision ", opts.revision, ") has none of the files dsinfer loads ",
-         "(config.json, tokenizer files, *.safetensors)");
+         "(config.json, tokenizer files, *.safetensors, or GGUF files)");
   }
   for (const RepoFile& f : info.files) download_file(c, info.commit, f);
   hub_detail::write_ref(dir, opts.revision, info.commit);
-  return (fs::path(dir) / "snapshots" / info.commit).string();
+  const fs::path snap = fs::path(dir) / "snapshots" / info.commit;
+  return (chosen.empty() ? snap : snap / chosen.front()).string();
+}
+
+// The cached snapshot (or GGUF file) hub_download would return, "" if not all there.
+std::string cached(const std::string& dir, const HubOptions& opts) {
+  if (!opts.gguf_tag.empty()) return hub_detail::cached_gguf(dir, opts.revision, opts.gguf_tag);
+  std::string snap = hub_detail::cached_snapshot(dir, opts.revision);
+  return snap.empty() ? hub_detail::cached_gguf(dir, opts.revision, kDefaultGgufTag) : snap;
 }
 
 }  // namespace
@@ -523,7 +559,7 @@ std::string hub_download(const std::string& repo_id, const HubOptions& opts) {
   if (opts.cache_dir.empty()) fail("the Hugging Face cache directory is not set");
   const std::string dir = (fs::path(opts.cache_dir) / hub_detail::repo_folder(repo_id)).string();
   try {
-    std::string snap = hub_detail::cached_snapshot(dir, opts.revision);
+    std::string snap = cached(dir, opts);
     if (!snap.empty()) return snap;
     if (opts.offline) {
       fail(repo_id, " (revision ", opts.revision, ") is not in the Hugging Face cache at ", opts.cache_dir,

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace dsinfer::io {
 
@@ -29,6 +30,10 @@ struct HubOptions {
   // Extra attempts per file after a dropped connection, each resuming where the
   // previous one stopped. 0: fail at once, keeping the partial file for the next run.
   int retries = 3;
+  // A GGUF repository's quantization ("Q4_K_M"; ORG/NAME:TAG on the command
+  // line): the .gguf file, or split set, whose name holds it. "" fetches the
+  // safetensors checkpoint, or Q4_K_M from a repository of GGUF files only.
+  std::string gguf_tag;
 };
 
 // $HF_HOME/hub when hf_home is set and non-empty, else $HOME/.cache/huggingface/hub.
@@ -39,8 +44,17 @@ std::string default_cache_dir(const char* hf_home, const char* home);
 // opts.revision that the engine needs: config.json, tokenizer.json,
 // tokenizer_config.json, generation_config.json, model.safetensors.index.json
 // and *.safetensors at the repository root. Returns the snapshot directory
-// <cache>/models--ORG--NAME/snapshots/<commit> (no trailing slash).
+// <cache>/models--ORG--NAME/snapshots/<commit> (no trailing slash). In GGUF
+// mode (opts.gguf_tag, or a repository with .gguf files and no config.json)
+// only the chosen .gguf file(s), and returns the path of the (first) one.
 std::string hub_download(const std::string& repo_id, const HubOptions& opts);
+
+// "ORG/NAME:TAG" (a GGUF repository's quantization, as llama.cpp and Ollama
+// name them) -> {"ORG/NAME", "TAG"}; without a colon the tag is empty.
+struct RepoRef {
+  std::string repo, tag;
+};
+RepoRef split_repo_ref(const std::string& s);
 
 // True for a well-formed ORG/NAME hub repo id that is not an existing local path.
 bool looks_like_repo_id(const std::string& s);
@@ -49,6 +63,16 @@ bool looks_like_repo_id(const std::string& s);
 bool hub_file_wanted(const std::string& rfilename);
 
 namespace hub_detail {
+
+// The GGUF model files of `names` whose file name holds `tag` (any case) as a
+// whole part ("Q4_K" does not name "x-Q4_K_M.gguf", nor "Q4_XS" "x-IQ4_XS.gguf"): one
+// file, or every part of one split set, sorted. Throws naming `where` and the
+// GGUF files there when none or several models match, or parts are missing.
+// Files with "mmproj" in the name (vision projectors) are never models.
+std::vector<std::string> select_gguf(const std::vector<std::string>& names, const std::string& tag,
+                                     const std::string& where);
+// The path of the cached GGUF file (first part) for `tag` at `revision`, "" if not all there.
+std::string cached_gguf(const std::string& repo_dir, const std::string& revision, const std::string& tag);
 
 // Cache layout helpers (hub_cache.cpp).
 bool valid_repo_id(const std::string& s);             // ORG/NAME with the hub's naming rules

@@ -114,11 +114,13 @@ std::string cached_snapshot(const std::string& repo_dir, const std::string& revi
 void link_snapshot(const std::string& repo_dir, const std::string& commit, const std::string& file,
                    const std::string& blob) {
   const fs::path snap = fs::path(repo_dir) / "snapshots" / commit;
-  fs::create_directories(snap);
   const fs::path link = snap / file;
+  fs::create_directories(link.parent_path());  // files in folders (split GGUF sets) keep them
   std::error_code ec;
   fs::remove(link, ec);
-  fs::create_symlink(fs::path("..") / ".." / "blobs" / blob, link, ec);
+  fs::path target = fs::path("..") / "..";
+  for (auto part = fs::path(file).parent_path(); !part.empty(); part = part.parent_path()) target /= "..";
+  fs::create_symlink(target / "blobs" / blob, link, ec);
   if (ec) {  // a filesystem without symlinks: keep a copy instead
     fs::copy_file(fs::path(repo_dir) / "blobs" / blob, link, fs::copy_options::overwrite_existing);
   }

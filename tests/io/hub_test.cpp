@@ -396,6 +396,93 @@ TEST_F(Hub, UnreachableEndpointIsNamed) {
   EXPECT_NE(msg.find(o.endpoint), std::string::npos) << msg;
 }
 
+// A GGUF repository as llama.cpp's users find them: quantizations side by
+// side, a large one split in parts in a folder, a vision projector, no config.json.
+void make_gguf_repo(FakeHub& hub) {
+  hub.files.clear();
+  hub.files["README.md"] = {"# gguf", false};
+  hub.files["tiny-Q4_K_M.gguf"] = {std::string(4000, 'm'), true};
+  hub.files["tiny-Q4_K_S.gguf"] = {std::string(3000, 's'), true};
+  hub.files["tiny-Q8_0.gguf"] = {std::string(6000, '8'), true};
+  hub.files["tiny-IQ4_XS.gguf"] = {std::string(2000, 'x'), true};
+  hub.files["tiny-Q2_K.gguf"] = {std::string(1000, '2'), true};
+  hub.files["tiny-v2-Q2_K.gguf"] = {std::string(1000, 'v'), true};
+  hub.files["mmproj-tiny-Q8_0.gguf"] = {std::string(500, 'p'), true};
+  hub.files["BF16/tiny-BF16-00001-of-00002.gguf"] = {std::string(7000, 'a'), true};
+  hub.files["BF16/tiny-BF16-00002-of-00002.gguf"] = {std::string(5000, 'b'), true};
+  hub.files["../escape-Q3_K.gguf"] = {"outside the snapshot", true};  // never a candidate
+}
+
+TEST_F(Hub, GgufTagFetchesThatFileOnly) {
+  make_gguf_repo(hub);
+  HubOptions o = options();
+  o.gguf_tag = "q8_0";  // any case
+  const std::string path = hub_download("acme/tiny", o);
+  EXPECT_EQ(fs::path(path), snapshot() / "tiny-Q8_0.gguf");
+  EXPECT_EQ(read_file(path), hub.files["tiny-Q8_0.gguf"].content);
+  for (const char* other : {"tiny-Q4_K_M.gguf", "mmproj-tiny-Q8_0.gguf", "README.md"}) {
+    EXPECT_FALSE(fs::exists(snapshot() / other)) << other;
+    EXPECT_FALSE(hub.requested(std::string("/") + other)) << other;
+  }
+  // From the cache, with no network, and offline.
+  hub.stop();
+  EXPECT_EQ(hub_download("acme/tiny", o), path);
+  o.offline = true;
+  EXPECT_EQ(hub_download("acme/tiny", o), path);
+  o.gguf_tag = "Q4_K_M";  // not fetched yet
+  EXPECT_NE(error_of("acme/tiny", o).find("offline"), std::string::npos);
+}
+
+TEST_F(Hub, GgufSplitSetComesWholeAndItsFirstPartIsReturned) {
+  make_gguf_repo(hub);
+  HubOptions o = options();
+  o.gguf_tag = "BF16";
+  const std::string path = hub_download("acme/tiny", o);
+  EXPECT_EQ(fs::path(path), snapshot() / "BF16" / "tiny-BF16-00001-of-00002.gguf");
+  EXPECT_EQ(read_file(snapshot() / "BF16" / "tiny-BF16-00002-of-00002.gguf"),
+            hub.files["BF16/tiny-BF16-00002-of-00002.gguf"].content);
+  // A part missing from the cache is fetched again rather than returned.
+  fs::remove(snapshot() / "BF16" / "tiny-BF16-00002-of-00002.gguf");
+  const size_t before = hub.seen().size();
+  EXPECT_EQ(hub_download("acme/tiny", o), path);
+  EXPECT_GT(hub.seen().size(), before);
+  EXPECT_TRUE(fs::exists(snapshot() / "BF16" / "tiny-BF16-00002-of-00002.gguf"));
+}
+
+TEST_F(Hub, GgufRepositoryWithoutTagGivesQ4KMAndUnclearTagsAreNamed) {
+  make_gguf_repo(hub);
+  EXPECT_EQ(fs::path(hub_download("acme/tiny", options())), snapshot() / "tiny-Q4_K_M.gguf");
+  HubOptions o = options();
+  o.gguf_tag = "Q2_K";
+  std::string msg = error_of("acme/tiny", o);
+  EXPECT_NE(msg.find("\"Q2_K\" names several GGUF models (tiny-Q2_K.gguf, tiny-v2-Q2_K.gguf)"), std::string::npos)
+      << msg;
+  // A tag is a whole name: Q4_K is neither Q4_K_M (cached now) nor Q4_K_S, Q4_XS not IQ4_XS.
+  for (const char* tag : {"Q4_K", "Q4_XS"}) {
+    o.gguf_tag = tag;
+    msg = error_of("acme/tiny", o);
+    EXPECT_NE(msg.find("has no GGUF file for \"" + std::string(tag) + "\""), std::string::npos) << msg;
+  }
+  o.gguf_tag = "Q3_K";
+  msg = error_of("acme/tiny", o);
+  EXPECT_NE(msg.find("has no GGUF file for \"Q3_K\""), std::string::npos) << "a name leaving the snapshot: " << msg;
+  o.gguf_tag = "Q6_K";
+  msg = error_of("acme/tiny", o);
+  EXPECT_NE(msg.find("has no GGUF file for \"Q6_K\""), std::string::npos) << msg;
+  EXPECT_NE(msg.find("tiny-Q8_0.gguf"), std::string::npos) << "the choices are listed: " << msg;
+  hub.files.erase("BF16/tiny-BF16-00002-of-00002.gguf");
+  o.gguf_tag = "BF16";
+  msg = error_of("acme/tiny", o);
+  EXPECT_NE(msg.find("is one of 2 parts but 1 are listed"), std::string::npos) << msg;
+}
+
+TEST(HubNames, RepoWithQuantTag) {
+  EXPECT_EQ(split_repo_ref("unsloth/DeepSeek-R1-Distill-Qwen-1.5B-GGUF:Q4_K_M").repo,
+            "unsloth/DeepSeek-R1-Distill-Qwen-1.5B-GGUF");
+  EXPECT_EQ(split_repo_ref("unsloth/DeepSeek-R1-Distill-Qwen-1.5B-GGUF:Q4_K_M").tag, "Q4_K_M");
+  EXPECT_EQ(split_repo_ref("deepseek-ai/DeepSeek-V3").tag, "");
+}
+
 TEST(HubNames, DefaultCacheDirHonoursHfHome) {
   EXPECT_EQ(default_cache_dir("/data/hf", "/home/me"), "/data/hf/hub");
   EXPECT_EQ(default_cache_dir(nullptr, "/home/me"), "/home/me/.cache/huggingface/hub");
