@@ -17,6 +17,7 @@
 #include "cli/chat_template_source.h"
 #include "cli/commands.h"
 #include "cli/model_options.h"
+#include "cli/model_source.h"
 #include "core/error.h"
 #include "engine/engine.h"
 #include "jinja/chat_template.h"
@@ -29,6 +30,7 @@ namespace {
 
 struct ServeOptions {
   std::string model;
+  ModelSourceOptions source;  // a hub repo id: --revision, --offline
   std::string tokenizer;
   std::string chat_template;
   std::string type = "bf16";
@@ -78,10 +80,11 @@ Loaded load(const ServeOptions& o) {
   Loaded m;
   const bool synthetic = is_synthetic(o.model);
   if (synthetic && o.tokenizer.empty()) fail("a synthetic model needs --tokenizer PATH");
-  const std::string tok_path = o.tokenizer.empty() ? o.model : o.tokenizer;
+  const std::string model = synthetic ? o.model : resolve_model(o.model, o.source);
+  const std::string tok_path = o.tokenizer.empty() ? model : o.tokenizer;
   m.tok = std::make_unique<tokenizer::Tokenizer>(tokenizer::Tokenizer::from_path(tok_path));
   m.backend = kernels::make_backend(o.backend);
-  m.model = load_model_spec({o.model, o.type, synthetic ? m.tok->vocab_size() : 0}, *m.backend);
+  m.model = load_model_spec({model, o.type, synthetic ? m.tok->vocab_size() : 0}, *m.backend);
   m.chat_template = load_template(o, tok_path, *m.tok);
   return m;
 }
@@ -144,8 +147,12 @@ Command add_serve_command(CLI::App& app) {
   auto o = std::make_shared<ServeOptions>();
   Command c;
   c.sub = app.add_subcommand("serve", "OpenAI-compatible HTTP server (/v1/chat/completions, /v1/completions, ...)");
-  c.sub->add_option("model", o->model, "model directory, GGUF file, or synthetic:PRESET (random weights; needs --tokenizer)")
+  c.sub->add_option("model", o->model,
+                    "model directory, GGUF file, hub repo id (ORG/NAME, ORG/NAME:Q4_K_M for a GGUF repository), or "
+                    "synthetic:PRESET (random weights; needs --tokenizer)")
       ->required();
+  c.sub->add_option("--revision", o->source.revision, "hub revision (branch, tag or commit)")->capture_default_str();
+  c.sub->add_flag("--offline", o->source.offline, "use the hub cache only, no network");
   c.sub->add_option("--host", o->server.host, "address to bind")->capture_default_str();
   c.sub->add_option("--port", o->server.port, "port (0: any free port, printed when ready)")
       ->check(CLI::Range(0, 65535))

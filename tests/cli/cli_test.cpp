@@ -53,6 +53,14 @@ TEST(Cli, RuntimeErrorsExitOneAndNameTheProblem) {
   std::filesystem::remove_all(dir);
 }
 
+// serve takes hub repo ids as run does (ORG/NAME:QUANT too): offline, with an
+// empty cache, it says where it looked instead of treating the id as a path.
+TEST(Cli, ServeResolvesHubIds) {
+  const CmdResult r = run_dsinfer({"serve", "acme/tiny-GGUF:Q4_K_M", "--offline", "--port", "0"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("acme/tiny-GGUF (revision main) is not in the Hugging Face cache"), std::string::npos) << r.err;
+}
+
 TEST(Cli, LogitsCommandMatchesReference) {
   REQUIRE_TESTDATA(td);
   const std::string dir = make_temp_dir();
