@@ -12,7 +12,7 @@ struct DTypeInfo {
   std::string_view name;
   size_t size;
 };
-constexpr std::array<DTypeInfo, 15> kInfo{{
+constexpr std::array<DTypeInfo, 16> kInfo{{
     {DType::F32, "F32", 4},
     {DType::F16, "F16", 2},
     {DType::BF16, "BF16", 2},
@@ -28,6 +28,7 @@ constexpr std::array<DTypeInfo, 15> kInfo{{
     {DType::Q4_K, "Q4_K", 0},
     {DType::Q6_K, "Q6_K", 0},
     {DType::Q5_K, "Q5_K", 0},
+    {DType::Q5_0, "Q5_0", 0},
 }};
 }  // namespace
 

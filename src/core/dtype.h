@@ -10,9 +10,9 @@
 
 namespace dsinfer {
 
-// Q8_0, Q4_0, Q4_K, Q5_K, Q6_K are GGUF's block-quantized layouts (core/quant.h); their
+// Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K are GGUF's block-quantized layouts (core/quant.h); their
 // dtype_size is 0: use row_bytes.
-enum class DType : uint8_t { F32, F16, BF16, F8_E4M3, I8, U8, I32, I64, F64, BOOL, Q8_0, Q4_0, Q4_K, Q6_K, Q5_K };
+enum class DType : uint8_t { F32, F16, BF16, F8_E4M3, I8, U8, I32, I64, F64, BOOL, Q8_0, Q4_0, Q4_K, Q6_K, Q5_K, Q5_0 };
 
 // Name as written in safetensors headers ("BF16", "F8_E4M3", ...).
 std::string_view dtype_name(DType t);

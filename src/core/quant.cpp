@@ -9,7 +9,8 @@
 namespace dsinfer {
 
 bool is_block_quant(DType t) {
-  return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q4_K || t == DType::Q5_K || t == DType::Q6_K;
+  return t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q5_0 || t == DType::Q4_K || t == DType::Q5_K ||
+         t == DType::Q6_K;
 }
 
 int64_t block_elems(DType t) {
@@ -18,6 +19,8 @@ int64_t block_elems(DType t) {
       return kQ8_0Elems;
     case DType::Q4_0:
       return kQ4_0Elems;
+    case DType::Q5_0:
+      return kQ5_0Elems;
     case DType::Q4_K:
       return kQ4_KElems;
     case DType::Q6_K:
@@ -41,6 +44,8 @@ size_t block_bytes(DType t) {
       return sizeof(BlockQ8_0);
     case DType::Q4_0:
       return sizeof(BlockQ4_0);
+    case DType::Q5_0:
+      return sizeof(BlockQ5_0);
     case DType::Q4_K:
       return sizeof(BlockQ4_K);
     case DType::Q6_K:
@@ -101,6 +106,29 @@ void quantize_q4_0(const float* x, int64_t n, BlockQ4_0* out) {
     for (int i = 0; i < kQ4_0Elems; ++i)
       q[i] = static_cast<uint8_t>(std::fmax(0.0f, std::fmin(15.0f, std::nearbyint(v[i] * id) + 8.0f)));
     for (int i = 0; i < 16; ++i) out[b].qs[i] = static_cast<uint8_t>(q[i] | (q[i + 16] << 4));
+  }
+}
+
+// llama.cpp's Q5_0 rounding: d = the value of largest magnitude / -16, codes round(x / d) + 16 in [0, 31].
+void quantize_q5_0(const float* x, int64_t n, BlockQ5_0* out) {
+  for (int64_t b = 0; b < n / kQ5_0Elems; ++b) {
+    const float* v = x + b * kQ5_0Elems;
+    float amax = 0, max = 0;
+    for (int i = 0; i < kQ5_0Elems; ++i)
+      if (std::fabs(v[i]) > amax) {
+        amax = std::fabs(v[i]);
+        max = v[i];
+      }
+    out[b].d = f32_to_f16(max / -16.0f);
+    const float id = inverse(half_to_float(out[b].d));
+    uint32_t qh = 0;
+    for (int i = 0; i < 16; ++i) {
+      const auto q0 = static_cast<uint32_t>(round_clamp(v[i] * id + 16.0f, 0.0f, 31.0f));
+      const auto q1 = static_cast<uint32_t>(round_clamp(v[i + 16] * id + 16.0f, 0.0f, 31.0f));
+      out[b].qs[i] = static_cast<uint8_t>((q0 & 0xf) | ((q1 & 0xf) << 4));
+      qh |= ((q0 >> 4) << i) | ((q1 >> 4) << (i + 16));
+    }
+    std::memcpy(out[b].qh, &qh, 4);
   }
 }
 
@@ -317,6 +345,14 @@ void dequantize_q4_0(const BlockQ4_0* in, int64_t n, float* out) {
   }
 }
 
+void dequantize_q5_0(const BlockQ5_0* in, int64_t n, float* out) {
+  for (int64_t b = 0; b < n / kQ5_0Elems; ++b) {
+    const float d = half_to_float(in[b].d);
+    float* o = out + b * kQ5_0Elems;
+    for (int i = 0; i < kQ5_0Elems; ++i) o[i] = d * static_cast<float>(q5_0_code(in[b], i) - 16);
+  }
+}
+
 // Q4_K, or Q5_K with its fifth bits (qh non-null).
 template <class Block>
 void dequantize_k(const Block* in, int64_t n, float* out) {
@@ -347,6 +383,8 @@ void quantize_row(DType t, const float* x, int64_t n, void* out) {
       return quantize_q8_0(x, n, static_cast<BlockQ8_0*>(out));
     case DType::Q4_0:
       return quantize_q4_0(x, n, static_cast<BlockQ4_0*>(out));
+    case DType::Q5_0:
+      return quantize_q5_0(x, n, static_cast<BlockQ5_0*>(out));
     case DType::Q4_K:
       for (int64_t b = 0; b < n / kQ4_KElems; ++b)
         quantize_q4_k_block(x + b * kQ4_KElems, static_cast<BlockQ4_K*>(out) + b);
@@ -382,6 +420,8 @@ void dequantize_row(DType t, const void* in, int64_t n, float* out) {
       return dequantize_q8_0(static_cast<const BlockQ8_0*>(in), n, out);
     case DType::Q4_0:
       return dequantize_q4_0(static_cast<const BlockQ4_0*>(in), n, out);
+    case DType::Q5_0:
+      return dequantize_q5_0(static_cast<const BlockQ5_0*>(in), n, out);
     case DType::Q4_K:
       return dequantize_k(static_cast<const BlockQ4_K*>(in), n, out);
     case DType::Q5_K:

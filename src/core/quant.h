@@ -1,11 +1,15 @@
-// Block-quantized weight types, bit-compatible with GGUF's Q8_0, Q4_0, Q4_K,
-// Q5_K and Q6_K, so GGUF tensors can be used in place. A row of `cols` values is
+// Block-quantized weight types, bit-compatible with GGUF's Q8_0, Q4_0, Q5_0,
+// Q4_K, Q5_K and Q6_K, so GGUF tensors can be used in place. A row of `cols` values is
 // cols / block_elems consecutive blocks; blocks are packed (no padding) and
 // need not be aligned.
 //
 //   Q8_0: 32 values, f16 d, int8 q[32];                value = d * q
 //   Q4_0: 32 values, f16 d, 16 bytes of nibbles;       value = d * (q - 8)
 //         element i < 16 is the low nibble of qs[i], element i >= 16 the high nibble of qs[i - 16]
+//   Q5_0: 32 values, f16 d, qh (32 bits, bit i: the fifth bit of element i),
+//         16 bytes of nibbles as Q4_0's;              value = d * (q - 16)
+//         (llama.cpp's Q4_K_M holds rows that are not whole super-blocks in
+//         it, e.g. DeepSeek-V2-Lite's expert down projections)
 //   Q4_K: 256 values in 8 sub-blocks of 32, f16 d, f16 dmin, 12 bytes holding a
 //         6-bit scale sc and 6-bit min m per sub-block, 128 bytes of nibbles;
 //         value = d * sc * q - dmin * m. Chunk j (0..3) of 64 values uses
@@ -32,6 +36,7 @@ namespace dsinfer {
 
 inline constexpr int kQ8_0Elems = 32;
 inline constexpr int kQ4_0Elems = 32;
+inline constexpr int kQ5_0Elems = 32;
 inline constexpr int kQ4_KElems = 256;
 inline constexpr int kQ6_KElems = 256;
 inline constexpr int kQ5_KElems = 256;
@@ -43,6 +48,11 @@ struct BlockQ8_0 {
 struct BlockQ4_0 {
   uint16_t d;  // f16
   uint8_t qs[16];
+};
+struct BlockQ5_0 {
+  uint16_t d;      // f16
+  uint8_t qh[4];   // fifth bits, little-endian
+  uint8_t qs[16];  // low nibbles: element i in qs[i % 16], low half if i < 16
 };
 struct BlockQ4_K {
   uint16_t d;     // f16, multiplies the 6-bit scales
@@ -65,11 +75,12 @@ struct BlockQ6_K {
 };
 static_assert(sizeof(BlockQ8_0) == 34);
 static_assert(sizeof(BlockQ4_0) == 18);
+static_assert(sizeof(BlockQ5_0) == 22);
 static_assert(sizeof(BlockQ4_K) == 144);
 static_assert(sizeof(BlockQ6_K) == 210);
 static_assert(sizeof(BlockQ5_K) == 176);
 
-// True for Q8_0, Q4_0, Q4_K, Q5_K, Q6_K.
+// True for Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K.
 bool is_block_quant(DType t);
 // Values per block: 32 or 256 for block types, 1 for every other type.
 int64_t block_elems(DType t);
@@ -89,6 +100,14 @@ size_t row_bytes(DType t, int64_t cols);
 void quantize_row(DType t, const float* x, int64_t n, void* out);
 // Inverse of quantize_row for the block types and F32, F16, BF16, F8_E4M3 (unscaled).
 void dequantize_row(DType t, const void* in, int64_t n, float* out);
+
+// Code i (0..31) of a Q5_0 block: low nibble | fifth bit << 4.
+inline int q5_0_code(const BlockQ5_0& b, int i) {
+  uint32_t qh;
+  std::memcpy(&qh, b.qh, 4);
+  const int low = i < 16 ? b.qs[i] & 0xf : b.qs[i - 16] >> 4;
+  return low | static_cast<int>(((qh >> i) & 1u) << 4);
+}
 
 // Fast exact f16 -> f32 (bit manipulation; same values as f16_to_f32).
 inline float half_to_float(uint16_t h) {

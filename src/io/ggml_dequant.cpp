@@ -13,17 +13,12 @@ struct BlockQ4_1 {
   uint16_t d, m;  // f16 scale and minimum: x = q * d + m
   uint8_t qs[16];  // values j (low nibble) and j + 16 (high nibble)
 };
-struct BlockQ5_0 {
-  uint16_t d;      // f16: x = (q - 16) * d
-  uint8_t qh[4];   // bit j: the fifth bit of value j
-  uint8_t qs[16];  // low four bits: value j (low nibble), j + 16 (high nibble)
-};
 struct BlockQ5_1 {
   uint16_t d, m;
   uint8_t qh[4];
   uint8_t qs[16];
 };
-static_assert(sizeof(BlockQ4_1) == 20 && sizeof(BlockQ5_0) == 22 && sizeof(BlockQ5_1) == 24);
+static_assert(sizeof(BlockQ4_1) == 20 && sizeof(BlockQ5_1) == 24);
 
 template <typename B>
 const B* blocks(const uint8_t* p) {
@@ -36,7 +31,7 @@ uint32_t high_bits(const uint8_t* qh) {
   return h;
 }
 
-// The five-bit codes of a Q5_0 / Q5_1 block.
+// The five-bit codes of a Q5_1 block.
 void codes5(const uint8_t* qh4, const uint8_t* qs, int* q) {
   const uint32_t h = high_bits(qh4);
   for (int j = 0; j < 16; ++j) {
@@ -48,7 +43,7 @@ void codes5(const uint8_t* qh4, const uint8_t* qs, int* q) {
 }  // namespace
 
 bool ggml_dequantizable(uint32_t type) {
-  return type == kGgmlQ4_1 || type == kGgmlQ5_0 || type == kGgmlQ5_1;
+  return type == kGgmlQ4_1 || type == kGgmlQ5_1;
 }
 
 int64_t ggml_block_values(uint32_t) { return 32; }
@@ -56,7 +51,6 @@ int64_t ggml_block_values(uint32_t) { return 32; }
 int64_t ggml_block_bytes(uint32_t type) {
   switch (type) {
     case kGgmlQ4_1: return sizeof(BlockQ4_1);
-    case kGgmlQ5_0: return sizeof(BlockQ5_0);
     case kGgmlQ5_1: return sizeof(BlockQ5_1);
     default: fail("ggml type ", type, " has no dequantizer in dsinfer");
   }
@@ -77,12 +71,6 @@ void ggml_dequantize_row(uint32_t type, const uint8_t* in, int64_t n, float* out
         }
         break;
       }
-      case kGgmlQ5_0: {
-        const BlockQ5_0& b = blocks<BlockQ5_0>(in)[i];
-        codes5(b.qh, b.qs, q);
-        for (int j = 0; j < 32; ++j) y[j] = static_cast<float>(q[j] - 16) * half_to_float(b.d);
-        break;
-      }
       case kGgmlQ5_1: {
         const BlockQ5_1& b = blocks<BlockQ5_1>(in)[i];
         codes5(b.qh, b.qs, q);
@@ -92,18 +80,6 @@ void ggml_dequantize_row(uint32_t type, const uint8_t* in, int64_t n, float* out
       default:
         fail("ggml type ", type, " has no dequantizer in dsinfer");
     }
-  }
-}
-
-void q5_0_to_q8_0(const uint8_t* in, int64_t n, uint8_t* out) {
-  int q[32];
-  for (int64_t i = 0; i < n / 32; ++i) {
-    const BlockQ5_0& b = blocks<BlockQ5_0>(in)[i];
-    BlockQ8_0 o;
-    o.d = b.d;
-    codes5(b.qh, b.qs, q);
-    for (int j = 0; j < 32; ++j) o.qs[j] = static_cast<int8_t>(q[j] - 16);
-    std::memcpy(out + i * static_cast<int64_t>(sizeof(BlockQ8_0)), &o, sizeof(BlockQ8_0));
   }
 }
 

@@ -1,7 +1,7 @@
 // Block types of GGUF files that dsinfer has no kernels for but can read:
-// Q4_1, Q5_0 and Q5_1 (32 values a block), so such files load with those
-// tensors converted (model/gguf_model.cpp). Layouts as ggml's block_q4_1 /
-// block_q5_0 / block_q5_1.
+// Q4_1 and Q5_1 (32 values a block, with a minimum), so such files load with
+// those tensors converted (model/gguf_model.cpp). Layouts as ggml's
+// block_q4_1 / block_q5_1.
 #pragma once
 
 #include <cstdint>
@@ -9,7 +9,7 @@
 namespace dsinfer::io {
 
 // ggml type ids.
-inline constexpr uint32_t kGgmlQ4_1 = 3, kGgmlQ5_0 = 6, kGgmlQ5_1 = 7;
+inline constexpr uint32_t kGgmlQ4_1 = 3, kGgmlQ5_1 = 7;
 
 bool ggml_dequantizable(uint32_t type);
 // Values per block and bytes per block of those types.
@@ -17,7 +17,4 @@ int64_t ggml_block_values(uint32_t type);
 int64_t ggml_block_bytes(uint32_t type);
 // n values (a multiple of the block) of `type` blocks at `in` into floats.
 void ggml_dequantize_row(uint32_t type, const uint8_t* in, int64_t n, float* out);
-// Q5_0 as Q8_0, exactly: the same scale, codes q - 16 (n a multiple of 32).
-void q5_0_to_q8_0(const uint8_t* in, int64_t n, uint8_t* out);
-
 }  // namespace dsinfer::io

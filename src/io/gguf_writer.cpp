@@ -42,6 +42,7 @@ std::optional<uint32_t> ggml_type_of(DType t) {
     case DType::F32: return 0;
     case DType::F16: return 1;
     case DType::Q4_0: return 2;
+    case DType::Q5_0: return 6;
     case DType::Q8_0: return 8;
     case DType::Q4_K: return 12;
     case DType::Q5_K: return 13;
@@ -52,7 +53,8 @@ std::optional<uint32_t> ggml_type_of(DType t) {
 }
 
 std::optional<DType> dtype_of_ggml(uint32_t type) {
-  for (DType t : {DType::F32, DType::F16, DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::BF16})
+  for (DType t : {DType::F32, DType::F16, DType::Q4_0, DType::Q5_0, DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K,
+                  DType::BF16})
     if (ggml_type_of(t) == type) return t;
   return std::nullopt;
 }

@@ -13,7 +13,7 @@
 
 namespace dsinfer::io {
 
-// ggml's type id of a dsinfer dtype (F32 0, F16 1, Q4_0 2, Q8_0 8, Q4_K 12,
+// ggml's type id of a dsinfer dtype (F32 0, F16 1, Q4_0 2, Q5_0 6, Q8_0 8, Q4_K 12,
 // Q5_K 13, Q6_K 14, BF16 30); nullopt for dtypes GGUF has no id for (F8_E4M3, ...).
 std::optional<uint32_t> ggml_type_of(DType t);
 // The dtype of a ggml type id dsinfer computes with; nullopt for the others.

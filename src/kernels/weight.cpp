@@ -40,6 +40,7 @@ void dequant_row(const Weight& w, int64_t r, float* out) {
     }
     case DType::Q8_0:
     case DType::Q4_0:
+    case DType::Q5_0:
     case DType::Q4_K:
     case DType::Q5_K:
     case DType::Q6_K: {

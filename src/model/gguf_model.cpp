@@ -64,8 +64,8 @@ struct SrcType {
   }
 };
 
-// [rows, cols] of a read-only type as Q8_0: Q5_0 exactly (same scale, wider
-// codes); the others rounded once more, to Q8_0's step of 1/254 of a block's range.
+// [rows, cols] of a read-only type (Q4_1, Q5_1) as Q8_0: rounded once more,
+// to Q8_0's step of 1/254 of a block's range.
 std::vector<uint8_t> to_q8_0(const SrcType& st, const uint8_t* data, int64_t rows, int64_t cols) {
   const size_t in_row = st.row_size(cols), out_row = row_bytes(DType::Q8_0, cols);
   std::vector<uint8_t> out(out_row * static_cast<size_t>(rows));
@@ -73,10 +73,6 @@ std::vector<uint8_t> to_q8_0(const SrcType& st, const uint8_t* data, int64_t row
   for (int64_t r = 0; r < rows; ++r) {
     const uint8_t* in = data + static_cast<size_t>(r) * in_row;
     uint8_t* o = out.data() + static_cast<size_t>(r) * out_row;
-    if (st.ggml == io::kGgmlQ5_0) {
-      io::q5_0_to_q8_0(in, cols, o);
-      continue;
-    }
     st.read(in, cols, row.data());
     quantize_row(DType::Q8_0, row.data(), cols, o);
   }
@@ -96,7 +92,7 @@ struct Importer {
     st = {t->type, io::dtype_of_ggml(t->type)};
     if (!st.native && !io::ggml_dequantizable(t->type))
       fail("GGUF ", f.path(), ": tensor ", name, " is ", io::ggml_type_name(t->type),
-           ", a type dsinfer cannot read (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K; Q4_1, Q5_0 and "
+           ", a type dsinfer cannot read (supported: F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K; Q4_1 and "
            "Q5_1 are converted to Q8_0 at load)");
     if (t->dims != want)
       fail("GGUF ", f.path(), ": tensor ", name, " has dims ", shape_str(t->dims), ", expected ", shape_str(want),

@@ -66,8 +66,8 @@ void fill_block_row(DType t, float a, SplitMix& r, uint8_t* row, int64_t cols) {
   const int64_t blocks = cols / block_elems(t);
   for (int64_t b = 0; b < blocks; ++b) {
     uint8_t* blk = row + static_cast<size_t>(b) * block_bytes(t);
-    if (t == DType::Q8_0 || t == DType::Q4_0) {
-      const uint16_t d = f32_to_f16(a / (t == DType::Q8_0 ? 127.0f : 8.0f));
+    if (t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q5_0) {
+      const uint16_t d = f32_to_f16(a / (t == DType::Q8_0 ? 127.0f : t == DType::Q5_0 ? 16.0f : 8.0f));
       std::memcpy(blk, &d, 2);
     } else if (t == DType::Q6_K) {  // |sc| in [64, 127], random signs: |d * sc * (q - 32)| <= a
       const uint16_t d = f32_to_f16(a / (127.0f * 32.0f));

@@ -99,6 +99,7 @@ kernels::Weight WeightLoader::matrix(const std::string& name, int64_t rows, int6
     case DType::F16:
     case DType::Q8_0:
     case DType::Q4_0:
+    case DType::Q5_0:
     case DType::Q4_K:
     case DType::Q5_K:
     case DType::Q6_K:
@@ -108,7 +109,7 @@ kernels::Weight WeightLoader::matrix(const std::string& name, int64_t rows, int6
       break;
     default:
       fail("tensor ", name, " in ", t.file, " has dtype ", dtype_name(t.dtype),
-           ", which is not supported for weights (supported: F32, BF16, F16, F8_E4M3, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K)");
+           ", which is not supported for weights (supported: F32, BF16, F16, F8_E4M3, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K)");
   }
   return import(w);
 }

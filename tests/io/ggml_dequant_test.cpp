@@ -1,6 +1,6 @@
 // The GGUF block types against ggml's dequantization loops, written here as
 // ggml writes them (bit masks and shifts per value), on random blocks: the
-// read-only ones (Q4_1, Q5_0, Q5_1) and Q5_K, which dsinfer computes with.
+// read-only ones (Q4_1, Q5_1), and Q5_0 and Q5_K, which dsinfer computes with.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -53,9 +53,10 @@ TEST(GgmlDequant, Q4_1) {
   }
 }
 
-TEST(GgmlDequant, Q5_0AndItsExactQ8_0) {
+TEST(GgmlDequant, Q5_0) {
   const auto b = random_blocks(22, 3, {0}, 2);
-  const auto y = ours(kGgmlQ5_0, b, 96);
+  std::vector<float> y(96);
+  dequantize_row(DType::Q5_0, b.data(), 96, y.data());
   for (int i = 0; i < 3; ++i) {
     const uint8_t* x = &b[static_cast<size_t>(i * 22)];
     uint32_t qh;
@@ -67,11 +68,6 @@ TEST(GgmlDequant, Q5_0AndItsExactQ8_0) {
       EXPECT_EQ(y[static_cast<size_t>(i * 32 + j + 16)], static_cast<float>(((x[6 + j] >> 4) | xh_1) - 16) * h(x));
     }
   }
-  std::vector<uint8_t> q8(3 * sizeof(BlockQ8_0));
-  q5_0_to_q8_0(b.data(), 96, q8.data());
-  std::vector<float> z(96);
-  dequantize_row(DType::Q8_0, q8.data(), 96, z.data());
-  EXPECT_EQ(z, y) << "Q5_0 -> Q8_0 must be exact";
 }
 
 TEST(GgmlDequant, Q5_1) {

@@ -1,4 +1,4 @@
-// Block-quantized dtypes (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K): names and sizes, GGUF bit
+// Block-quantized dtypes (Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K): names and sizes, GGUF bit
 // layouts on hand-made blocks, and quantize/dequantize round-trip error bounds.
 #include <gtest/gtest.h>
 
@@ -73,7 +73,7 @@ uint16_t half_of(const uint8_t* p) {
 }
 
 TEST(QuantTypes, NamesAndSizes) {
-  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
     EXPECT_TRUE(is_block_quant(t));
     EXPECT_EQ(dtype_from_name(dtype_name(t)), t);
   }
@@ -92,6 +92,8 @@ TEST(QuantTypes, NamesAndSizes) {
   EXPECT_EQ(row_bytes(DType::Q6_K, 512), 420u);
   EXPECT_THROW(row_bytes(DType::Q6_K, 128), Error);
   EXPECT_EQ(block_elems(DType::Q5_K), 256);
+  EXPECT_EQ(block_elems(DType::Q5_0), 32);
+  EXPECT_EQ(row_bytes(DType::Q5_0, 96), 66u);
   EXPECT_EQ(row_bytes(DType::Q5_K, 512), 352u);
   EXPECT_EQ(row_bytes(DType::F32, 10), 40u);
   EXPECT_EQ(row_bytes(DType::BF16, 7), 14u);
@@ -321,6 +323,26 @@ TEST(QuantRoundTrip, Q4_0WithinHalfStep) {
   }
 }
 
+TEST(QuantRoundTrip, Q5_0WithinHalfStepAndKeepsLargestValue) {
+  const int64_t n = 32 * 70;
+  const auto x = varied_values(n, 32, 12);
+  const auto q = quantize(DType::Q5_0, x);
+  const auto y = dequantize(DType::Q5_0, q, n);
+  for (int64_t b = 0; b < n / 32; ++b) {
+    const float d = half_to_float(half_of(q.data() + 22 * b)), ad = std::fabs(d);
+    float amax = 0;
+    for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(x[static_cast<size_t>(32 * b + i)]));
+    for (int i = 0; i < 32; ++i) {
+      const size_t k = static_cast<size_t>(32 * b + i);
+      const bool clamped = d != 0 && x[k] / d > 15.5f;  // opposite in sign to the largest, near it: q = 31 at most
+      ASSERT_LE(std::fabs(y[k] - x[k]), (clamped ? ad : ad * 0.5f) * (1 + 1e-5f) + 1e-30f) << "block " << b << " elem " << i;
+      if (std::fabs(x[k]) == amax) {
+        EXPECT_NEAR(y[k], x[k], amax * 1e-3f) << "the largest value is kept (up to the f16 scale)";
+      }
+    }
+  }
+}
+
 TEST(QuantRoundTrip, Q4_0KeepsLargestValue) {
   std::vector<float> x(32, 0.1f);
   x[5] = -3.0f;
@@ -373,7 +395,7 @@ TEST(QuantRoundTrip, Q4_KGaussianRelativeError) {
 }
 
 TEST(QuantRoundTrip, RequantizingIsStable) {
-  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
     const int64_t n = 512;
     const auto x = random_values(n, 5);
     const auto y = dequantize(t, quantize(t, x), n);
@@ -389,7 +411,7 @@ TEST(QuantRoundTrip, RequantizingIsStable) {
 
 TEST(QuantRoundTrip, DequantRowHonoursRowOffset) {
   const int64_t rows = 5, cols = 512;
-  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
     const auto x = random_values(rows * cols, 6);
     const auto q = quantize(t, x);  // rows are consecutive, so the whole matrix is one long row
     kernels::Weight w;

@@ -332,6 +332,7 @@ TEST(SimdMatmul, Q4_0) { check_type(DType::Q4_0); }
 TEST(SimdMatmul, Q4_K) { check_type(DType::Q4_K); }
 TEST(SimdMatmul, Q6_K) { check_type(DType::Q6_K); }
 TEST(SimdMatmul, Q5_K) { check_type(DType::Q5_K); }
+TEST(SimdMatmul, Q5_0) { check_type(DType::Q5_0); }
 
 // Extreme Q8_0 weights (-128 is legal in a GGUF file, and |w| = 127) against
 // extreme activations: the sign trick and maddubs must not saturate.
@@ -451,7 +452,7 @@ class GuardedCopy {
 // Weights and activations that end at a guard page: the kernels (whose SIMD
 // loads ASan cannot see) must not read past either.
 TEST(SimdMatmul, NoReadsPastTheData) {
-  for (DType t : {DType::F32, DType::BF16, DType::F16, DType::F8_E4M3, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K,
+  for (DType t : {DType::F32, DType::BF16, DType::F16, DType::F8_E4M3, DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_K, DType::Q5_K,
                   DType::Q6_K}) {
     const int64_t cols = block_elems(t) == 256 ? 256 : is_block_quant(t) ? 96 : 90;
     const int64_t rows = 9;

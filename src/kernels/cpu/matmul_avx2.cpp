@@ -321,6 +321,47 @@ struct Q4_0Kernel : BlockTiles<Q4_0Kernel> {
   }
 };
 
+// Q5_0: Q4_0's nibbles plus 16 where the 32-bit qh has the element's bit
+// (spread to bytes: byte k takes qh's byte k / 8, tested against bit k % 8);
+// value q - 16, so the offset is -16 s.
+struct Q5_0Kernel : BlockTiles<Q5_0Kernel> {
+  static constexpr int64_t kBytes = sizeof(BlockQ5_0);
+
+  DSI_INLINE static __m256i fifth_bits(const uint8_t* p) {
+    uint32_t qh;
+    std::memcpy(&qh, p + 2, 4);
+    const __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(qh)),
+                                               _mm256_setr_epi64x(0, 0x0101010101010101, 0x0202020202020202, 0x0303030303030303));
+    const __m256i bit = _mm256_set1_epi64x(static_cast<long long>(0x8040201008040201ull));
+    return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit), _mm256_set1_epi8(16));
+  }
+
+  template <int R, int T>
+  DSI_INLINE static void block(const TileIn<R, T>& in, int64_t b, __m256 (&acc)[R][T]) {
+    const __m256i low4 = _mm256_set1_epi8(0x0f);
+    __m256i w[R];
+    float wd[R];
+    DSI_UNROLL
+    for (int i = 0; i < R; ++i) {
+      const uint8_t* p = in.template fetch<T>(i, b * kBytes, kBytes);
+      const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 6));
+      w[i] = _mm256_or_si256(_mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(x, 4), x), low4), fifth_bits(p));
+      wd[i] = half_at(p);
+    }
+    DSI_UNROLL
+    for (int j = 0; j < T; ++j) {
+      const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in.ar.q[j] + b * kActBlock));
+      const __m256i off = _mm256_set1_epi32(-2 * in.ar.s[j][b]);
+      const float da = in.ar.d[j][b];
+      DSI_UNROLL
+      for (int i = 0; i < R; ++i) {
+        const __m256i dot = _mm256_add_epi32(dot_u8s8(w[i], av), off);
+        acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(wd[i] * da), acc[i][j]);
+      }
+    }
+  }
+};
+
 // Q4_K: chunk j's 32 bytes hold sub-blocks 2j (low nibbles) and 2j + 1 (high).
 // Q5_K (Five): the same, plus 16 where bit 2j (2j + 1) of qh[l] is set.
 template <bool Five>
@@ -492,7 +533,7 @@ struct Kernels {  // for simd::rows_fn
   template <class Load> using Float = FloatKernel<Load>;
   using F32 = LoadF32; using BF16 = LoadBF16; using F16 = LoadF16; using F8 = LoadF8;
   using Q8_0 = Q8_0Kernel; using Q4_0 = Q4_0Kernel; using Q4_K = Q4_KKernel; using Q6_K = Q6_KKernel;
-  using Q5_K = Q5_KKernel;
+  using Q5_K = Q5_KKernel; using Q5_0 = Q5_0Kernel;
 };
 
 }  // namespace

@@ -65,6 +65,22 @@ float dot_q4_0(const uint8_t* wr, const QuantAct& act, int64_t t, int64_t nb) {
   return acc;
 }
 
+float dot_q5_0(const uint8_t* wr, const QuantAct& act, int64_t t, int64_t nb) {
+  const int8_t* aq = act.q_row(t);
+  const float* ad = act.d_row(t);
+  const int32_t* as = act.s_row(t);
+  float acc = 0;
+  for (int64_t b = 0; b < nb; ++b) {
+    BlockQ5_0 blk;
+    std::memcpy(&blk, wr + b * static_cast<int64_t>(sizeof(BlockQ5_0)), sizeof(blk));
+    const int8_t* a = aq + b * kActBlock;
+    int32_t sum = 0;
+    for (int i = 0; i < 32; ++i) sum += q5_0_code(blk, i) * a[i];
+    acc += static_cast<float>(sum - 16 * as[b]) * (half_to_float(blk.d) * ad[b]);
+  }
+  return acc;
+}
+
 // Q4_K, or Q5_K (Five) with a fifth bit per code from qh.
 template <bool Five>
 float dot_k(const uint8_t* wr, const QuantAct& act, int64_t t, int64_t nsb) {
@@ -140,6 +156,8 @@ RowsFn scalar_rows_fn(const Weight& w) {
       return int_rows<dot_q8_0>;
     case DType::Q4_0:
       return int_rows<dot_q4_0>;
+    case DType::Q5_0:
+      return int_rows<dot_q5_0>;
     case DType::Q4_K:
       return int_rows<dot_k<false>>;
     case DType::Q5_K:

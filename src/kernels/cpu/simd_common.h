@@ -154,6 +154,8 @@ RowsFn rows_fn(const Weight& w) {
       return run_rows<typename Ks::Q8_0>;
     case DType::Q4_0:
       return run_rows<typename Ks::Q4_0>;
+    case DType::Q5_0:
+      return run_rows<typename Ks::Q5_0>;
     case DType::Q4_K:
       return run_rows<typename Ks::Q4_K>;
     case DType::Q5_K:
