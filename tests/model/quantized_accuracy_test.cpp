@@ -157,39 +157,46 @@ TEST(QuantizedStorage, RowGroupsAndGgufRowsGiveIdenticalLogits) {
 // llama.cpp's Q4_K_M gives more bits (3 layers: the last; 4 layers: the last
 // two), Q4_K (or its fallback for narrow rows) elsewhere; and the logits move
 // closer to the reference than plain q4_k's.
-TEST(QuantizedStorage, Q4KMixPutsQ6KWhereLlamaCppDoes) {
+// The same for --type q5_k_m over Q5_K (its fallback for narrow rows: Q8_0).
+TEST(QuantizedStorage, KQuantMixesPutQ6KWhereLlamaCppDoes) {
   REQUIRE_TESTDATA(td);
   const std::pair<std::string, std::vector<int>> cases[] = {{"qwen2-tiny", {2}}, {"ds2-lite-tiny", {2, 3}}};
-  for (const auto& [model, more] : cases) {
-    double mean[2] = {0, 0};
-    for (const bool mix : {false, true}) {
-      const std::string dir = make_temp_dir();
-      model::QuantizeOptions o;
-      o.input_dir = td + "/reference/models/" + model;
-      o.output_dir = dir;
-      o.more_bits = mix;
-      model::quantize_checkpoint(o);
-      const nlohmann::json ref = nlohmann::json::parse(std::ifstream(td + "/reference/" + model + ".json"));
-      const Accuracy a = measure(dir, ref, false);
-      mean[mix] = a.sum_rel / a.positions;
-      const io::Checkpoint ck = io::Checkpoint::open(dir);
-      int q6 = 0;
-      for (const auto& [key, type] : ck.metadata()) {
-        if (key.rfind("dsinfer.dtype.model.layers.", 0) != 0) continue;
-        const std::string name = key.substr(14);
-        const int layer = std::stoi(name.substr(13));
-        const bool wide = name.ends_with(".v_proj.weight") || name.ends_with(".kv_b_proj.weight") || name.ends_with("down_proj.weight");
-        const bool six = mix && wide && std::find(more.begin(), more.end(), layer) != more.end();
-        q6 += type == "Q6_K";
-        if (six)
-          EXPECT_TRUE(type == "Q6_K" || type == "Q8_0") << model << " " << name << ": " << type;
-        else
-          EXPECT_TRUE(type == "Q4_K" || type == "Q4_0") << model << " " << name << ": " << type;
+  for (const DType base : {DType::Q4_K, DType::Q5_K}) {
+    const std::string name_of_base(dtype_name(base)), fallback = base == DType::Q4_K ? "Q4_0" : "Q8_0";
+    for (const auto& [model, more] : cases) {
+      double mean[2] = {0, 0};
+      for (const bool mix : {false, true}) {
+        const std::string dir = make_temp_dir();
+        model::QuantizeOptions o;
+        o.input_dir = td + "/reference/models/" + model;
+        o.output_dir = dir;
+        o.type = base;
+        o.more_bits = mix;
+        model::quantize_checkpoint(o);
+        const nlohmann::json ref = nlohmann::json::parse(std::ifstream(td + "/reference/" + model + ".json"));
+        const Accuracy a = measure(dir, ref, false);
+        mean[mix] = a.sum_rel / a.positions;
+        const io::Checkpoint ck = io::Checkpoint::open(dir);
+        int q6 = 0;
+        for (const auto& [key, type] : ck.metadata()) {
+          if (key.rfind("dsinfer.dtype.model.layers.", 0) != 0) continue;
+          const std::string name = key.substr(14);
+          const int layer = std::stoi(name.substr(13));
+          const bool wide = name.ends_with(".v_proj.weight") || name.ends_with(".kv_b_proj.weight") || name.ends_with("down_proj.weight");
+          const bool six = mix && wide && std::find(more.begin(), more.end(), layer) != more.end();
+          q6 += type == "Q6_K";
+          if (six)
+            EXPECT_TRUE(type == "Q6_K" || type == "Q8_0") << model << " " << name << ": " << type;
+          else
+            EXPECT_TRUE(type == name_of_base || type == fallback) << model << " " << name << ": " << type;
+        }
+        EXPECT_EQ(q6 > 0, mix) << model << " " << name_of_base;
+        std::filesystem::remove_all(dir);
       }
-      EXPECT_EQ(q6 > 0, mix) << model;
-      std::filesystem::remove_all(dir);
+      EXPECT_LT(mean[1], mean[0]) << model << ": the " << name_of_base << " mix's mean relative error is not below "
+                                  << name_of_base << "'s";
+      std::printf("%s: mean relative error %s %.4f, its _M mix %.4f\n", model.c_str(), name_of_base.c_str(), mean[0], mean[1]);
     }
-    EXPECT_LT(mean[1], mean[0]) << model << ": q4_k_m mean relative error not below q4_k's";
   }
 }
 
