@@ -91,16 +91,21 @@ void quantize_q8_0(const float* x, int64_t n, BlockQ8_0* out) {
   }
 }
 
+// The value of largest magnitude, sign kept (the first of equals).
+float signed_max(const float* v, int n) {
+  float amax = 0, max = 0;
+  for (int i = 0; i < n; ++i)
+    if (std::fabs(v[i]) > amax) {
+      amax = std::fabs(v[i]);
+      max = v[i];
+    }
+  return max;
+}
+
 void quantize_q4_0(const float* x, int64_t n, BlockQ4_0* out) {
   for (int64_t b = 0; b < n / kQ4_0Elems; ++b) {
     const float* v = x + b * kQ4_0Elems;
-    float amax = 0, max = 0;  // max: the value of largest magnitude, sign kept
-    for (int i = 0; i < kQ4_0Elems; ++i)
-      if (std::fabs(v[i]) > amax) {
-        amax = std::fabs(v[i]);
-        max = v[i];
-      }
-    out[b].d = f32_to_f16(max / -8.0f);
+    out[b].d = f32_to_f16(signed_max(v, kQ4_0Elems) / -8.0f);
     const float id = inverse(half_to_float(out[b].d));
     uint8_t q[kQ4_0Elems];
     for (int i = 0; i < kQ4_0Elems; ++i)
@@ -113,13 +118,7 @@ void quantize_q4_0(const float* x, int64_t n, BlockQ4_0* out) {
 void quantize_q5_0(const float* x, int64_t n, BlockQ5_0* out) {
   for (int64_t b = 0; b < n / kQ5_0Elems; ++b) {
     const float* v = x + b * kQ5_0Elems;
-    float amax = 0, max = 0;
-    for (int i = 0; i < kQ5_0Elems; ++i)
-      if (std::fabs(v[i]) > amax) {
-        amax = std::fabs(v[i]);
-        max = v[i];
-      }
-    out[b].d = f32_to_f16(max / -16.0f);
+    out[b].d = f32_to_f16(signed_max(v, kQ5_0Elems) / -16.0f);
     const float id = inverse(half_to_float(out[b].d));
     uint32_t qh = 0;
     for (int i = 0; i < 16; ++i) {

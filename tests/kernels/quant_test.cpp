@@ -304,52 +304,40 @@ TEST(QuantRoundTrip, Q8_0WithinHalfStep) {
   }
 }
 
-TEST(QuantRoundTrip, Q4_0WithinHalfStep) {
+// Q4_0 (offset 8) and Q5_0 (offset 16): every value within half a step d of
+// its code. Only values opposite in sign to the largest one, and near it in
+// magnitude, fall past the top code (x / d > offset - 0.5): those are off by
+// at most d.
+void offset_type_within_half_step(DType t, float offset, uint32_t seed) {
   const int64_t n = 32 * 70;
-  const auto x = varied_values(n, 32, 2);
-  const auto q = quantize(DType::Q4_0, x);
-  const auto y = dequantize(DType::Q4_0, q, n);
+  const auto x = varied_values(n, 32, seed);
+  const auto q = quantize(t, x);
+  const auto y = dequantize(t, q, n);
+  const auto bytes = static_cast<int64_t>(block_bytes(t));
   for (int64_t b = 0; b < n / 32; ++b) {
-    const float d = half_to_float(half_of(q.data() + 18 * b));
+    const float d = half_to_float(half_of(q.data() + bytes * b));
     const float ad = std::fabs(d);
     for (int i = 0; i < 32; ++i) {
       const size_t k = static_cast<size_t>(32 * b + i);
       const float err = std::fabs(y[k] - x[k]);
-      // Only values opposite in sign to the largest one, and near it in
-      // magnitude, fall past q = 15 (x / d > 7.5): those are off by at most d.
-      const bool clamped = d != 0 && x[k] / d > 7.5f;
-      ASSERT_LE(err, (clamped ? ad : ad * 0.5f) * (1 + 1e-5f) + 1e-30f) << "block " << b << " elem " << i;
+      const bool clamped = d != 0 && x[k] / d > offset - 0.5f;
+      ASSERT_LE(err, (clamped ? ad : ad * 0.5f) * (1 + 1e-5f) + 1e-30f) << dtype_name(t) << " block " << b << " elem " << i;
     }
   }
 }
 
-TEST(QuantRoundTrip, Q5_0WithinHalfStepAndKeepsLargestValue) {
-  const int64_t n = 32 * 70;
-  const auto x = varied_values(n, 32, 12);
-  const auto q = quantize(DType::Q5_0, x);
-  const auto y = dequantize(DType::Q5_0, q, n);
-  for (int64_t b = 0; b < n / 32; ++b) {
-    const float d = half_to_float(half_of(q.data() + 22 * b)), ad = std::fabs(d);
-    float amax = 0;
-    for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(x[static_cast<size_t>(32 * b + i)]));
-    for (int i = 0; i < 32; ++i) {
-      const size_t k = static_cast<size_t>(32 * b + i);
-      const bool clamped = d != 0 && x[k] / d > 15.5f;  // opposite in sign to the largest, near it: q = 31 at most
-      ASSERT_LE(std::fabs(y[k] - x[k]), (clamped ? ad : ad * 0.5f) * (1 + 1e-5f) + 1e-30f) << "block " << b << " elem " << i;
-      if (std::fabs(x[k]) == amax) {
-        EXPECT_NEAR(y[k], x[k], amax * 1e-3f) << "the largest value is kept (up to the f16 scale)";
-      }
-    }
-  }
-}
+TEST(QuantRoundTrip, Q4_0WithinHalfStep) { offset_type_within_half_step(DType::Q4_0, 8.0f, 2); }
+TEST(QuantRoundTrip, Q5_0WithinHalfStep) { offset_type_within_half_step(DType::Q5_0, 16.0f, 12); }
 
-TEST(QuantRoundTrip, Q4_0KeepsLargestValue) {
+TEST(QuantRoundTrip, Q4_0AndQ5_0KeepLargestValue) {
   std::vector<float> x(32, 0.1f);
   x[5] = -3.0f;
   const auto q = quantize(DType::Q4_0, x);
   EXPECT_EQ(half_to_float(half_of(q.data())), 0.375f);  // -3 / -8
-  const auto y = dequantize(DType::Q4_0, q, 32);
-  EXPECT_EQ(y[5], -3.0f);
+  EXPECT_EQ(dequantize(DType::Q4_0, q, 32)[5], -3.0f);
+  const auto q5 = quantize(DType::Q5_0, x);
+  EXPECT_EQ(half_to_float(half_of(q5.data())), 0.1875f);  // -3 / -16
+  EXPECT_EQ(dequantize(DType::Q5_0, q5, 32)[5], -3.0f);
 }
 
 // Q4_K (16 levels a sub-block) and Q5_K (32): every value within one step of

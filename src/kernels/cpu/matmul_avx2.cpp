@@ -290,42 +290,15 @@ struct Q8_0Kernel : BlockTiles<Q8_0Kernel> {
   }
 };
 
-// Q4_0: nibbles q in [0, 15] unsigned; the -8 offset is -sum(a) added to each
-// of the block's 8 int32 lanes.
-struct Q4_0Kernel : BlockTiles<Q4_0Kernel> {
-  static constexpr int64_t kBytes = sizeof(BlockQ4_0);
-
-  template <int R, int T>
-  DSI_INLINE static void block(const TileIn<R, T>& in, int64_t b, __m256 (&acc)[R][T]) {
-    const __m256i low4 = _mm256_set1_epi8(0x0f);
-    __m256i w[R];
-    float wd[R];
-    DSI_UNROLL
-    for (int i = 0; i < R; ++i) {
-      const uint8_t* p = in.template fetch<T>(i, b * kBytes, kBytes);
-      const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2));
-      w[i] = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(x, 4), x), low4);
-      wd[i] = half_at(p);
-    }
-    DSI_UNROLL
-    for (int j = 0; j < T; ++j) {
-      const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in.ar.q[j] + b * kActBlock));
-      const __m256i off = _mm256_set1_epi32(-in.ar.s[j][b]);
-      const float da = in.ar.d[j][b];
-      DSI_UNROLL
-      for (int i = 0; i < R; ++i) {
-        const __m256i dot = _mm256_add_epi32(dot_u8s8(w[i], av), off);
-        acc[i][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_set1_ps(wd[i] * da), acc[i][j]);
-      }
-    }
-  }
-};
-
-// Q5_0: Q4_0's nibbles plus 16 where the 32-bit qh has the element's bit
-// (spread to bytes: byte k takes qh's byte k / 8, tested against bit k % 8);
-// value q - 16, so the offset is -16 s.
-struct Q5_0Kernel : BlockTiles<Q5_0Kernel> {
-  static constexpr int64_t kBytes = sizeof(BlockQ5_0);
+// Q4_0 (value d (q - 8)) and Q5_0 (Five: d (q - 16), plus 16 where the
+// block's 32-bit qh has the element's bit, spread to bytes: byte k takes qh's
+// byte k / 8, tested against bit k % 8). The offset -8 s (-16 s) is added as
+// -s (-2 s) to each of the 8 lanes.
+template <bool Five>
+struct Block32Kernel : BlockTiles<Block32Kernel<Five>> {
+  using Block = std::conditional_t<Five, BlockQ5_0, BlockQ4_0>;
+  static constexpr int64_t kBytes = sizeof(Block);
+  static constexpr int64_t kQs = offsetof(Block, qs);
 
   DSI_INLINE static __m256i fifth_bits(const uint8_t* p) {
     uint32_t qh;
@@ -344,14 +317,15 @@ struct Q5_0Kernel : BlockTiles<Q5_0Kernel> {
     DSI_UNROLL
     for (int i = 0; i < R; ++i) {
       const uint8_t* p = in.template fetch<T>(i, b * kBytes, kBytes);
-      const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 6));
-      w[i] = _mm256_or_si256(_mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(x, 4), x), low4), fifth_bits(p));
+      const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + kQs));
+      w[i] = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(x, 4), x), low4);
+      if constexpr (Five) w[i] = _mm256_or_si256(w[i], fifth_bits(p));
       wd[i] = half_at(p);
     }
     DSI_UNROLL
     for (int j = 0; j < T; ++j) {
       const __m256i av = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in.ar.q[j] + b * kActBlock));
-      const __m256i off = _mm256_set1_epi32(-2 * in.ar.s[j][b]);
+      const __m256i off = _mm256_set1_epi32((Five ? -2 : -1) * in.ar.s[j][b]);
       const float da = in.ar.d[j][b];
       DSI_UNROLL
       for (int i = 0; i < R; ++i) {
@@ -361,6 +335,8 @@ struct Q5_0Kernel : BlockTiles<Q5_0Kernel> {
     }
   }
 };
+using Q4_0Kernel = Block32Kernel<false>;
+using Q5_0Kernel = Block32Kernel<true>;
 
 // Q4_K: chunk j's 32 bytes hold sub-blocks 2j (low nibbles) and 2j + 1 (high).
 // Q5_K (Five): the same, plus 16 where bit 2j (2j + 1) of qh[l] is set.

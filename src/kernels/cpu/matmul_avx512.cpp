@@ -310,77 +310,39 @@ struct Q8_0Kernel : PairTiles<Q8_0Kernel> {
   }
 };
 
-// Q4_0: nibbles q in [0, 15] are VNNI's unsigned operand; the -8 offset enters
-// as the accumulator's start value -sum(a) per lane (8 lanes per block).
-struct Q4_0Kernel : PairTiles<Q4_0Kernel> {
-  static constexpr int64_t kBytes = sizeof(BlockQ4_0);
+// Q4_0 (value d (q - 8)) and Q5_0 (Five: d (q - 16), a fifth bit per value
+// in a 32-bit qh before the nibbles). Nibbles q are VNNI's unsigned operand;
+// two blocks' nibbles become one register in block order, and for Q5_0 the two
+// qh words are one 64-bit byte mask under which one masked add puts in the
+// 16s. The offset enters as the accumulator's start: -s (-2 s) in each of a
+// block's 8 lanes, -8 s (-16 s) in all.
+template <bool Five>
+struct Block32Kernel : PairTiles<Block32Kernel<Five>> {
+  using Block = std::conditional_t<Five, BlockQ5_0, BlockQ4_0>;
+  static constexpr int64_t kBytes = sizeof(Block);
+  static constexpr int64_t kQs = offsetof(Block, qs);
 
   template <bool Two>
   DSI_INLINE static __m512i unpack(const uint8_t* p) {
     const __m512i low4 = _mm512_set1_epi8(0x0f);
-    if constexpr (Two) {
-      const __m256i x = _mm256_set_m128i(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + kBytes + 2)),
-                                         _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2)));
-      const __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(x), _mm256_srli_epi16(x, 4), 1);
-      // 128-bit lanes [lo0, lo1, hi0, hi1] -> [lo0, hi0, lo1, hi1]: block order.
-      return _mm512_and_si512(_mm512_shuffle_i64x2(v, v, _MM_SHUFFLE(3, 1, 2, 0)), low4);
-    } else {
-      const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2));
-      const __m256i v = _mm256_set_m128i(_mm_srli_epi16(x, 4), x);
-      return _mm512_and_si512(_mm512_zextsi256_si512(v), low4);
-    }
-  }
-
-  template <int R, int T, bool Two>
-  DSI_INLINE static void pair(const TileIn<R, T>& in, int64_t b, __m512 (&acc)[R][T]) {
-    const ActRows<T>& ar = in.ar;
-    __m512i w[R];
-    __m512 wd[R];
-    DSI_UNROLL
-    for (int i = 0; i < R; ++i) {
-      const uint8_t* p = in.template fetch<T>(i, b * kBytes, 2 * kBytes);
-      w[i] = unpack<Two>(p);
-      wd[i] = pair_scale(half_at(p), Two ? half_at(p + kBytes) : 0.0f);
-    }
-    DSI_UNROLL
-    for (int j = 0; j < T; ++j) {
-      const __m512i av = _mm512_loadu_si512(ar.q[j] + b * kActBlock);
-      const __m512i start = _mm512_loadu_si512(ar.nsx[j] + b * 8);
-      const __m512 da = _mm512_loadu_ps(ar.dx[j] + b * 8);
-      DSI_UNROLL
-      for (int i = 0; i < R; ++i) {
-        const __m512i dot = _mm512_dpbusd_epi32(start, w[i], av);
-        acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(wd[i], da), acc[i][j]);
-      }
-    }
-  }
-};
-
-// Q5_0: Q4_0's nibbles in the same lanes, plus 16 where the block's 32-bit qh
-// has the bit: the two blocks' qh words are one 64-bit mask over the bytes,
-// one masked add. Codes are q in [0, 31] for value q - 16, so the start of the
-// dot products is -16 s: Q4_0's -8 s a lane doubled.
-struct Q5_0Kernel : PairTiles<Q5_0Kernel> {
-  static constexpr int64_t kBytes = sizeof(BlockQ5_0);
-
-  template <bool Two>
-  DSI_INLINE static __m512i unpack(const uint8_t* p) {
-    const __m512i low4 = _mm512_set1_epi8(0x0f);
-    uint32_t h0, h1 = 0;
-    std::memcpy(&h0, p + 2, 4);
     __m512i w;
     if constexpr (Two) {
-      std::memcpy(&h1, p + kBytes + 2, 4);
-      const __m256i x = _mm256_set_m128i(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + kBytes + 6)),
-                                         _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 6)));
+      const __m256i x = _mm256_set_m128i(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + kBytes + kQs)),
+                                         _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + kQs)));
       const __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(x), _mm256_srli_epi16(x, 4), 1);
-      w = _mm512_and_si512(_mm512_shuffle_i64x2(v, v, _MM_SHUFFLE(3, 1, 2, 0)), low4);  // as Q4_0's
+      // 128-bit lanes [lo0, lo1, hi0, hi1] -> [lo0, hi0, lo1, hi1]: block order.
+      w = _mm512_and_si512(_mm512_shuffle_i64x2(v, v, _MM_SHUFFLE(3, 1, 2, 0)), low4);
     } else {
-      const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 6));
+      const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + kQs));
       w = _mm512_and_si512(_mm512_zextsi256_si512(_mm256_set_m128i(_mm_srli_epi16(x, 4), x)), low4);
     }
-    const __mmask64 fifth = _cvtu64_mask64(h0 | (static_cast<uint64_t>(h1) << 32));
-    return _mm512_mask_add_epi8(w, fifth, w, _mm512_set1_epi8(16));
+    if constexpr (Five) {
+      uint32_t h0, h1 = 0;
+      std::memcpy(&h0, p + 2, 4);
+      if constexpr (Two) std::memcpy(&h1, p + kBytes + 2, 4);
+      w = _mm512_mask_add_epi8(w, _cvtu64_mask64(h0 | (static_cast<uint64_t>(h1) << 32)), w, _mm512_set1_epi8(16));
+    }
+    return w;
   }
 
   template <int R, int T, bool Two>
@@ -398,7 +360,7 @@ struct Q5_0Kernel : PairTiles<Q5_0Kernel> {
     for (int j = 0; j < T; ++j) {
       const __m512i av = _mm512_loadu_si512(ar.q[j] + b * kActBlock);
       const __m512i nsx = _mm512_loadu_si512(ar.nsx[j] + b * 8);
-      const __m512i start = _mm512_add_epi32(nsx, nsx);
+      const __m512i start = Five ? _mm512_add_epi32(nsx, nsx) : nsx;
       const __m512 da = _mm512_loadu_ps(ar.dx[j] + b * 8);
       DSI_UNROLL
       for (int i = 0; i < R; ++i) {
@@ -408,6 +370,8 @@ struct Q5_0Kernel : PairTiles<Q5_0Kernel> {
     }
   }
 };
+using Q4_0Kernel = Block32Kernel<false>;
+using Q5_0Kernel = Block32Kernel<true>;
 
 // Q4_K: a 64-byte half p of a super-block's nibbles holds sub-blocks 4p and
 // 4p + 2 in its low nibbles (bytes 0..31, 32..63) and 4p + 1, 4p + 3 in its

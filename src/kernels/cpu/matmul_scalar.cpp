@@ -50,33 +50,26 @@ float dot_q8_0(const uint8_t* wr, const QuantAct& act, int64_t t, int64_t nb) {
   return acc;
 }
 
-float dot_q4_0(const uint8_t* wr, const QuantAct& act, int64_t t, int64_t nb) {
+// Q4_0 (value d (q - 8)) or Q5_0 (Five: d (q - 16), the fifth bits in qh).
+template <bool Five>
+float dot_block32(const uint8_t* wr, const QuantAct& act, int64_t t, int64_t nb) {
+  using Block = std::conditional_t<Five, BlockQ5_0, BlockQ4_0>;
   const int8_t* aq = act.q_row(t);
   const float* ad = act.d_row(t);
   const int32_t* as = act.s_row(t);
   float acc = 0;
   for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* blk = wr + b * static_cast<int64_t>(sizeof(BlockQ4_0));
+    Block blk;
+    std::memcpy(&blk, wr + b * static_cast<int64_t>(sizeof(Block)), sizeof(blk));
     const int8_t* a = aq + b * kActBlock;
     int32_t sum = 0;
-    for (int i = 0; i < 16; ++i) sum += (blk[2 + i] & 0xf) * a[i] + (blk[2 + i] >> 4) * a[i + 16];
-    acc += static_cast<float>(sum - 8 * as[b]) * (load_half(blk) * ad[b]);
-  }
-  return acc;
-}
-
-float dot_q5_0(const uint8_t* wr, const QuantAct& act, int64_t t, int64_t nb) {
-  const int8_t* aq = act.q_row(t);
-  const float* ad = act.d_row(t);
-  const int32_t* as = act.s_row(t);
-  float acc = 0;
-  for (int64_t b = 0; b < nb; ++b) {
-    BlockQ5_0 blk;
-    std::memcpy(&blk, wr + b * static_cast<int64_t>(sizeof(BlockQ5_0)), sizeof(blk));
-    const int8_t* a = aq + b * kActBlock;
-    int32_t sum = 0;
-    for (int i = 0; i < 32; ++i) sum += q5_0_code(blk, i) * a[i];
-    acc += static_cast<float>(sum - 16 * as[b]) * (half_to_float(blk.d) * ad[b]);
+    for (int i = 0; i < 32; ++i) {
+      if constexpr (Five)
+        sum += q5_0_code(blk, i) * a[i];
+      else
+        sum += (i < 16 ? blk.qs[i] & 0xf : blk.qs[i - 16] >> 4) * a[i];
+    }
+    acc += static_cast<float>(sum - (Five ? 16 : 8) * as[b]) * (half_to_float(blk.d) * ad[b]);
   }
   return acc;
 }
@@ -155,9 +148,9 @@ RowsFn scalar_rows_fn(const Weight& w) {
     case DType::Q8_0:
       return int_rows<dot_q8_0>;
     case DType::Q4_0:
-      return int_rows<dot_q4_0>;
+      return int_rows<dot_block32<false>>;
     case DType::Q5_0:
-      return int_rows<dot_q5_0>;
+      return int_rows<dot_block32<true>>;
     case DType::Q4_K:
       return int_rows<dot_k<false>>;
     case DType::Q5_K:
