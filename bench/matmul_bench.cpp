@@ -205,7 +205,7 @@ void BM_DecodeVsProbe(benchmark::State& state) {
 }
 
 void shapes(benchmark::internal::Benchmark* b, int64_t tokens, int64_t hot = 0) {
-  for (DType t : {DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
+  for (DType t : {DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
     b->Args({static_cast<int64_t>(t), 8960, 1536, tokens, -1, hot});  // Qwen 1.5B gate/up
     b->Args({static_cast<int64_t>(t), 1536, 8960, tokens, -1, hot});  // down
   }
@@ -273,7 +273,7 @@ BENCHMARK(BM_DecodeVsProbe)
     ->Name("DecodeVsProbe")
     ->Iterations(8)
     ->Apply([](auto* b) {
-      for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
+      for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
         b->Args({static_cast<int64_t>(t), 8960, 1536});
         b->Args({static_cast<int64_t>(t), 1536, 8960});
       }
