@@ -24,7 +24,8 @@ std::pair<std::string, int> split_set(const std::string& name) {
   constexpr size_t kTail = 20;  // "-00001-of-00003.gguf"
   if (name.size() > kTail) {
     const std::string t = name.substr(name.size() - kTail);
-    const bool digits = std::all_of(t.begin() + 1, t.begin() + 6, ::isdigit) && std::all_of(t.begin() + 10, t.begin() + 15, ::isdigit);
+    const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+    const bool digits = std::all_of(t.begin() + 1, t.begin() + 6, digit) && std::all_of(t.begin() + 10, t.begin() + 15, digit);
     if (t[0] == '-' && digits && t.compare(6, 4, "-of-") == 0) return {name.substr(0, name.size() - kTail), std::stoi(t.substr(10, 5))};
   }
   return {name, 0};
