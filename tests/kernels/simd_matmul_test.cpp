@@ -555,7 +555,7 @@ TEST_P(PackedRows, TwinsAgreeBitwiseAndResultsDoNotDependOnTheBatch) {
     // Decode tiles span several groups; 3 tokens run in passes over 256
     // weight values with the running sums stored between passes (tiles of 4
     // tokens), and so do 9-16; 5-8 tokens run batched tiles of one group and
-    // all the tokens over whole rows; longer calls run whole rows in tiles of
+    // all the tokens over whole rows (span passes on the AMX level); longer calls run whole rows in tiles of
     // 6 tokens (17: 6, 6 and 5; 20: 6, 6, 6 and 2).
     std::vector<std::pair<int64_t, int64_t>> calls = {{0, 9}, {4, 16}, {3, 17}, {0, 8}, {12, 8}, {1, 7}, {5, 6}};
     for (int64_t t : {int64_t{0}, int64_t{9}, int64_t{15}})

@@ -262,10 +262,24 @@ struct AmxAt {
 // scalar twins, on any CPU).
 struct Plain {
   static constexpr bool kAmx = false, kStream = false;
+  // Calls of kSpanTokens + 1 .. kBatchTokens tokens run batch tiles (true) or
+  // span passes: see AmxCpu.
+  static constexpr bool kBatchTiles = true;
   static void group(const GroupCtx&, const AmxAt&, float (*)[kRows]) {}
 };
 struct Streamed : Plain {
   static constexpr bool kStream = true;
+};
+// The AMX level's drivers (Intel Xeons). There a batch tile's one stream per
+// core, even with its prefetches, reads its weights at about half the speed
+// the tile computes them (matmul_bench Batch Q4_K 8960 x 1536, 8 tokens: 450 us
+// from memory against 270 us from cache), while span passes, whose next
+// pass's lines arrive in L2 during this one, lose little (330 against 300 us):
+// dsinfer bench 1.5B q4_k --batch 8, 164-176 against 140 tokens/s. On the
+// Zen 5 development VM it is the other way round (architecture.md), so the
+// AVX-512 level keeps batch tiles.
+struct AmxCpu : Streamed {
+  static constexpr bool kAmx = true, kBatchTiles = false;
 };
 
 // One call of group_rows: rows [begin, end) of the view, groups [g0, g1),
@@ -421,7 +435,7 @@ void group_rows_run(const MatmulJob& job, int64_t begin, int64_t end) {
   const RowsCall<Tile, Ext> call(job, begin, end);
   const int64_t n = job.a->n;
   if (n <= 2) return call.decode();
-  if (n > kSpanTokens && n <= kBatchTokens) return call.batch();
+  if (Ext::kBatchTiles && n > kSpanTokens && n <= kBatchTokens) return call.batch();
   if (n <= kSpanTiles * kSpanTokens) return call.spans();
   const int64_t cols = call.w.cols;
   const int64_t chunk = Ext::kAmx ? amx::token_chunk(cols)

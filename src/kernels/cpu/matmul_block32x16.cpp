@@ -185,8 +185,7 @@ struct Avx512 {
 
 // Calls of 17+ tokens: their whole 16-token tiles (matmul_block32_amx.cpp).
 template <class F>
-struct Amx : groups::Streamed {
-  static constexpr bool kAmx = true;
+struct Amx : groups::AmxCpu {
   static void group(const GroupCtx& c, const groups::AmxAt& at, float (*acc)[kRows]) { F::amx_group(c, at, acc); }
 };
 

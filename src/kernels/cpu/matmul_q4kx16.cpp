@@ -238,8 +238,7 @@ DSI_TARGET static void tile(const GroupCtx& c, const TileAt& at, float (*out)[kR
 }
 };
 
-struct Amx : groups::Streamed {
-  static constexpr bool kAmx = true;
+struct Amx : groups::AmxCpu {
   static void group(const GroupCtx& c, const groups::AmxAt& at, float (*acc)[kRows]) { q4k_amx_group(c, at, acc); }
 };
 
