@@ -83,7 +83,7 @@ void BM_Matmul(benchmark::State& state) {
       state.range(4) < 0 ? "auto" : std::string(dsinfer::kernels::cpu::isa_name(static_cast<dsinfer::kernels::cpu::Isa>(state.range(4))));
   dsinfer::kernels::BackendOptions options{"cpu", 0, isa};
   options.stripe_weights = state.range(5) != 2;
-  options.bf16_activations = state.range(5) == 3;
+  if (state.range(5) == 3) options.activations = dsinfer::kernels::BackendOptions::Activations::BF16;
   auto backend = dsinfer::kernels::make_backend(options);
   const Matrix m = make_matrix(t, rows, cols);
   const bool hot = state.range(5) != 0;

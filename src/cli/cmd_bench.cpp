@@ -132,7 +132,9 @@ void add_handoffs(nlohmann::ordered_json& j, const std::vector<double>& ns) {
 }
 
 nlohmann::ordered_json report(const BenchCliOptions& o, model::Model& m, const engine::BenchResult& r,
-                              const kernels::MachinePeaks& p, const std::string& isa) {
+                              const kernels::MachinePeaks& p, const kernels::Capabilities& caps) {
+  const std::string& isa = caps.isa;
+  const bool bf16 = caps.bf16_activations;
   const auto st = m.weight_stats();
   const bool integer = integer_weights(o, st);
   // A decode step also reads its sequence's KV cache: every layer's rows of
@@ -150,10 +152,10 @@ nlohmann::ordered_json report(const BenchCliOptions& o, model::Model& m, const e
                                       static_cast<double>(st.params_lm_head) / static_cast<double>(std::max<int64_t>(1, o.bench.prompt)));
   const double prefill_ops = ops_per_token * r.prefill_tokens_per_s / 1e9;
   // What the products multiply the weights with: int8 blocks (integer types),
-  // or bf16 (--bf16-activations, for bf16 weights) or f32 values; the peak is
+  // or bf16 (--activations, for bf16 weights) or f32 values; the peak is
   // that of the instruction they then use (vpdpbusd, vdpbf16ps, f32 FMA).
-  const char* acts = integer ? "int8" : o.backend.bf16_activations ? "bf16" : "f32";
-  const double peak = integer ? p.int8_gops : o.backend.bf16_activations ? p.bf16_gflops : p.f32_gflops;
+  const char* acts = integer ? "int8" : bf16 ? "bf16" : "f32";
+  const double peak = integer ? p.int8_gops : bf16 ? p.bf16_gflops : p.f32_gflops;
   nlohmann::ordered_json j;
   j["model"] = o.model;
   j["type"] = is_synthetic(o.model) ? o.type : integer ? "checkpoint (block-quantized)" : "checkpoint (float)";
@@ -183,12 +185,12 @@ nlohmann::ordered_json report(const BenchCliOptions& o, model::Model& m, const e
   j["prefill_ops_per_token"] = ops_per_token;
   j["prefill_gops"] = prefill_ops;
   j["dot_peak_gops"] = peak;
-  j["dot_instruction"] = integer ? p.int8_instruction : o.backend.bf16_activations ? p.bf16_instruction : p.f32_instruction;
+  j["dot_instruction"] = integer ? p.int8_instruction : bf16 ? p.bf16_instruction : p.f32_instruction;
   j["prefill_fraction_of_peak"] = prefill_ops / peak;
   j["matmul_activations"] = acts;
   // Float weights with f32 activations: against the bf16 dot product's peak
-  // too, the one --bf16-activations would run at (twice the FMA's on AVX512_BF16).
-  if (!integer && !o.backend.bf16_activations) {
+  // too, the one --activations bf16 would run at (twice the FMA's on AVX512_BF16).
+  if (!integer && !bf16) {
     j["bf16_dot_peak_gops"] = p.bf16_gflops;
     j["prefill_fraction_of_bf16_peak"] = prefill_ops / p.bf16_gflops;
   }
@@ -220,7 +222,7 @@ int run(const BenchCliOptions& o) {
   };
   const engine::BenchResult r = engine::run_bench(*m, bo);
   kernels::remeasure_dot_peaks(peaks, o.backend.threads);
-  auto j = report(o, *m, r, peaks, backend->capabilities().isa);
+  auto j = report(o, *m, r, peaks, backend->capabilities());
   add_batch_speedup(j, r, o.bench.batch);
   add_handoffs(j, *handoffs);
   j["peak_rss_gib"] = std::max(*peak, peak_rss_gib());

@@ -38,9 +38,17 @@ void add_weight_options(CLI::App& sub, kernels::BackendOptions& o) {
                "default: copied onto huge pages at load, faster decode)");
   sub.add_flag_callback("--no-stripes", [&o] { o.stripe_weights = false; },
                "copy each quantized matrix in one piece (default: in stripes laid out for faster decode)");
-  sub.add_flag("--bf16-activations", o.bf16_activations,
-               "bf16 weights: round activations to bf16 and use the CPU's bf16 dot products (~2x prefill on "
-               "AVX512_BF16; default: float32 activations, logits as the float32 reference)");
+  using A = kernels::BackendOptions::Activations;
+  o.activations = A::Auto;
+  sub.add_option_function<std::string>(
+         "--activations",
+         [&o](const std::string& name) { o.activations = name == "f32" ? A::F32 : name == "bf16" ? A::BF16 : A::Auto; },
+         "what products with bf16 weights multiply them with: bf16 (the CPU's bf16 dot products, ~2x prefill on "
+         "AMD's AVX512_BF16, as llama.cpp and vLLM), f32 (logits as the float32 reference), auto: bf16 where the "
+         "CPU's bf16 dot products outrun its f32 FMA")
+      ->check(CLI::IsMember({"auto", "f32", "bf16"}))
+      ->default_str("auto");
+  sub.add_flag_callback("--bf16-activations", [&o] { o.activations = A::BF16; }, "same as --activations bf16");
 }
 
 void add_isa_option(CLI::App& sub, std::string& isa) {

@@ -23,6 +23,7 @@ struct Capabilities {
   std::string isa;         // SIMD level in use, e.g. "avx512", "scalar"
   int threads = 1;
   bool unified_memory = true;  // host pointers are valid device pointers (CPU)
+  bool bf16_activations = false;  // BackendOptions::activations as resolved
 };
 
 // Owning handle to backend memory.
@@ -216,13 +217,18 @@ struct BackendOptions {
   // cpu backend: cut the packed copies of quantized matrices into stripes
   // (HostArena::alloc_striped; faster decode). Off: one contiguous copy each.
   bool stripe_weights = true;
-  // cpu backend: products with bf16 weights round their activations to bf16
-  // (nearest even) and multiply by the CPU's bf16 dot products (vdpbf16ps,
-  // AVX512_BF16): twice the multiply-adds per instruction of f32 FMA, so ~2x
-  // the prefill of a bf16 model. Activations in bf16 are what llama.cpp's
-  // bf16 matmuls and GPU inference use. Off: float32 activations, so a float
-  // checkpoint's logits match the float32 reference to 1e-3.
-  bool bf16_activations = false;
+  // cpu backend: what products with bf16 weights multiply them with.
+  // BF16: activations rounded to bf16 (nearest even), multiplied by the CPU's
+  // bf16 dot products (vdpbf16ps, AVX512_BF16): twice the multiply-adds per
+  // instruction of f32 FMA, so ~2x the prefill of a bf16 model; what
+  // llama.cpp's bf16 matmuls, vLLM's CPU backend and GPU inference use. F32:
+  // float32 activations, so a float checkpoint's logits match the float32
+  // reference to 1e-3 (the library's default, which the reference tests
+  // run). Auto (the command line's default): BF16 where the SIMD level in use
+  // has bf16 dot products that outrun f32 FMA (cpu::bf16_dots_outrun_fma), F32
+  // elsewhere (there rounding would cost precision and save no time).
+  enum class Activations : uint8_t { F32, BF16, Auto };
+  Activations activations = Activations::F32;
 };
 
 // Throws naming the supported backends when `name` is unknown.

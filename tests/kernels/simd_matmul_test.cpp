@@ -136,7 +136,7 @@ kernels::Weight imported(kernels::Backend& be, const kernels::Weight& w) {
 std::vector<float> run_cpu(const Problem& p, const kernels::Weight& w, Isa isa, int threads, bool bf16_act = false) {
   std::vector<float> y;
   kernels::BackendOptions o{"cpu", threads, std::string(kernels::cpu::isa_name(isa))};
-  o.bf16_activations = bf16_act;
+  o.activations = bf16_act ? kernels::BackendOptions::Activations::BF16 : kernels::BackendOptions::Activations::F32;
   auto be = kernels::make_backend(o);
   be->matmul(args_for(p, p.x, imported(*be, w), y));
   return y;
@@ -244,7 +244,7 @@ void check_type(DType t) {
     }
 }
 
-// x rounded to bf16 as BackendOptions::bf16_activations rounds it.
+// x rounded to bf16 as BackendOptions::Activations::BF16 rounds it.
 std::vector<float> bf16_x(const Problem& p) {
   std::vector<float> xr(p.x.size());
   for (size_t i = 0; i < xr.size(); ++i) xr[i] = bf16_to_f32(f32_to_bf16(p.x[i]));

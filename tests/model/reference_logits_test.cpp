@@ -61,13 +61,13 @@ TEST_P(ReferenceModel, GreedyContinuationMatches) {
   EXPECT_EQ(engine::greedy_generate(r, prompt, static_cast<int64_t>(want.size())), want);
 }
 
-// With bf16 activations (BackendOptions::bf16_activations) every product with
+// With bf16 activations (BackendOptions::Activations::BF16) every product with
 // bf16 weights takes its inputs rounded to bf16: the logits move off the
 // float32 reference by about bf16's rounding (a few 1e-3), not more, and the
 // greedy choice stays where the reference's top two are apart.
 TEST_P(ReferenceModel, Bf16ActivationsStayCloseToReference) {
   kernels::BackendOptions o{"cpu", 2};
-  o.bf16_activations = true;
+  o.activations = kernels::BackendOptions::Activations::BF16;
   auto backend = kernels::make_backend(o);
   auto model = model::Model::load(td_ + "/reference/models/" + GetParam(), *backend);
   const size_t vocab = static_cast<size_t>(model->config().vocab_size);

@@ -28,16 +28,23 @@ constexpr int64_t kSiluGrain = 16384;
 // pair's merge is a few microseconds at most.
 constexpr int64_t kMergeGrain = 4;
 
+bool bf16_activations(BackendOptions::Activations a, cpu::Isa isa) {
+  using A = BackendOptions::Activations;
+  return a == A::BF16 || (a == A::Auto && isa >= cpu::Isa::Avx512 && cpu::bf16_dots_outrun_fma());
+}
+
 class CpuBackend final : public Backend {
  public:
   explicit CpuBackend(const BackendOptions& o)
       : isa_(cpu::resolve_isa(o.isa)),
         map_weights_(o.map_weights),
         stripe_weights_(o.stripe_weights),
-        matmul_cfg_{isa_, o.bf16_activations},
+        matmul_cfg_{isa_, bf16_activations(o.activations, isa_)},
         pool_(o.threads) {}
 
-  Capabilities capabilities() const override { return {"cpu", std::string(cpu::isa_name(isa_)), pool_.size(), true}; }
+  Capabilities capabilities() const override {
+    return {"cpu", std::string(cpu::isa_name(isa_)), pool_.size(), true, matmul_cfg_.bf16_activations};
+  }
   Buffer alloc(size_t bytes) override { return scratch_.alloc(bytes); }
   Buffer alloc_uninit(size_t bytes) override { return scratch_.alloc_uninit(bytes); }
   // memcpy with a null pointer is undefined even for 0 bytes (empty vectors pass null).

@@ -49,6 +49,8 @@ bool has_bf16_dots() {
   return __builtin_cpu_supports("avx512bf16") != 0;
 }
 
+bool bf16_dots_outrun_fma() { return has_bf16_dots() && __builtin_cpu_is("amd"); }
+
 Isa best_isa() {
   if (isa_supported(Isa::Amx)) return Isa::Amx;
   if (isa_supported(Isa::Avx512)) return Isa::Avx512;

@@ -20,6 +20,12 @@ std::string_view isa_name(Isa isa);  // "scalar", "avx2", "avx512", "amx"
 // AVX512_BF16 (vdpbf16ps), beside Avx512: the bf16 dot products of attention
 // over a bf16 cache and of matmuls with bf16 activations.
 bool has_bf16_dots();
+// Whether vdpbf16ps does more multiply-adds per cycle than f32 FMA here, so
+// that rounding bf16-weight products' activations to bf16 buys speed
+// (BackendOptions::Activations::Auto): AMD's AVX512_BF16 cores (Zen 4, Zen 5:
+// twice the FMA's rate). Intel's run it on one port, at the FMA's rate or
+// below (an AMX Xeon VM: 245 against 494 GFLOPS, matmul_bench's peaks).
+bool bf16_dots_outrun_fma();
 // "auto" picks best_isa(); throws for an unknown name or a level this CPU lacks.
 Isa resolve_isa(std::string_view name);
 

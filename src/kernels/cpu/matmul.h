@@ -28,7 +28,7 @@ struct MatmulScratch {
   std::vector<int64_t> pieces;     // [threads + 1] cost boundaries of a call's first pieces
   std::vector<ReadRegion> starts;  // [threads] where they start
 };
-// The backend's choices: SIMD level, and BackendOptions::bf16_activations.
+// The backend's choices: SIMD level, and BackendOptions::activations as resolved.
 struct MatmulConfig {
   Isa isa = Isa::Scalar;
   bool bf16_activations = false;

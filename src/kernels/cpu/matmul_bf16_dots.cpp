@@ -1,5 +1,5 @@
 // y = x W^T for bf16 weights against activations rounded to bf16
-// (BackendOptions::bf16_activations): the AVX-512 kernel by vdpbf16ps, which
+// (BackendOptions::Activations::BF16): the AVX-512 kernel by vdpbf16ps, which
 // does 32 multiply-adds where an f32 FMA does 16, on bf16_panels.h, and its
 // scalar twin. Each output is one f32 sum over the column pairs in order
 // (vdpbf16ps per pair: the odd column's product, then the even one's).

@@ -1,5 +1,5 @@
 // y = x W^T for bf16 weights against float32 activations (the default; with
-// BackendOptions::bf16_activations, matmul_bf16_dots.cpp): the AVX-512 kernel
+// BackendOptions::Activations::BF16, matmul_bf16_dots.cpp): the AVX-512 kernel
 // on bf16_panels.h, f32 FMA on the weights widened exactly, and its scalar
 // twin. Each output is one fused multiply-add per column in column order
 // (std::fma), the bias last, so the kernel and the twin agree bit for bit.
