@@ -50,6 +50,34 @@ void pack_q4k_lane(const BlockQ4_K& b, int l, uint8_t* blk) {
   }
 }
 
+// Q5_K's fields but the fifth bits, as Q4_K's block.
+BlockQ4_K low_bits(const BlockQ5_K& b) {
+  BlockQ4_K q;
+  q.d = b.d;
+  q.dmin = b.dmin;
+  std::memcpy(q.scales, b.scales, sizeof q.scales);
+  std::memcpy(q.qs, b.qs, sizeof q.qs);
+  return q;
+}
+
+// Bit of a packed Q5_K block's fifth-bit mask for row l's value v of sub-block j.
+struct FifthBit {
+  int64_t at;  // byte offset in the block
+  int bit;
+  FifthBit(int j, int v, int l) : at(q5k::mask_at(j, v / 8, v / 4 % 2) + (4 * l + v % 4) / 8), bit((4 * l + v % 4) % 8) {}
+};
+
+// One row's Q5_K super-block into lane l: Q4_K's lane, then the fifth bits
+// (GGUF: value v of sub-block j has it in bit j of qh[v]).
+void pack_q5k_lane(const BlockQ5_K& b, int l, uint8_t* blk) {
+  pack_q4k_lane(low_bits(b), l, blk);
+  for (int j = 0; j < 8; ++j)
+    for (int v = 0; v < 32; ++v) {
+      const FifthBit f(j, v, l);
+      blk[f.at] = static_cast<uint8_t>((blk[f.at] & ~(1 << f.bit)) | (((b.qh[v] >> j) & 1) << f.bit));
+    }
+}
+
 void pack_q8_lane(const BlockQ8_0& b, int l, uint8_t* blk) {
   std::memcpy(blk + 2 * l, &b.d, 2);
   for (int h = 0; h < 8; ++h)
@@ -87,6 +115,21 @@ void unpack_q4k_lane(const uint8_t* blk, int l, BlockQ4_K& b) {
   }
 }
 
+void unpack_q5k_lane(const uint8_t* blk, int l, BlockQ5_K& b) {
+  BlockQ4_K q;
+  unpack_q4k_lane(blk, l, q);
+  b.d = q.d;
+  b.dmin = q.dmin;
+  std::memcpy(b.scales, q.scales, sizeof b.scales);
+  std::memcpy(b.qs, q.qs, sizeof b.qs);
+  std::memset(b.qh, 0, sizeof b.qh);
+  for (int j = 0; j < 8; ++j)
+    for (int v = 0; v < 32; ++v) {
+      const FifthBit f(j, v, l);
+      b.qh[v] = static_cast<uint8_t>(b.qh[v] | ((blk[f.at] >> f.bit) & 1) << j);
+    }
+}
+
 void unpack_q8_lane(const uint8_t* blk, int l, BlockQ8_0& b) {
   std::memcpy(&b.d, blk + 2 * l, 2);
   for (int h = 0; h < 8; ++h)
@@ -99,7 +142,9 @@ void unpack_q4_lane(const uint8_t* blk, int l, BlockQ4_0& b) {
     for (int i = 0; i < 4; ++i) b.qs[4 * h + i] = blk[q4::kQsOffset + 64 * h + 4 * l + i];
 }
 
-void dequant_q4k(const uint8_t* blk, int l, float* o) {
+// Q4_K, or with Five Q5_K (the fifth bits from the masks).
+template <bool Five>
+void dequant_k(const uint8_t* blk, int l, float* o) {
   using namespace q4k;
   const float d = half_at(blk + 2 * l), dmin = half_at(blk + 32 + 2 * l);
   for (int j = 0; j < 8; ++j) {
@@ -108,8 +153,14 @@ void dequant_q4k(const uint8_t* blk, int l, float* o) {
     for (int h = 0; h < 4; ++h)
       for (int i = 0; i < 4; ++i) {
         const uint8_t byte = blk[kQsOffset + 256 * j + 64 * h + 4 * l + i];
-        o[32 * j + 8 * h + i] = scale * static_cast<float>(byte & 0xf) - min;
-        o[32 * j + 8 * h + 4 + i] = scale * static_cast<float>(byte >> 4) - min;
+        int lo = byte & 0xf, hi = byte >> 4;
+        if constexpr (Five) {
+          const FifthBit fl(j, 8 * h + i, l), fh(j, 8 * h + 4 + i, l);
+          lo |= ((blk[fl.at] >> fl.bit) & 1) << 4;
+          hi |= ((blk[fh.at] >> fh.bit) & 1) << 4;
+        }
+        o[32 * j + 8 * h + i] = scale * static_cast<float>(lo) - min;
+        o[32 * j + 8 * h + 4 + i] = scale * static_cast<float>(hi) - min;
       }
   }
 }
@@ -131,7 +182,12 @@ void dequant_q4(const uint8_t* blk, int l, float* o) {
 }
 
 int64_t block_bytes_of(DType t) {
-  return t == DType::Q4_K ? q4k::kBlockBytes : t == DType::Q8_0 ? q8::kBlockBytes : q4::kBlockBytes;
+  switch (t) {
+    case DType::Q4_K: return q4k::kBlockBytes;
+    case DType::Q5_K: return q5k::kBlockBytes;
+    case DType::Q8_0: return q8::kBlockBytes;
+    default: return q4::kBlockBytes;
+  }
 }
 
 // One row's block b (GGUF layout at src) into lane l of the packed block.
@@ -140,6 +196,10 @@ void pack_lane(DType t, const uint8_t* src, int l, uint8_t* blk) {
     BlockQ4_K b;
     std::memcpy(&b, src, sizeof b);
     pack_q4k_lane(b, l, blk);
+  } else if (t == DType::Q5_K) {
+    BlockQ5_K b;
+    std::memcpy(&b, src, sizeof b);
+    pack_q5k_lane(b, l, blk);
   } else if (t == DType::Q8_0) {
     BlockQ8_0 b;
     std::memcpy(&b, src, sizeof b);
@@ -156,6 +216,10 @@ void unpack_lane(DType t, const uint8_t* blk, int l, uint8_t* dst) {
     BlockQ4_K b;
     unpack_q4k_lane(blk, l, b);
     std::memcpy(dst, &b, sizeof b);
+  } else if (t == DType::Q5_K) {
+    BlockQ5_K b;
+    unpack_q5k_lane(blk, l, b);
+    std::memcpy(dst, &b, sizeof b);
   } else if (t == DType::Q8_0) {
     BlockQ8_0 b;
     unpack_q8_lane(blk, l, b);
@@ -169,7 +233,7 @@ void unpack_lane(DType t, const uint8_t* blk, int l, uint8_t* dst) {
 
 }  // namespace
 
-bool has_layout(DType t) { return t == DType::Q4_K || t == DType::Q8_0 || t == DType::Q4_0; }
+bool has_layout(DType t) { return t == DType::Q4_K || t == DType::Q5_K || t == DType::Q8_0 || t == DType::Q4_0; }
 
 int64_t group_bytes(DType t, int64_t cols) {
   if (!has_layout(t)) fail("no packed row-group layout for ", dtype_name(t));
@@ -177,7 +241,7 @@ int64_t group_bytes(DType t, int64_t cols) {
 }
 
 void pack_groups(const Weight& w, int64_t g0, int64_t g1, uint8_t* out) {
-  if (!has_layout(w.dtype) || w.row0 != 0 || w.group_rows) fail("packed::pack_groups: expects a whole Q4_K, Q8_0 or Q4_0 matrix");
+  if (!has_layout(w.dtype) || w.row0 != 0 || w.group_rows) fail("packed::pack_groups: expects a whole Q4_K, Q5_K, Q8_0 or Q4_0 matrix");
   const int64_t nblk = w.cols / block_elems(w.dtype), bb = block_bytes_of(w.dtype);
   const size_t rb = row_bytes(w.dtype, w.cols), src_bb = block_bytes(w.dtype);
   for (int64_t g = g0; g < g1; ++g) {
@@ -218,7 +282,9 @@ void dequant_row(const Weight& w, int64_t r, float* out) {
   const uint8_t* grp = group_ptr(w, row / kGroupRows, group_bytes(w.dtype, w.cols));
   for (int64_t b = 0; b < nblk; ++b) {
     if (w.dtype == DType::Q4_K)
-      dequant_q4k(grp + b * bb, l, out + b * 256);
+      dequant_k<false>(grp + b * bb, l, out + b * 256);
+    else if (w.dtype == DType::Q5_K)
+      dequant_k<true>(grp + b * bb, l, out + b * 256);
     else if (w.dtype == DType::Q8_0)
       dequant_q8(grp + b * bb, l, out + b * 32);
     else

@@ -20,6 +20,12 @@
 //                         high nibble = value 32j + 8h + 4 + i
 // The kernels widen the scales and mins to bytes once per super-block
 // (scales(): sc[8][16] then m[8][16], the order of v).
+// Q5_K x16, per group and super-block (2816 bytes, as 16 x 176 in GGUF): Q4_K
+// x16's 2304 bytes for the scales, mins and low 4 bits, then
+//   qh[8][4][2]           sub-block j, load h, nibble e: a 64-bit   512 bytes
+//                         mask (little-endian), bit 4 r + i = the fifth bit of
+//                         row r's value 32j + 8h + 4e + i (the byte of qs that
+//                         holds its low 4 bits, as an AVX-512 byte mask)
 // Q8_0 x16, per group and block (544 bytes, as 16 x 34 in GGUF):
 //   d[16]                 f16                                    32 bytes
 //   qs[8][16][4]          u8 = q + 128 (VNNI's unsigned operand): 512 bytes
@@ -67,6 +73,13 @@ inline void scales(const uint8_t* blk, uint8_t* out) {
 }
 }  // namespace q4k
 
+namespace q5k {
+inline constexpr int64_t kQhOffset = q4k::kBlockBytes;  // qh[8][4][2] 64-bit masks
+inline constexpr int64_t kBlockBytes = q4k::kBlockBytes + 512;
+// Byte offset of the mask for sub-block j, load h, nibble e (0: low).
+constexpr int64_t mask_at(int j, int h, int e) { return kQhOffset + 16 * (4 * j + h) + 8 * e; }
+}  // namespace q5k
+
 namespace q8 {
 inline constexpr int64_t kBlockBytes = 32 + 512;
 inline constexpr int64_t kQsOffset = 32;  // qs[8][64]
@@ -77,7 +90,7 @@ inline constexpr int64_t kBlockBytes = 32 + 256;
 inline constexpr int64_t kQsOffset = 32;  // qs[4][64]
 }  // namespace q4
 
-// True for the types with a packed layout (Q4_K, Q8_0, Q4_0).
+// True for the types with a packed layout (Q4_K, Q5_K, Q8_0, Q4_0).
 bool has_layout(DType t);
 inline int64_t groups(int64_t rows) { return (rows + kGroupRows - 1) / kGroupRows; }
 int64_t group_bytes(DType t, int64_t cols);

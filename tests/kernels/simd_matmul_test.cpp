@@ -480,7 +480,7 @@ TEST(SimdMatmul, NoReadsPastTheData) {
   }
 }
 
-// ---- Q4_K repacked into groups of 16 rows --------------------------------
+// ---- Q4_K, Q5_K, Q8_0 and Q4_0 repacked into groups of 16 rows ------------
 
 struct Packed {
   std::vector<uint8_t> bytes;
@@ -512,7 +512,8 @@ class PackedRows : public ::testing::TestWithParam<DType> {};
 TEST_P(PackedRows, DequantizeExactlyAsTheRowLayout) {
   const TestWeight tw = make_weight(GetParam(), 35, 512, 0, 31);  // 37 stored rows: 3 groups, the last partial
   const Packed pk = pack(tw.stored);
-  const int64_t block_bytes = GetParam() == DType::Q4_K ? 2304 : GetParam() == DType::Q8_0 ? 544 : 288;  // per 16 rows
+  // per 16 rows: GGUF's bytes, no more
+  const int64_t block_bytes = GetParam() == DType::Q4_K ? 2304 : GetParam() == DType::Q5_K ? 2816 : GetParam() == DType::Q8_0 ? 544 : 288;
   EXPECT_EQ(pk.w.bytes(), static_cast<size_t>(tw.stored.rows * 512 / block_elems(GetParam()) * block_bytes / 16));
   // Unpacking gives back the exact GGUF bytes (how a stored row-group
   // checkpoint reaches the kernels below AVX-512).
@@ -588,7 +589,7 @@ TEST_P(PackedRows, TwinsAgreeBitwiseAndResultsDoNotDependOnTheBatch) {
 // its own. Every row is the same bits as the same token among 20 (whole-row
 // tiles), and nothing lands past a token's rows.
 TEST_P(PackedRows, ShortRowsDecodeInSpreadTiles) {
-  const int64_t cols = GetParam() == DType::Q4_K ? 256 : 128;
+  const int64_t cols = block_elems(GetParam()) == 256 ? 256 : 128;
   ASSERT_LE(kernels::packed::group_bytes(GetParam(), cols), kernels::cpu::groups::kShortRowBytes);
   const TestWeight tw = make_weight(GetParam(), 590, cols, 3, 35);
   const Packed pk = pack(tw.stored);
@@ -628,7 +629,7 @@ class PackedRowsLong : public ::testing::TestWithParam<DType> {};
 TEST_P(PackedRowsLong, LongCallsAgreeWithTheTwinAndShortCalls) {
   const DType type = GetParam();
   // 10496 values (41 super-blocks, 328 blocks) or 10592 (331 blocks); chunks of 144 and 27 tokens
-  const int64_t cols = type == DType::Q4_K ? 256 * 41 : 32 * 331, n = 171;
+  const int64_t cols = block_elems(type) == 256 ? 256 * 41 : 32 * 331, n = 171;
   const TestWeight tw = make_weight(type, 37, cols, 5, 51);
   const Packed pk = pack(tw.stored);
   const kernels::Weight view = pk.w.slice_rows(5, 37);  // 3 groups; starts inside the first
@@ -661,7 +662,7 @@ TEST_P(PackedRowsLong, LongCallsAgreeWithTheTwinAndShortCalls) {
     GTEST_SKIP() << "no AMX on this CPU (or the kernel refuses it): the AMX tiles were NOT tested: SKIPPED";
 }
 
-INSTANTIATE_TEST_SUITE_P(Types, PackedRowsLong, ::testing::Values(DType::Q4_K, DType::Q8_0, DType::Q4_0),
+INSTANTIATE_TEST_SUITE_P(Types, PackedRowsLong, ::testing::Values(DType::Q4_K, DType::Q5_K, DType::Q8_0, DType::Q4_0),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
 
 // A checkpoint already in the packed layout: on AVX-512 the backend copies it
@@ -690,7 +691,7 @@ TEST_P(PackedRows, StoredPackedWeightsAreCopiedUnlessMapped) {
   EXPECT_EQ(y[0], y[1]);
 }
 
-INSTANTIATE_TEST_SUITE_P(Types, PackedRows, ::testing::Values(DType::Q4_K, DType::Q8_0, DType::Q4_0),
+INSTANTIATE_TEST_SUITE_P(Types, PackedRows, ::testing::Values(DType::Q4_K, DType::Q5_K, DType::Q8_0, DType::Q4_0),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
 
 // Q4_K's 6-bit scales and mins, packed as nibbles plus 2 high bits, widen to

@@ -126,7 +126,7 @@ TEST(QuantizedStorage, RowGroupsAndGgufRowsGiveIdenticalLogits) {
   const std::string model = "ds2-lite-tiny";  // MLA, MoE experts, a 4-bit fallback width
   const nlohmann::json ref = nlohmann::json::parse(std::ifstream(td + "/reference/" + model + ".json"));
   const auto tokens = ref["cases"][0]["tokens"].get<std::vector<int32_t>>();
-  for (DType type : {DType::Q4_K, DType::Q8_0, DType::Q4_0}) {
+  for (DType type : {DType::Q4_K, DType::Q5_K, DType::Q8_0, DType::Q4_0}) {
     std::string dirs[2];
     for (int rows16 = 0; rows16 < 2; ++rows16) {
       dirs[rows16] = make_temp_dir();

@@ -22,11 +22,14 @@ float dot(const float* a, const float* b, int64_t n) {
 }
 
 int64_t act_span(const Weight& w) {
-  return (w.group_rows && w.dtype == DType::Q4_K) || w.dtype == DType::Q6_K ? kSuperSpan : 1;
+  return (w.group_rows && (w.dtype == DType::Q4_K || w.dtype == DType::Q5_K)) || w.dtype == DType::Q6_K ? kSuperSpan : 1;
 }
 
 RowsFn select_rows_fn(Isa isa, const Weight& w) {
-  if (w.group_rows) return w.dtype == DType::Q4_K ? q4kx16_rows_fn(isa) : block32x16_rows_fn(isa, w.dtype);
+  if (w.group_rows) {
+    if (w.dtype == DType::Q4_K) return q4kx16_rows_fn(isa);
+    return w.dtype == DType::Q5_K ? q5kx16_rows_fn(isa) : block32x16_rows_fn(isa, w.dtype);
+  }
   RowsFn f = w.dtype == DType::BF16 ? bf16_fma_rows_fn(isa) : nullptr;
   if (f) return f;
   if (isa >= Isa::Avx512) f = avx512_rows_fn(w);

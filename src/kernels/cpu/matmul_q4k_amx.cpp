@@ -1,4 +1,4 @@
-// Q4_K x16 on the AMX unit. Each super-block's integer sum per (row, token),
+// Q4_K and Q5_K x16 on the AMX unit. Each super-block's integer sum per (row, token),
 // sum_j sc_j (q_j . a_j), comes from tiles: the 6-bit scales split as
 // sc = 8 sh + sl make two byte planes of weights, sh q and sl q (at most
 // 7 * 15, an unsigned byte), each a B tile against the signed activation
@@ -11,7 +11,9 @@
 // Against the VNNI tiles this moves the per-sub-block work (nibble unpack,
 // scale multiply) out of the token loop: a group's super-block is unpacked
 // into the two planes once (8 KiB, in L1) and used by every token tile of
-// the chunk, and the float work is once per super-block and token.
+// the chunk, and the float work is once per super-block and token. Q5_K's
+// values (at most 31, their fifth bits added from the masks) times 7 still
+// fit a byte.
 #include "kernels/cpu/intrin.h"  // first: see intrin.h
 
 #include "kernels/cpu/matmul_q4k_amx.h"
@@ -34,7 +36,8 @@ using groups::kRows;
 using packed::q4k::kMinPairs;
 using packed::q4k::kQsOffset;
 using packed::q4k::kScales;
-constexpr int64_t kSuperBytes = packed::q4k::kBlockBytes;
+template <bool Five>
+constexpr int64_t kSuperBytes = Five ? packed::q5k::kBlockBytes : packed::q4k::kBlockBytes;
 constexpr int kT = amx::kTokens;
 
 // Tile registers (literal numbers: the intrinsics are macros that paste
@@ -53,9 +56,10 @@ struct alignas(64) Super {
   __m512 d, dmin;
 };
 
-// Both nibbles of q (at most 15) times a per-lane factor of at most 7 in
-// place: as 16-bit words, low byte x f stays under 256, so it does not carry
-// into the high byte's product.
+// Both nibbles of q (at most 15; 31 with Five's fifth bits) times a per-lane
+// factor of at most 7 in place: as 16-bit words, low byte x f stays under
+// 256, so it does not carry into the high byte's product.
+template <bool Five>
 DSI_AMX_TARGET void unpack(const uint8_t* sup, Super& s) {
   const __m512i low4 = _mm512_set1_epi8(0x0f);
   alignas(64) uint8_t sm[2 * kScales];  // the scales, then the mins, as bytes
@@ -68,7 +72,13 @@ DSI_AMX_TARGET void unpack(const uint8_t* sup, Super& s) {
     DSI_UNROLL
     for (int h = 0; h < 4; ++h) {
       const __m512i v = _mm512_loadu_si512(sup + kQsOffset + 256 * j + 64 * h);
-      const __m512i lo = _mm512_and_si512(v, low4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+      __m512i lo = _mm512_and_si512(v, low4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+      if constexpr (Five) {
+        uint64_t m[2];
+        std::memcpy(m, sup + packed::q5k::mask_at(j, h, 0), sizeof m);
+        lo = _mm512_mask_add_epi8(lo, m[0], lo, _mm512_set1_epi8(16));
+        hi = _mm512_mask_add_epi8(hi, m[1], hi, _mm512_set1_epi8(16));
+      }
       const int64_t row = 64 * (8 * j + 2 * h);
       _mm512_store_si512(s.planes[0] + row, _mm512_mullo_epi16(lo, fh));
       _mm512_store_si512(s.planes[0] + row + 64, _mm512_mullo_epi16(hi, fh));
@@ -149,13 +159,12 @@ DSI_AMX_TARGET void tiles(const Pass& p, const Super& s, int64_t i, float (*acc)
   if constexpr (Two) finish(p, s, dots[1], i + kT, acc);
 }
 
-}  // namespace
-
-DSI_AMX_TARGET void q4k_amx_group(const GroupCtx& c, const AmxAt& at, float (*acc)[kRows]) {
+template <bool Five>
+DSI_AMX_TARGET void group(const GroupCtx& c, const AmxAt& at, float (*acc)[kRows]) {
   amx::configure();
   Super s;
   for (int64_t sb = 0; sb < c.nblk; ++sb) {
-    unpack(at.grp + sb * kSuperBytes, s);
+    unpack<Five>(at.grp + sb * kSuperBytes<Five>, s);
     asm volatile("" ::: "memory");  // the tile loads read the planes behind the compiler's back
     const Pass p{c.act, sb, at.t, c.act->nb * kActBlock};
     int64_t i = 0;
@@ -164,5 +173,10 @@ DSI_AMX_TARGET void q4k_amx_group(const GroupCtx& c, const AmxAt& at, float (*ac
   }
   _tile_release();
 }
+
+}  // namespace
+
+void q4k_amx_group(const GroupCtx& c, const AmxAt& at, float (*acc)[kRows]) { group<false>(c, at, acc); }
+void q5k_amx_group(const GroupCtx& c, const AmxAt& at, float (*acc)[kRows]) { group<true>(c, at, acc); }
 
 }  // namespace dsinfer::kernels::cpu

@@ -1,5 +1,6 @@
-// y = x W^T for Q4_K weights repacked into groups of 16 rows (packed.h):
-// the AVX-512 VNNI kernel and its scalar twin. The activations come in spans
+// y = x W^T for Q4_K and Q5_K weights repacked into groups of 16 rows
+// (packed.h): the AVX-512 VNNI kernels and their scalar twins (Q5_K: Q4_K's
+// with each value's fifth bit added from the block's byte masks). The activations come in spans
 // of 8 blocks with one scale (QuantAct::span, like GGUF's Q8_K), so each
 // super-block of 256 values is summed exactly in integers (sub-block dot
 // products times their 6-bit scales; the min term as 6-bit mins times the
@@ -34,7 +35,8 @@ using packed::q4k::kMinPairs;
 using packed::q4k::kQsOffset;
 using packed::q4k::kScales;
 using packed::q4k::scale_min;
-constexpr int64_t kSuperBytes = packed::q4k::kBlockBytes;
+template <bool Five>
+constexpr int64_t kSuperBytes = Five ? packed::q5k::kBlockBytes : packed::q4k::kBlockBytes;
 
 float half_at(const uint8_t* p) {
   uint16_t h;
@@ -42,14 +44,22 @@ float half_at(const uint8_t* p) {
   return half_to_float(h);
 }
 
+// Five: 16 where row l's value 32j + 8h + 4e + i has its fifth bit set.
+template <bool Five>
+int fifth(const uint8_t* sup, int j, int h, int e, int li) {
+  if constexpr (!Five) return 0;
+  return ((sup[packed::q5k::mask_at(j, h, e) + li / 8] >> (li % 8)) & 1) << 4;
+}
+
+template <bool Five>
 float row_dot_scalar(const GroupCtx& c, const TileAt& at, const Lane& r, float acc) {
   const int8_t* aq = c.act->q_row(r.t);
   const float* ad = c.act->d_row(r.t);
   const int32_t* as = c.act->s_row(r.t);
   const int l = r.l;
   for (int64_t sb = at.k0; sb < at.k1; ++sb) {
-    const uint8_t* sup = r.grp + sb * kSuperBytes;
-    int32_t isum = 0, msum = 0;  // at most 8 * 63 * 32 * 15 * 127 and 8 * 63 * 32 * 127
+    const uint8_t* sup = r.grp + sb * kSuperBytes<Five>;
+    int32_t isum = 0, msum = 0;  // at most 8 * 63 * 32 * 31 * 127 and 8 * 63 * 32 * 127
     for (int j = 0; j < 8; ++j) {
       const int64_t b = sb * 8 + j;
       const int8_t* a = aq + b * kActBlock;
@@ -57,7 +67,9 @@ float row_dot_scalar(const GroupCtx& c, const TileAt& at, const Lane& r, float a
       for (int h = 0; h < 4; ++h)
         for (int i = 0; i < 4; ++i) {
           const uint8_t byte = sup[kQsOffset + 256 * j + 64 * h + 4 * l + i];
-          dot += (byte & 0xf) * a[8 * h + i] + (byte >> 4) * a[8 * h + 4 + i];
+          const int lo = (byte & 0xf) | fifth<Five>(sup, j, h, 0, 4 * l + i);
+          const int hi = (byte >> 4) | fifth<Five>(sup, j, h, 1, 4 * l + i);
+          dot += lo * a[8 * h + i] + hi * a[8 * h + 4 + i];
         }
       isum += dot * scale_min(sup, 16 * j + l, false);
       msum += as[b] * scale_min(sup, 16 * j + l, true);
@@ -92,9 +104,12 @@ struct Super {
 // 64 bytes: decode's few registers are free, and the instructions saved pay
 // for widening the scales) and divide their sums by 16 (exactly) once per
 // sub-block; wider tiles have no registers for the second set of sums.
-template <int G, int T>
+// Five: the fifth bits come as byte masks (packed.h), each adding 16 to its
+// value in one masked add; the high nibbles are then shifted down (16 x a
+// 5-bit value does not fit a byte).
+template <int G, int T, bool Five>
 DSI_TARGET inline void sub_dots(const Super<G>& x, const TileActs<T>& act, int64_t b, int j, __m512i (&s)[G][T]) {
-  constexpr bool kInPlace = T <= 2;
+  constexpr bool kInPlace = T <= 2 && !Five;
   constexpr int C = kInPlace ? (G * T == 1 ? 2 : 1) : (G * T <= 3 ? 2 : 1);
   constexpr int H = kInPlace ? 2 : 1;  // sets of sums: low and high nibbles apart, or together
   const __m512i low4 = _mm512_set1_epi8(0x0f), high4 = _mm512_set1_epi8(static_cast<char>(0xf0));
@@ -115,6 +130,13 @@ DSI_TARGET inline void sub_dots(const Super<G>& x, const TileActs<T>& act, int64
       const __m512i v = _mm512_loadu_si512(x.sup[g] + kQsOffset + 256 * j + 64 * h);
       lo[g] = _mm512_and_si512(v, low4);
       hi[g] = kInPlace ? _mm512_and_si512(v, high4) : _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+      if constexpr (Five) {
+        uint64_t m[2];
+        std::memcpy(m, x.sup[g] + packed::q5k::mask_at(j, h, 0), sizeof m);
+        const __m512i sixteen = _mm512_set1_epi8(16);
+        lo[g] = _mm512_mask_add_epi8(lo[g], m[0], lo[g], sixteen);
+        hi[g] = _mm512_mask_add_epi8(hi[g], m[1], hi[g], sixteen);
+      }
     }
     DSI_UNROLL
     for (int tt = 0; tt < T; ++tt) {
@@ -148,16 +170,19 @@ DSI_TARGET inline void sub_dots(const Super<G>& x, const TileActs<T>& act, int64
 // added to the super-block's integer sums. Stream: the tile reads its weights
 // from memory once (decode, batched decode), each sub-block pulling in 4 of
 // the next super-block's 36 lines (tile() asks for the last 4).
-template <int G, int T, bool Stream>
+template <int G, int T, bool Stream, bool Five>
 DSI_TARGET inline void sub_block(const Super<G>& x, const TileActs<T>& act, int64_t b, int j, __m512i (&isum)[G][T]) {
   if constexpr (Stream) {
     DSI_UNROLL
-    for (int g = 0; g < G; ++g)
+    for (int g = 0; g < G; ++g) {
       DSI_UNROLL
       for (int l = 0; l < 4; ++l) _mm_prefetch(reinterpret_cast<const char*>(x.pf[g] + 256 * j + 64 * l), kStreamHint);
+      if constexpr (Five)  // the masks' 8 lines, one per sub-block
+        _mm_prefetch(reinterpret_cast<const char*>(x.pf[g] + packed::q5k::kQhOffset + 64 * j), kStreamHint);
+    }
   }
   __m512i s[G][T];
-  sub_dots<G, T>(x, act, b, j, s);
+  sub_dots<G, T, Five>(x, act, b, j, s);
   DSI_UNROLL
   for (int g = 0; g < G; ++g) {
     const __m512i sc = _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(x.sm[g] + 16 * j)));
@@ -196,6 +221,7 @@ DSI_TARGET inline void super_end(const Super<G>& x, const TileActs<T>& act, int6
   }
 }
 
+template <bool Five>
 struct Avx512 {
 // Part: over blocks [at.k0, at.k1) from the sums in out, prefetching at.pf
 // (group_tiles.h); otherwise whole rows from zero. Stream: see sub_block.
@@ -211,10 +237,10 @@ DSI_TARGET static void tile(const GroupCtx& c, const TileAt& at, float (*out)[kR
     // A batched tile's one stream runs faster than each of decode's eight:
     // it asks for lines further ahead.
     constexpr int64_t kAhead = T <= 2 ? 1 : 6;
-    const int64_t next = kAhead * kSuperBytes + (sb + kAhead < c.nblk ? 0 : groups::past_row(c, at, G));
+    const int64_t next = kAhead * kSuperBytes<Five> + (sb + kAhead < c.nblk ? 0 : groups::past_row(c, at, G));
     DSI_UNROLL
     for (int g = 0; g < G; ++g) {
-      s.sup[g] = groups::tile_group(c, at, g) + sb * kSuperBytes;
+      s.sup[g] = groups::tile_group(c, at, g) + sb * kSuperBytes<Five>;
       s.pf[g] = s.sup[g] + next;
       s.d[g] = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s.sup[g])));
       s.dmin[g] = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s.sup[g] + 32)));
@@ -231,23 +257,33 @@ DSI_TARGET static void tile(const GroupCtx& c, const TileAt& at, float (*out)[kR
     for (int j = 0; j < 8; ++j) {
       if constexpr (Part)
         for (int g = 0; g < G; ++g) pf.fetch(g, (sb - k0) * 8 + j);
-      sub_block<G, T, Stream>(s, x, sb * 8 + j, j, isum);
+      sub_block<G, T, Stream, Five>(s, x, sb * 8 + j, j, isum);
     }
     super_end<G, T>(s, x, sb, isum, out);
   }
 }
 };
 
+template <bool Five>
 struct Amx : groups::AmxCpu {
-  static void group(const GroupCtx& c, const groups::AmxAt& at, float (*acc)[kRows]) { q4k_amx_group(c, at, acc); }
+  static void group(const GroupCtx& c, const groups::AmxAt& at, float (*acc)[kRows]) {
+    if constexpr (Five)
+      q5k_amx_group(c, at, acc);
+    else
+      q4k_amx_group(c, at, acc);
+  }
 };
+
+template <bool Five>
+RowsFn rows_fn(Isa isa) {
+  if (isa == Isa::Amx) return groups::group_rows<groups::tile_any<Avx512<Five>>, Amx<Five>>;
+  if (isa >= Isa::Avx512) return groups::group_rows<groups::tile_any<Avx512<Five>>, groups::Streamed>;
+  return groups::group_rows<groups::tile_scalar<row_dot_scalar<Five>>>;
+}
 
 }  // namespace
 
-RowsFn q4kx16_rows_fn(Isa isa) {
-  if (isa == Isa::Amx) return groups::group_rows<groups::tile_any<Avx512>, Amx>;
-  if (isa >= Isa::Avx512) return groups::group_rows<groups::tile_any<Avx512>, groups::Streamed>;
-  return groups::group_rows<groups::tile_scalar<row_dot_scalar>>;
-}
+RowsFn q4kx16_rows_fn(Isa isa) { return rows_fn<false>(isa); }
+RowsFn q5kx16_rows_fn(Isa isa) { return rows_fn<true>(isa); }
 
 }  // namespace dsinfer::kernels::cpu
