@@ -91,6 +91,25 @@ void pack_q4_lane(const BlockQ4_0& b, int l, uint8_t* blk) {
     for (int i = 0; i < 4; ++i) blk[q4::kQsOffset + 64 * h + 4 * l + i] = b.qs[4 * h + i];
 }
 
+// Bit of a packed Q5_0 block's masks for row l's value v (= 16 p + 4 h + i).
+struct FifthBit32 {
+  int64_t at;
+  int bit;
+  FifthBit32(int v, int l) : at(q5::mask_at(v % 16 / 4, v / 16) + (4 * l + v % 4) / 8), bit((4 * l + v % 4) % 8) {}
+};
+
+// Q4_0's lane from the low nibbles (same places), then the fifth bits.
+void pack_q5_lane(const BlockQ5_0& b, int l, uint8_t* blk) {
+  BlockQ4_0 low;
+  low.d = b.d;
+  std::memcpy(low.qs, b.qs, sizeof low.qs);
+  pack_q4_lane(low, l, blk);
+  for (int v = 0; v < 32; ++v) {
+    const FifthBit32 f(v, l);
+    blk[f.at] = static_cast<uint8_t>((blk[f.at] & ~(1 << f.bit)) | ((q5_0_code(b, v) >> 4) << f.bit));
+  }
+}
+
 // The inverses: lane l of a packed block back into one row's GGUF block.
 void unpack_q4k_lane(const uint8_t* blk, int l, BlockQ4_K& b) {
   using namespace q4k;
@@ -142,6 +161,21 @@ void unpack_q4_lane(const uint8_t* blk, int l, BlockQ4_0& b) {
     for (int i = 0; i < 4; ++i) b.qs[4 * h + i] = blk[q4::kQsOffset + 64 * h + 4 * l + i];
 }
 
+int fifth_bit32(const uint8_t* blk, int v, int l) {
+  const FifthBit32 f(v, l);
+  return (blk[f.at] >> f.bit) & 1;
+}
+
+void unpack_q5_lane(const uint8_t* blk, int l, BlockQ5_0& b) {
+  BlockQ4_0 low;
+  unpack_q4_lane(blk, l, low);
+  b.d = low.d;
+  std::memcpy(b.qs, low.qs, sizeof b.qs);
+  uint32_t qh = 0;
+  for (int v = 0; v < 32; ++v) qh |= static_cast<uint32_t>(fifth_bit32(blk, v, l)) << v;
+  std::memcpy(b.qh, &qh, 4);
+}
+
 // Q4_K, or with Five Q5_K (the fifth bits from the masks).
 template <bool Five>
 void dequant_k(const uint8_t* blk, int l, float* o) {
@@ -171,13 +205,21 @@ void dequant_q8(const uint8_t* blk, int l, float* o) {
     for (int i = 0; i < 4; ++i) o[4 * h + i] = d * static_cast<float>(blk[q8::kQsOffset + 64 * h + 4 * l + i] - 128);
 }
 
-void dequant_q4(const uint8_t* blk, int l, float* o) {
+// Q4_0, or with Five Q5_0 (the fifth bits from the masks).
+template <bool Five>
+void dequant_block32(const uint8_t* blk, int l, float* o) {
   const float d = half_at(blk + 2 * l);
+  const int bias = Five ? 16 : 8;
   for (int h = 0; h < 4; ++h)
     for (int i = 0; i < 4; ++i) {
       const uint8_t byte = blk[q4::kQsOffset + 64 * h + 4 * l + i];
-      o[4 * h + i] = d * static_cast<float>((byte & 0xf) - 8);
-      o[16 + 4 * h + i] = d * static_cast<float>((byte >> 4) - 8);
+      int lo = byte & 0xf, hi = byte >> 4;
+      if constexpr (Five) {
+        lo |= fifth_bit32(blk, 4 * h + i, l) << 4;
+        hi |= fifth_bit32(blk, 16 + 4 * h + i, l) << 4;
+      }
+      o[4 * h + i] = d * static_cast<float>(lo - bias);
+      o[16 + 4 * h + i] = d * static_cast<float>(hi - bias);
     }
 }
 
@@ -186,6 +228,7 @@ int64_t block_bytes_of(DType t) {
     case DType::Q4_K: return q4k::kBlockBytes;
     case DType::Q5_K: return q5k::kBlockBytes;
     case DType::Q8_0: return q8::kBlockBytes;
+    case DType::Q5_0: return q5::kBlockBytes;
     default: return q4::kBlockBytes;
   }
 }
@@ -204,6 +247,10 @@ void pack_lane(DType t, const uint8_t* src, int l, uint8_t* blk) {
     BlockQ8_0 b;
     std::memcpy(&b, src, sizeof b);
     pack_q8_lane(b, l, blk);
+  } else if (t == DType::Q5_0) {
+    BlockQ5_0 b;
+    std::memcpy(&b, src, sizeof b);
+    pack_q5_lane(b, l, blk);
   } else {
     BlockQ4_0 b;
     std::memcpy(&b, src, sizeof b);
@@ -224,6 +271,10 @@ void unpack_lane(DType t, const uint8_t* blk, int l, uint8_t* dst) {
     BlockQ8_0 b;
     unpack_q8_lane(blk, l, b);
     std::memcpy(dst, &b, sizeof b);
+  } else if (t == DType::Q5_0) {
+    BlockQ5_0 b;
+    unpack_q5_lane(blk, l, b);
+    std::memcpy(dst, &b, sizeof b);
   } else {
     BlockQ4_0 b;
     unpack_q4_lane(blk, l, b);
@@ -233,7 +284,9 @@ void unpack_lane(DType t, const uint8_t* blk, int l, uint8_t* dst) {
 
 }  // namespace
 
-bool has_layout(DType t) { return t == DType::Q4_K || t == DType::Q5_K || t == DType::Q8_0 || t == DType::Q4_0; }
+bool has_layout(DType t) {
+  return t == DType::Q4_K || t == DType::Q5_K || t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q5_0;
+}
 
 int64_t group_bytes(DType t, int64_t cols) {
   if (!has_layout(t)) fail("no packed row-group layout for ", dtype_name(t));
@@ -241,7 +294,7 @@ int64_t group_bytes(DType t, int64_t cols) {
 }
 
 void pack_groups(const Weight& w, int64_t g0, int64_t g1, uint8_t* out) {
-  if (!has_layout(w.dtype) || w.row0 != 0 || w.group_rows) fail("packed::pack_groups: expects a whole Q4_K, Q5_K, Q8_0 or Q4_0 matrix");
+  if (!has_layout(w.dtype) || w.row0 != 0 || w.group_rows) fail("packed::pack_groups: expects a whole Q4_K, Q5_K, Q8_0, Q4_0 or Q5_0 matrix");
   const int64_t nblk = w.cols / block_elems(w.dtype), bb = block_bytes_of(w.dtype);
   const size_t rb = row_bytes(w.dtype, w.cols), src_bb = block_bytes(w.dtype);
   for (int64_t g = g0; g < g1; ++g) {
@@ -287,8 +340,10 @@ void dequant_row(const Weight& w, int64_t r, float* out) {
       dequant_k<true>(grp + b * bb, l, out + b * 256);
     else if (w.dtype == DType::Q8_0)
       dequant_q8(grp + b * bb, l, out + b * 32);
+    else if (w.dtype == DType::Q5_0)
+      dequant_block32<true>(grp + b * bb, l, out + b * 32);
     else
-      dequant_q4(grp + b * bb, l, out + b * 32);
+      dequant_block32<false>(grp + b * bb, l, out + b * 32);
   }
 }
 

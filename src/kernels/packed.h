@@ -35,6 +35,10 @@
 //   qs[4][16][4]          GGUF's bytes, load h, row r, byte i = qs[4h + i]:
 //                         low nibble = value 4h + i, high = 16 + 4h + i
 //                         (value = d (q - 8))                    256 bytes
+// Q5_0 x16, per group and block (352 bytes, as 16 x 22 in GGUF): Q4_0 x16's
+// 288 bytes for d and the low 4 bits (value = d (q - 16)), then
+//   qh[4][2]              load h, nibble p: a 64-bit mask, bit   64 bytes
+//                         4 r + i = the fifth bit of row r's value 16p + 4h + i
 #pragma once
 
 #include <cstddef>
@@ -80,6 +84,12 @@ inline constexpr int64_t kBlockBytes = q4k::kBlockBytes + 512;
 constexpr int64_t mask_at(int j, int h, int e) { return kQhOffset + 16 * (4 * j + h) + 8 * e; }
 }  // namespace q5k
 
+namespace q5 {
+inline constexpr int64_t kQhOffset = 32 + 256;  // qh[4][2] 64-bit masks
+inline constexpr int64_t kBlockBytes = kQhOffset + 64;
+constexpr int64_t mask_at(int h, int p) { return kQhOffset + 16 * h + 8 * p; }
+}  // namespace q5
+
 namespace q8 {
 inline constexpr int64_t kBlockBytes = 32 + 512;
 inline constexpr int64_t kQsOffset = 32;  // qs[8][64]
@@ -90,7 +100,7 @@ inline constexpr int64_t kBlockBytes = 32 + 256;
 inline constexpr int64_t kQsOffset = 32;  // qs[4][64]
 }  // namespace q4
 
-// True for the types with a packed layout (Q4_K, Q5_K, Q8_0, Q4_0).
+// True for the types with a packed layout (Q4_K, Q5_K, Q8_0, Q4_0, Q5_0).
 bool has_layout(DType t);
 inline int64_t groups(int64_t rows) { return (rows + kGroupRows - 1) / kGroupRows; }
 int64_t group_bytes(DType t, int64_t cols);

@@ -1,4 +1,4 @@
-// Q8_0 and Q4_0 x16 (32-value blocks, one f16 scale per block and row) on
+// Q8_0, Q4_0 and Q5_0 x16 (32-value blocks, one f16 scale per block and row) on
 // the AMX unit. Each block's exact integer dot products for 16 tokens x 16
 // rows come from one tile product (TDPBSSD, K = 32); the float work per block,
 // row and token is the VNNI kernel's, operation for operation: one multiply
@@ -7,7 +7,8 @@
 // the scalar twin (matmul_block32x16.cpp), whatever mix of tiles a call uses.
 //
 // The packed bytes are VNNI's unsigned operand (Q8_0 q + 128, Q4_0 the
-// nibbles q, value q - 8); a slice of a group's blocks is turned into signed
+// nibbles q, value q - 8; Q5_0 the nibbles and their fifth bits' masks,
+// value q - 16); a slice of a group's blocks is turned into signed
 // values (the value itself) once per call and used by every token tile, so
 // the tile sums need no bias and each (token, block) costs three vector
 // operations, against the VNNI kernel's eight dot products and three.
@@ -16,6 +17,7 @@
 #include "kernels/cpu/matmul_block32_amx.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "kernels/cpu/amx.h"
 #include "kernels/packed.h"
@@ -42,19 +44,33 @@ struct alignas(64) Slice {
   __m512 d[kSlice];          // the blocks' scales per row
 };
 
+// The packed formats.
+enum class Kind { Q8_0, Q4_0, Q5_0 };
+template <Kind K>
+constexpr int64_t kBlockBytes = K == Kind::Q8_0 ? packed::q8::kBlockBytes
+                                : K == Kind::Q4_0 ? packed::q4::kBlockBytes
+                                                  : packed::q5::kBlockBytes;
+
 // Block blk's values into b (tile row r pairs with activations 4r .. 4r + 3):
-// Q8_0's load h is tile row h; Q4_0's low nibbles of load h are values 4h..,
-// its high nibbles 16 + 4h.. (tile row 4 + h).
-template <bool Q4>
+// Q8_0's load h is tile row h; Q4_0's (Q5_0's) low nibbles of load h are
+// values 4h.., its high nibbles 16 + 4h.. (tile row 4 + h).
+template <Kind K>
 DSI_AMX_TARGET void unpack(const uint8_t* blk, int8_t* b, __m512& d) {
   d = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk)));
-  if constexpr (Q4) {
-    const __m512i low4 = _mm512_set1_epi8(0x0f), eight = _mm512_set1_epi8(8);
+  if constexpr (K != Kind::Q8_0) {
+    const __m512i low4 = _mm512_set1_epi8(0x0f), bias = _mm512_set1_epi8(K == Kind::Q5_0 ? 16 : 8);
     DSI_UNROLL
     for (int h = 0; h < 4; ++h) {
       const __m512i v = _mm512_loadu_si512(blk + packed::q4::kQsOffset + 64 * h);
-      _mm512_store_si512(b + 64 * h, _mm512_sub_epi8(_mm512_and_si512(v, low4), eight));
-      _mm512_store_si512(b + 64 * (4 + h), _mm512_sub_epi8(_mm512_and_si512(_mm512_srli_epi16(v, 4), low4), eight));
+      __m512i lo = _mm512_and_si512(v, low4), hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+      if constexpr (K == Kind::Q5_0) {
+        uint64_t m[2];
+        std::memcpy(m, blk + packed::q5::mask_at(h, 0), sizeof m);
+        lo = _mm512_mask_add_epi8(lo, m[0], lo, _mm512_set1_epi8(16));
+        hi = _mm512_mask_add_epi8(hi, m[1], hi, _mm512_set1_epi8(16));
+      }
+      _mm512_store_si512(b + 64 * h, _mm512_sub_epi8(lo, bias));
+      _mm512_store_si512(b + 64 * (4 + h), _mm512_sub_epi8(hi, bias));
     }
   } else {
     const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
@@ -156,22 +172,22 @@ DSI_AMX_TARGET void tile(const Slice& s, int64_t n, const Acts& x, bool first, f
   for (int tt = 0; tt < kT; ++tt) _mm512_store_ps(sums[tt], acc[tt]);
 }
 
-template <bool Q4>
+template <Kind K>
 DSI_AMX_TARGET void group(const GroupCtx& c, const AmxAt& at, float (*acc)[kRows]) {
   amx::configure(amx::block32_config());
-  constexpr int64_t kBlockBytes = Q4 ? packed::q4::kBlockBytes : packed::q8::kBlockBytes;
+  constexpr int64_t kBytes = kBlockBytes<K>;
   const QuantAct& act = *c.act;
   const int64_t tiles = at.n / kT;
   Slice s;
   for (int64_t k0 = 0; k0 < c.nblk; k0 += kSlice) {
     const int64_t n = std::min(kSlice, c.nblk - k0);
-    for (int64_t b = 0; b < n; ++b) unpack<Q4>(at.grp + (k0 + b) * kBlockBytes, s.b[b], s.d[b]);
+    for (int64_t b = 0; b < n; ++b) unpack<K>(at.grp + (k0 + b) * kBytes, s.b[b], s.d[b]);
     asm volatile("" ::: "memory");  // the tile loads read the slice behind the compiler's back
     // The next slice's bytes (past the row's end: the next group's, which
     // this thread most likely runs next; prefetches never fault), a share per
     // token tile, so that they arrive while the tiles compute.
-    const uint8_t* next = at.grp + (k0 + n) * kBlockBytes;
-    const int64_t lines = kSlice * kBlockBytes / 64, per = (lines + tiles - 1) / tiles;
+    const uint8_t* next = at.grp + (k0 + n) * kBytes;
+    const int64_t lines = kSlice * kBytes / 64, per = (lines + tiles - 1) / tiles;
     for (int64_t i = 0; i < tiles; ++i) {
       for (int64_t l = i * per; l < std::min(lines, (i + 1) * per); ++l) _mm_prefetch(reinterpret_cast<const char*>(next + 64 * l), _MM_HINT_T1);
       const int64_t t = at.t + i * kT;
@@ -183,7 +199,8 @@ DSI_AMX_TARGET void group(const GroupCtx& c, const AmxAt& at, float (*acc)[kRows
 
 }  // namespace
 
-void q8_0_amx_group(const GroupCtx& c, const AmxAt& at, float (*acc)[kRows]) { group<false>(c, at, acc); }
-void q4_0_amx_group(const GroupCtx& c, const AmxAt& at, float (*acc)[kRows]) { group<true>(c, at, acc); }
+void q8_0_amx_group(const GroupCtx& c, const AmxAt& at, float (*acc)[kRows]) { group<Kind::Q8_0>(c, at, acc); }
+void q4_0_amx_group(const GroupCtx& c, const AmxAt& at, float (*acc)[kRows]) { group<Kind::Q4_0>(c, at, acc); }
+void q5_0_amx_group(const GroupCtx& c, const AmxAt& at, float (*acc)[kRows]) { group<Kind::Q5_0>(c, at, acc); }
 
 }  // namespace dsinfer::kernels::cpu

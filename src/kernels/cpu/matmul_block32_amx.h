@@ -1,4 +1,4 @@
-// The AMX part of the Q8_0 and Q4_0 x16 kernels (matmul_block32_amx.cpp), for group_rows.
+// The AMX part of the Q8_0, Q4_0 and Q5_0 x16 kernels (matmul_block32_amx.cpp), for group_rows.
 #pragma once
 
 #include "kernels/cpu/group_tiles.h"
@@ -10,5 +10,6 @@ namespace dsinfer::kernels::cpu {
 // Need Isa::Amx.
 void q8_0_amx_group(const groups::GroupCtx& c, const groups::AmxAt& at, float (*acc)[groups::kRows]);
 void q4_0_amx_group(const groups::GroupCtx& c, const groups::AmxAt& at, float (*acc)[groups::kRows]);
+void q5_0_amx_group(const groups::GroupCtx& c, const groups::AmxAt& at, float (*acc)[groups::kRows]);
 
 }  // namespace dsinfer::kernels::cpu

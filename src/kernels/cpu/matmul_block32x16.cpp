@@ -1,7 +1,8 @@
 // y = x W^T for the 32-value block types repacked into groups of 16 rows
-// (packed.h), Q8_0 and Q4_0: the AVX-512 VNNI kernel and its scalar twin.
-// The packed bytes are VNNI's unsigned operand: Q8_0 stores q + 128, Q4_0 its
-// nibbles q (value q - 8), so sum(u a) - bias sum(a) is the exact integer
+// (packed.h), Q8_0, Q4_0 and Q5_0: the AVX-512 VNNI kernel and its scalar
+// twin. The packed bytes are VNNI's unsigned operand: Q8_0 stores q + 128,
+// Q4_0 its nibbles q (value q - 8), Q5_0 the nibbles with a byte mask of the
+// fifth bits (value q - 16, 16 added under the mask), so sum(u a) - bias sum(a) is the exact integer
 // block dot, the accumulator starting at -bias sum(a). Per block, row and
 // token both compute one fused multiply-add of that integer times d * d_a, in
 // block order, so they agree bit for bit whatever the tile shape (batch
@@ -30,37 +31,55 @@ using groups::TileActs;
 
 // Where a block's 32 values are: kLoads 64-byte loads of 16 rows x 4 bytes,
 // each giving kPer vectors of unsigned values; vector p of load h pairs with
-// the 4 activations at act_offset(h, p).
+// the 4 activations at act_offset(h, p). value(): row l's byte i of that vector.
 struct Q8Format {
   static constexpr auto amx_group = q8_0_amx_group;
   static constexpr int64_t kBlockBytes = packed::q8::kBlockBytes;
   static constexpr int64_t kQsOffset = packed::q8::kQsOffset;
   static constexpr int kLoads = 8, kPer = 1, kBias = 128;
   static constexpr int act_offset(int h, int) { return 4 * h; }
-  static int value(uint8_t byte, int) { return byte; }
+  static int value(const uint8_t* blk, int h, int, int l, int i) { return blk[kQsOffset + 64 * h + 4 * l + i]; }
   // -kBias s of block b for token tt, by a broadcast load (QuantAct::ns128):
   // 6-8% faster Q8_0 prefill tiles than from a register (matmul_bench Prefill).
   template <int T>
   DSI_TARGET static __m512i bias(const TileActs<T>& x, int tt, int64_t b) { return _mm512_set1_epi32(x.ns128[tt][b]); }
-  DSI_TARGET static void vectors(__m512i v, __m512i (&out)[kPer]) { out[0] = v; }
+  DSI_TARGET static void vectors(const uint8_t* blk, int h, __m512i (&out)[kPer]) {
+    out[0] = _mm512_loadu_si512(blk + kQsOffset + 64 * h);
+  }
 };
 
-struct Q4Format {
-  static constexpr auto amx_group = q4_0_amx_group;
-  static constexpr int64_t kBlockBytes = packed::q4::kBlockBytes;
+// Q4_0, or with Five Q5_0.
+template <bool Five>
+struct NibbleFormat {
+  static constexpr auto amx_group = Five ? q5_0_amx_group : q4_0_amx_group;
+  static constexpr int64_t kBlockBytes = Five ? packed::q5::kBlockBytes : packed::q4::kBlockBytes;
   static constexpr int64_t kQsOffset = packed::q4::kQsOffset;
-  static constexpr int kLoads = 4, kPer = 2, kBias = 8;
+  static constexpr int kLoads = 4, kPer = 2, kBias = Five ? 16 : 8;
   static constexpr int act_offset(int h, int p) { return 16 * p + 4 * h; }
-  static int value(uint8_t byte, int p) { return p ? byte >> 4 : byte & 0xf; }
+  static int value(const uint8_t* blk, int h, int p, int l, int i) {
+    const uint8_t byte = blk[kQsOffset + 64 * h + 4 * l + i];
+    const int q = p ? byte >> 4 : byte & 0xf;
+    if constexpr (!Five) return q;
+    return q | ((blk[packed::q5::mask_at(h, p) + (4 * l + i) / 8] >> ((4 * l + i) % 8)) & 1) << 4;
+  }
   // Here from a register: a shift of ns128 (-8 s = -128 s / 16) measured 2-4% slower.
   template <int T>
   DSI_TARGET static __m512i bias(const TileActs<T>& x, int tt, int64_t b) { return _mm512_set1_epi32(-kBias * x.s[tt][b]); }
-  DSI_TARGET static void vectors(__m512i v, __m512i (&out)[kPer]) {
-    const __m512i low4 = _mm512_set1_epi8(0x0f);
+  DSI_TARGET static void vectors(const uint8_t* blk, int h, __m512i (&out)[kPer]) {
+    const __m512i low4 = _mm512_set1_epi8(0x0f), v = _mm512_loadu_si512(blk + kQsOffset + 64 * h);
     out[0] = _mm512_and_si512(v, low4);
     out[1] = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+    if constexpr (Five) {
+      uint64_t m[2];
+      std::memcpy(m, blk + packed::q5::mask_at(h, 0), sizeof m);
+      const __m512i sixteen = _mm512_set1_epi8(16);
+      out[0] = _mm512_mask_add_epi8(out[0], m[0], out[0], sixteen);
+      out[1] = _mm512_mask_add_epi8(out[1], m[1], out[1], sixteen);
+    }
   }
 };
+using Q4Format = NibbleFormat<false>;
+using Q5Format = NibbleFormat<true>;
 
 template <class F>
 float row_dot_scalar(const GroupCtx& c, const TileAt& at, const Lane& r, float acc) {
@@ -76,7 +95,7 @@ float row_dot_scalar(const GroupCtx& c, const TileAt& at, const Lane& r, float a
     int32_t dot = -F::kBias * as[b];
     for (int h = 0; h < F::kLoads; ++h)
       for (int p = 0; p < F::kPer; ++p)
-        for (int i = 0; i < 4; ++i) dot += F::value(blk[F::kQsOffset + 64 * h + 4 * l + i], p) * a[F::act_offset(h, p) + i];
+        for (int i = 0; i < 4; ++i) dot += F::value(blk, h, p, l, i) * a[F::act_offset(h, p) + i];
     acc = std::fma(static_cast<float>(dot), half_to_float(h16) * ad[b], acc);
   }
   return acc;
@@ -115,7 +134,7 @@ struct Avx512 {
     for (int h = 0; h < F::kLoads; ++h) {
       __m512i w[G][F::kPer];
       DSI_UNROLL
-      for (int g = 0; g < G; ++g) F::vectors(_mm512_loadu_si512(blk[g] + F::kQsOffset + 64 * h), w[g]);
+      for (int g = 0; g < G; ++g) F::vectors(blk[g], h, w[g]);
       DSI_UNROLL
       for (int p = 0; p < F::kPer; ++p)
         DSI_UNROLL
@@ -198,6 +217,9 @@ RowsFn rows_fn(Isa isa) {
 
 }  // namespace
 
-RowsFn block32x16_rows_fn(Isa isa, DType t) { return t == DType::Q4_0 ? rows_fn<Q4Format>(isa) : rows_fn<Q8Format>(isa); }
+RowsFn block32x16_rows_fn(Isa isa, DType t) {
+  if (t == DType::Q4_0) return rows_fn<Q4Format>(isa);
+  return t == DType::Q5_0 ? rows_fn<Q5Format>(isa) : rows_fn<Q8Format>(isa);
+}
 
 }  // namespace dsinfer::kernels::cpu

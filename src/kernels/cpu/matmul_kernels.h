@@ -138,11 +138,11 @@ RowsFn scalar_rows_fn(const Weight& w);  // never null: falls back to dequantize
 RowsFn avx2_rows_fn(const Weight& w);
 RowsFn avx512_rows_fn(const Weight& w);
 
-// Q4_K / Q5_K / Q8_0 / Q4_0 repacked into groups of 16 rows (Weight::group_rows, packed.h):
+// Q4_K / Q5_K / Q8_0 / Q4_0 / Q5_0 repacked into groups of 16 rows (Weight::group_rows, packed.h):
 // the AVX-512 kernel, or its scalar twin for any lower level.
 RowsFn q4kx16_rows_fn(Isa isa);
 RowsFn q5kx16_rows_fn(Isa isa);
-RowsFn block32x16_rows_fn(Isa isa, DType t);  // Q8_0, Q4_0
+RowsFn block32x16_rows_fn(Isa isa, DType t);  // Q8_0, Q4_0, Q5_0
 
 // BF16 weights against Bf16Act activations: y[t][r] is one f32 sum over the
 // column pairs (2 p, 2 p + 1) in order, each adding the odd column's product,
