@@ -35,7 +35,7 @@ int64_t block_elems(DType t) {
 DType fit_block_type(DType want, int64_t cols) {
   if (!is_block_quant(want) || cols % block_elems(want) == 0) return want;
   if (cols % kQ8_0Elems != 0) return DType::BF16;
-  return want == DType::Q4_K ? DType::Q4_0 : DType::Q8_0;
+  return want == DType::Q4_K ? DType::Q5_0 : DType::Q8_0;
 }
 
 size_t block_bytes(DType t) {

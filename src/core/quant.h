@@ -86,8 +86,9 @@ bool is_block_quant(DType t);
 int64_t block_elems(DType t);
 // The block type a row of `cols` values is stored in when `want` is asked for:
 // want itself when cols is a multiple of its block, else a 32-value block of
-// at least as many bits (Q4_K -> Q4_0 -> Q8_0, Q5_K and Q6_K -> Q8_0), else BF16
-// (llama.cpp's fallbacks for odd widths).
+// at least as many bits (Q4_K -> Q5_0 and Q6_K -> Q8_0, as llama.cpp's
+// quantizer; Q5_K -> Q8_0 where llama.cpp takes Q5_1, which dsinfer would
+// convert to Q8_0 at load), else BF16 (llama.cpp: F16).
 // Non-block types are returned unchanged.
 DType fit_block_type(DType want, int64_t cols);
 // Bytes per block (the element size for non-block types; 0 for unknown).

@@ -293,7 +293,7 @@ TEST(DTypeTest, Fp8E4m3LandmarkCodes) {
 // V2-Lite's intermediate_size 10944 is a multiple of 32 but not of 256.
 TEST(FitBlockType, FallsBackToTheNextSmallerBlockThatDividesTheRow) {
   EXPECT_EQ(fit_block_type(DType::Q4_K, 2048), DType::Q4_K);
-  EXPECT_EQ(fit_block_type(DType::Q4_K, 10944), DType::Q4_0);
+  EXPECT_EQ(fit_block_type(DType::Q4_K, 10944), DType::Q5_0);  // llama.cpp's Q4_K fallback
   EXPECT_EQ(fit_block_type(DType::Q4_0, 10944), DType::Q4_0);
   EXPECT_EQ(fit_block_type(DType::Q8_0, 10944), DType::Q8_0);
   EXPECT_EQ(fit_block_type(DType::Q4_K, 100), DType::BF16);

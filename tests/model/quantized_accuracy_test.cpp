@@ -162,7 +162,7 @@ TEST(QuantizedStorage, KQuantMixesPutQ6KWhereLlamaCppDoes) {
   REQUIRE_TESTDATA(td);
   const std::pair<std::string, std::vector<int>> cases[] = {{"qwen2-tiny", {2}}, {"ds2-lite-tiny", {2, 3}}};
   for (const DType base : {DType::Q4_K, DType::Q5_K}) {
-    const std::string name_of_base(dtype_name(base)), fallback = base == DType::Q4_K ? "Q4_0" : "Q8_0";
+    const std::string name_of_base(dtype_name(base)), fallback = base == DType::Q4_K ? "Q5_0" : "Q8_0";
     for (const auto& [model, more] : cases) {
       double mean[2] = {0, 0};
       for (const bool mix : {false, true}) {
