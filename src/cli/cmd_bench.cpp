@@ -245,7 +245,7 @@ Command add_bench_command(CLI::App& app) {
   c.sub = app.add_subcommand("bench", "Prefill/decode speed against this machine's measured limits");
   c.sub->add_option("--model", o->model, "model directory, GGUF file, or synthetic:PRESET (random weights, real shapes)")->required();
   c.sub->add_option("--type", o->type, "weight type of synthetic models")
-      ->check(CLI::IsMember({"bf16", "f32", "fp8", "q8_0", "q4_0", "q4_k", "q5_k", "q6_k"}))
+      ->check(CLI::IsMember({"bf16", "f32", "fp8", "q8_0", "q4_0", "q5_0", "q4_k", "q5_k", "q6_k"}))
       ->capture_default_str();
   c.sub->add_option("--prompt", o->bench.prompt, "prompt tokens")->check(CLI::Range(1, 1 << 20))->capture_default_str();
   c.sub->add_option("--gen", o->bench.gen, "decode steps")->check(CLI::Range(1, 1 << 20))->capture_default_str();

@@ -38,8 +38,8 @@ void add_tokenizer(model::QuantizeOptions& q) {
 
 int run(QuantizeCliOptions& o) {
   const std::string base = o.type.ends_with("_m") ? o.type.substr(0, o.type.size() - 2) : o.type;
-  o.q.type = base == "q8_0" ? DType::Q8_0 : base == "q4_0" ? DType::Q4_0 : base == "q6_k" ? DType::Q6_K
-           : base == "q5_k" ? DType::Q5_K : DType::Q4_K;
+  o.q.type = base == "q8_0" ? DType::Q8_0 : base == "q4_0" ? DType::Q4_0 : base == "q5_0" ? DType::Q5_0
+           : base == "q6_k" ? DType::Q6_K : base == "q5_k" ? DType::Q5_K : DType::Q4_K;
   o.q.more_bits = o.type.ends_with("_m");
   o.q.row_groups = o.layout == "rows16";
   if (is_synthetic(o.q.input_dir)) {
@@ -67,13 +67,13 @@ int run(QuantizeCliOptions& o) {
 Command add_quantize_command(CLI::App& app) {
   auto o = std::make_shared<QuantizeCliOptions>();
   Command c;
-  c.sub = app.add_subcommand("quantize", "Write a block-quantized (q8_0, q4_0, q4_k, q4_k_m, q5_k, q5_k_m, q6_k) copy of a checkpoint");
+  c.sub = app.add_subcommand("quantize", "Write a block-quantized (q8_0, q4_0, q5_0, q4_k, q4_k_m, q5_k, q5_k_m, q6_k) copy of a checkpoint");
   c.sub->add_option("--model", o->q.input_dir, "input model directory, or synthetic:PRESET (random weights written as a checkpoint)")
       ->required();
   c.sub->add_option("--type", o->type,
                     "block type; q4_k_m: q4_k with Q6_K value and down projections in 1/8 + 1/8 + 1/3 of the layers, as "
                     "llama.cpp's Q4_K_M")
-      ->check(CLI::IsMember({"q8_0", "q4_0", "q4_k", "q4_k_m", "q5_k", "q5_k_m", "q6_k"}))
+      ->check(CLI::IsMember({"q8_0", "q4_0", "q5_0", "q4_k", "q4_k_m", "q5_k", "q5_k_m", "q6_k"}))
       ->capture_default_str();
   c.sub->add_option("--output", o->q.output_dir,
                     "output directory (created), or NAME.gguf: one GGUF file with llama.cpp's names, metadata and "

@@ -177,7 +177,7 @@ Command add_serve_command(CLI::App& app) {
   c.sub->add_option("--chat-template", o->chat_template, "chat template (.jinja file or tokenizer_config.json)")
       ->check(CLI::ExistingFile);
   c.sub->add_option("--type", o->type, "weight type of synthetic models")
-      ->check(CLI::IsMember({"bf16", "f32", "fp8", "q8_0", "q4_0", "q4_k", "q5_k", "q6_k"}))
+      ->check(CLI::IsMember({"bf16", "f32", "fp8", "q8_0", "q4_0", "q5_0", "q4_k", "q5_k", "q6_k"}))
       ->capture_default_str();
   c.sub->add_option("--threads", o->backend.threads, "compute threads (0: all cores)")
       ->check(CLI::Range(0, 1024))

@@ -66,10 +66,11 @@ DType weight_type(const std::string& t) {
   if (t == "fp8") return DType::F8_E4M3;
   if (t == "q8_0") return DType::Q8_0;
   if (t == "q4_0") return DType::Q4_0;
+  if (t == "q5_0") return DType::Q5_0;
   if (t == "q4_k") return DType::Q4_K;
   if (t == "q5_k") return DType::Q5_K;
   if (t == "q6_k") return DType::Q6_K;
-  fail("unknown weight type \"", t, "\" (supported: bf16, f32, fp8, q8_0, q4_0, q4_k, q5_k, q6_k)");
+  fail("unknown weight type \"", t, "\" (supported: bf16, f32, fp8, q8_0, q4_0, q5_0, q4_k, q5_k, q6_k)");
 }
 }  // namespace
 

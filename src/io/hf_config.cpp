@@ -141,9 +141,9 @@ void parse_quantization(const Reader& r, ModelConfig& c) {
   o.quant_method = s.string("quant_method", "");
   if (o.quant_method == "dsinfer") {
     o.weight_type = s.string("weight_type", "");
-    static constexpr const char* kTypes[] = {"q8_0", "q4_0", "q4_k", "q4_k_m", "q5_k", "q5_k_m", "q6_k"};
+    static constexpr const char* kTypes[] = {"q8_0", "q4_0", "q5_0", "q4_k", "q4_k_m", "q5_k", "q5_k_m", "q6_k"};
     if (std::find(std::begin(kTypes), std::end(kTypes), o.weight_type) == std::end(kTypes))
-      fail(src, ": weight_type \"", o.weight_type, "\" is not supported (supported: q8_0, q4_0, q4_k, q4_k_m, q5_k, q5_k_m, q6_k)");
+      fail(src, ": weight_type \"", o.weight_type, "\" is not supported (supported: q8_0, q4_0, q5_0, q4_k, q4_k_m, q5_k, q5_k_m, q6_k)");
     return;
   }
   o.fmt = s.string("fmt", "e4m3");

@@ -128,7 +128,7 @@ void write_gguf(const QuantizeOptions& o, io::ModelConfig cfg, std::vector<io::T
 }  // namespace
 
 QuantizeReport quantize_checkpoint(const QuantizeOptions& o) {
-  if (!is_block_quant(o.type)) fail("quantize: type must be q8_0, q4_0, q4_k, q5_k or q6_k");
+  if (!is_block_quant(o.type)) fail("quantize: type must be q8_0, q4_0, q5_0, q4_k, q5_k or q6_k");
   if (o.more_bits && o.type != DType::Q4_K && o.type != DType::Q5_K)
     fail("quantize: the _M mixes are made of Q4_K or Q5_K (asked for ", dtype_name(o.type), ")");
   const io::ModelConfig cfg = io::load_config(o.input_dir);
