@@ -310,10 +310,7 @@ void quantize_q6_k_block(const float* x, BlockQ6_K* out) {
     out->scales[j] = q6_int_scale(x + 16 * j, s[j], d);
     const float isd = inverse(d * out->scales[j]);
     for (int v = 16 * j; v < 16 * j + 16; ++v) {
-      const int q = static_cast<int>(round_clamp(x[v] * isd, -32.0f, 31.0f)) + 32;
-      const int h = v / 128, k = (v % 128) / 32, i = v % 32;
-      out->ql[64 * h + i + 32 * (k % 2)] |= static_cast<uint8_t>((q & 0xf) << (4 * (k / 2)));
-      out->qh[32 * h + i] |= static_cast<uint8_t>((q >> 4) << (2 * k));
+      q6k_or_code(*out, v, static_cast<int>(round_clamp(x[v] * isd, -32.0f, 31.0f)) + 32);
     }
   }
 }

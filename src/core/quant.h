@@ -155,4 +155,12 @@ inline int q6k_code(const BlockQ6_K& b, int v) {
   return lo | (hi << 4);
 }
 
+// The inverse of q6k_code: ORs code q (in [0, 63]) of value v into a block
+// whose ql and qh start zeroed.
+inline void q6k_or_code(BlockQ6_K& b, int v, int q) {
+  const int h = v / 128, k = (v % 128) / 32, i = v % 32;
+  b.ql[64 * h + i + 32 * (k % 2)] = static_cast<uint8_t>(b.ql[64 * h + i + 32 * (k % 2)] | (q & 0xf) << (4 * (k / 2)));
+  b.qh[32 * h + i] = static_cast<uint8_t>(b.qh[32 * h + i] | (q >> 4) << (2 * k));
+}
+
 }  // namespace dsinfer

@@ -78,6 +78,39 @@ void pack_q5k_lane(const BlockQ5_K& b, int l, uint8_t* blk) {
     }
 }
 
+// Where row l's value v (of 256) of a packed Q6_K block keeps its bits: the
+// qs byte and nibble of its low 4, the qh byte and shift of its high 2.
+struct Q6Place {
+  int64_t qs, qh;
+  int nibble, shift;
+  Q6Place(int v, int l) {
+    const int j = v / 32, w = v % 32, h = w / 8, e = w % 8 / 4, i = w % 4;
+    qs = q6k::kQsOffset + 256 * j + 64 * h + 4 * l + i;
+    nibble = 4 * e;
+    qh = q6k::qh_at(j, h / 2) + 4 * l + i;
+    shift = 2 * (2 * (h % 2) + e);
+  }
+  int code(const uint8_t* blk) const { return ((blk[qs] >> nibble) & 0xf) | ((blk[qh] >> shift) & 3) << 4; }
+};
+
+// One row's Q6_K super-block into lane l. Every byte the lane owns is
+// written whole: the codes' bytes are cleared first, then ORed.
+void pack_q6k_lane(const BlockQ6_K& b, int l, uint8_t* blk) {
+  using namespace q6k;
+  std::memcpy(blk + kDOffset + 2 * l, &b.d, 2);
+  for (int k = 0; k < 16; ++k) blk[kScOffset + 16 * k + l] = static_cast<uint8_t>(b.scales[k]);
+  for (int v = 0; v < 256; ++v) {
+    const Q6Place p(v, l);
+    blk[p.qs] = blk[p.qh] = 0;
+  }
+  for (int v = 0; v < 256; ++v) {
+    const Q6Place p(v, l);
+    const int q = q6k_code(b, v);
+    blk[p.qs] = static_cast<uint8_t>(blk[p.qs] | (q & 0xf) << p.nibble);
+    blk[p.qh] = static_cast<uint8_t>(blk[p.qh] | (q >> 4) << p.shift);
+  }
+}
+
 void pack_q8_lane(const BlockQ8_0& b, int l, uint8_t* blk) {
   std::memcpy(blk + 2 * l, &b.d, 2);
   for (int h = 0; h < 8; ++h)
@@ -149,6 +182,15 @@ void unpack_q5k_lane(const uint8_t* blk, int l, BlockQ5_K& b) {
     }
 }
 
+void unpack_q6k_lane(const uint8_t* blk, int l, BlockQ6_K& b) {
+  using namespace q6k;
+  std::memcpy(&b.d, blk + kDOffset + 2 * l, 2);
+  for (int k = 0; k < 16; ++k) b.scales[k] = static_cast<int8_t>(blk[kScOffset + 16 * k + l]);
+  std::memset(b.ql, 0, sizeof b.ql);
+  std::memset(b.qh, 0, sizeof b.qh);
+  for (int v = 0; v < 256; ++v) q6k_or_code(b, v, Q6Place(v, l).code(blk));
+}
+
 void unpack_q8_lane(const uint8_t* blk, int l, BlockQ8_0& b) {
   std::memcpy(&b.d, blk + 2 * l, 2);
   for (int h = 0; h < 8; ++h)
@@ -199,6 +241,15 @@ void dequant_k(const uint8_t* blk, int l, float* o) {
   }
 }
 
+// As dequantize_q6_k: (d sc) (q - 32).
+void dequant_q6k(const uint8_t* blk, int l, float* o) {
+  const float d = half_at(blk + q6k::kDOffset + 2 * l);
+  for (int v = 0; v < 256; ++v) {
+    const auto sc = static_cast<int8_t>(blk[q6k::kScOffset + 16 * (v / 16) + l]);
+    o[v] = d * static_cast<float>(sc) * static_cast<float>(Q6Place(v, l).code(blk) - 32);
+  }
+}
+
 void dequant_q8(const uint8_t* blk, int l, float* o) {
   const float d = half_at(blk + 2 * l);
   for (int h = 0; h < 8; ++h)
@@ -227,6 +278,7 @@ int64_t block_bytes_of(DType t) {
   switch (t) {
     case DType::Q4_K: return q4k::kBlockBytes;
     case DType::Q5_K: return q5k::kBlockBytes;
+    case DType::Q6_K: return q6k::kBlockBytes;
     case DType::Q8_0: return q8::kBlockBytes;
     case DType::Q5_0: return q5::kBlockBytes;
     default: return q4::kBlockBytes;
@@ -243,6 +295,10 @@ void pack_lane(DType t, const uint8_t* src, int l, uint8_t* blk) {
     BlockQ5_K b;
     std::memcpy(&b, src, sizeof b);
     pack_q5k_lane(b, l, blk);
+  } else if (t == DType::Q6_K) {
+    BlockQ6_K b;
+    std::memcpy(&b, src, sizeof b);
+    pack_q6k_lane(b, l, blk);
   } else if (t == DType::Q8_0) {
     BlockQ8_0 b;
     std::memcpy(&b, src, sizeof b);
@@ -267,6 +323,10 @@ void unpack_lane(DType t, const uint8_t* blk, int l, uint8_t* dst) {
     BlockQ5_K b;
     unpack_q5k_lane(blk, l, b);
     std::memcpy(dst, &b, sizeof b);
+  } else if (t == DType::Q6_K) {
+    BlockQ6_K b;
+    unpack_q6k_lane(blk, l, b);
+    std::memcpy(dst, &b, sizeof b);
   } else if (t == DType::Q8_0) {
     BlockQ8_0 b;
     unpack_q8_lane(blk, l, b);
@@ -285,7 +345,7 @@ void unpack_lane(DType t, const uint8_t* blk, int l, uint8_t* dst) {
 }  // namespace
 
 bool has_layout(DType t) {
-  return t == DType::Q4_K || t == DType::Q5_K || t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q5_0;
+  return t == DType::Q4_K || t == DType::Q5_K || t == DType::Q6_K || t == DType::Q8_0 || t == DType::Q4_0 || t == DType::Q5_0;
 }
 
 int64_t group_bytes(DType t, int64_t cols) {
@@ -294,7 +354,7 @@ int64_t group_bytes(DType t, int64_t cols) {
 }
 
 void pack_groups(const Weight& w, int64_t g0, int64_t g1, uint8_t* out) {
-  if (!has_layout(w.dtype) || w.row0 != 0 || w.group_rows) fail("packed::pack_groups: expects a whole Q4_K, Q5_K, Q8_0, Q4_0 or Q5_0 matrix");
+  if (!has_layout(w.dtype) || w.row0 != 0 || w.group_rows) fail("packed::pack_groups: expects a whole Q4_K, Q5_K, Q6_K, Q8_0, Q4_0 or Q5_0 matrix");
   const int64_t nblk = w.cols / block_elems(w.dtype), bb = block_bytes_of(w.dtype);
   const size_t rb = row_bytes(w.dtype, w.cols), src_bb = block_bytes(w.dtype);
   for (int64_t g = g0; g < g1; ++g) {
@@ -338,6 +398,8 @@ void dequant_row(const Weight& w, int64_t r, float* out) {
       dequant_k<false>(grp + b * bb, l, out + b * 256);
     else if (w.dtype == DType::Q5_K)
       dequant_k<true>(grp + b * bb, l, out + b * 256);
+    else if (w.dtype == DType::Q6_K)
+      dequant_q6k(grp + b * bb, l, out + b * 256);
     else if (w.dtype == DType::Q8_0)
       dequant_q8(grp + b * bb, l, out + b * 32);
     else if (w.dtype == DType::Q5_0)

@@ -26,6 +26,17 @@
 //                         mask (little-endian), bit 4 r + i = the fifth bit of
 //                         row r's value 32j + 8h + 4e + i (the byte of qs that
 //                         holds its low 4 bits, as an AVX-512 byte mask)
+// Q6_K x16, per group and super-block (3360 bytes, as 16 x 210 in GGUF;
+// value = d sc (q - 32), q in [0, 63]):
+//   qs[8][4][16][4]       the low 4 bits, placed as Q4_K x16's     2048 bytes
+//   qh[8][2][16][4]       sub-block j, half p, row r, byte i:      1024 bytes
+//                         bits 2m, 2m + 1 = the high 2 bits of row r's value
+//                         32j + 16p + 4m + i (the 16 values of GGUF's
+//                         sub-block 2j + p; m = 2 (h % 2) + nibble for the
+//                         qs byte of load h = 2p + m / 2 that holds its low bits)
+//   d[16]                 f16                                        32 bytes
+//   sc[16][16]            int8 scale of sub-block k (values 16k ..  256 bytes
+//                         16k + 15), row r
 // Q8_0 x16, per group and block (544 bytes, as 16 x 34 in GGUF):
 //   d[16]                 f16                                    32 bytes
 //   qs[8][16][4]          u8 = q + 128 (VNNI's unsigned operand): 512 bytes
@@ -84,6 +95,16 @@ inline constexpr int64_t kBlockBytes = q4k::kBlockBytes + 512;
 constexpr int64_t mask_at(int j, int h, int e) { return kQhOffset + 16 * (4 * j + h) + 8 * e; }
 }  // namespace q5k
 
+namespace q6k {
+inline constexpr int64_t kQsOffset = 0;      // qs[8][4][64]
+inline constexpr int64_t kQhOffset = 2048;   // qh[8][2][64]
+inline constexpr int64_t kDOffset = 3072;    // d[16]
+inline constexpr int64_t kScOffset = 3104;   // sc[16][16]
+inline constexpr int64_t kBlockBytes = 3360;
+// The 64 bytes of high bits for sub-block j, half p.
+constexpr int64_t qh_at(int j, int p) { return kQhOffset + 64 * (2 * j + p); }
+}  // namespace q6k
+
 namespace q5 {
 inline constexpr int64_t kQhOffset = 32 + 256;  // qh[4][2] 64-bit masks
 inline constexpr int64_t kBlockBytes = kQhOffset + 64;
@@ -100,7 +121,7 @@ inline constexpr int64_t kBlockBytes = 32 + 256;
 inline constexpr int64_t kQsOffset = 32;  // qs[4][64]
 }  // namespace q4
 
-// True for the types with a packed layout (Q4_K, Q5_K, Q8_0, Q4_0, Q5_0).
+// True for the types with a packed layout (Q4_K, Q5_K, Q6_K, Q8_0, Q4_0, Q5_0).
 bool has_layout(DType t);
 inline int64_t groups(int64_t rows) { return (rows + kGroupRows - 1) / kGroupRows; }
 int64_t group_bytes(DType t, int64_t cols);

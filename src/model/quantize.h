@@ -23,7 +23,7 @@ struct QuantizeOptions {
   bool more_bits = false;
   int threads = 0;
   // true: the CPU kernels' 16-row groups, mapped in place at load
-  // (row_group_storage.h), for the types that have them (not Q5_K, Q6_K); false:
+  // (row_group_storage.h), for every block type; false:
   // GGUF's row layout, as other tools read it.
   bool row_groups = true;
   // GGUF output: adds keys the model layer does not know (the tokenizer's).

@@ -480,7 +480,7 @@ TEST(SimdMatmul, NoReadsPastTheData) {
   }
 }
 
-// ---- Q4_K, Q5_K, Q8_0, Q4_0 and Q5_0 repacked into groups of 16 rows -----
+// ---- Q4_K, Q5_K, Q6_K, Q8_0, Q4_0 and Q5_0 repacked into groups of 16 rows -----
 
 struct Packed {
   std::vector<uint8_t> bytes;
@@ -516,6 +516,7 @@ TEST_P(PackedRows, DequantizeExactlyAsTheRowLayout) {
   const DType t = GetParam();
   const int64_t block_bytes = t == DType::Q4_K   ? 2304
                               : t == DType::Q5_K ? 2816
+                              : t == DType::Q6_K ? 3360
                               : t == DType::Q8_0 ? 544
                               : t == DType::Q5_0 ? 352
                                                  : 288;
@@ -667,7 +668,7 @@ TEST_P(PackedRowsLong, LongCallsAgreeWithTheTwinAndShortCalls) {
     GTEST_SKIP() << "no AMX on this CPU (or the kernel refuses it): the AMX tiles were NOT tested: SKIPPED";
 }
 
-INSTANTIATE_TEST_SUITE_P(Types, PackedRowsLong, ::testing::Values(DType::Q4_K, DType::Q5_K, DType::Q8_0, DType::Q4_0, DType::Q5_0),
+INSTANTIATE_TEST_SUITE_P(Types, PackedRowsLong, ::testing::Values(DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::Q8_0, DType::Q4_0, DType::Q5_0),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
 
 // A checkpoint already in the packed layout: on AVX-512 the backend copies it
@@ -696,7 +697,7 @@ TEST_P(PackedRows, StoredPackedWeightsAreCopiedUnlessMapped) {
   EXPECT_EQ(y[0], y[1]);
 }
 
-INSTANTIATE_TEST_SUITE_P(Types, PackedRows, ::testing::Values(DType::Q4_K, DType::Q5_K, DType::Q8_0, DType::Q4_0, DType::Q5_0),
+INSTANTIATE_TEST_SUITE_P(Types, PackedRows, ::testing::Values(DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::Q8_0, DType::Q4_0, DType::Q5_0),
                          [](const auto& info) { return std::string(dtype_name(info.param)); });
 
 // Q4_K's 6-bit scales and mins, packed as nibbles plus 2 high bits, widen to

@@ -130,7 +130,7 @@ TEST(QuantizedStorage, RowGroupsAndGgufRowsGiveIdenticalLogits) {
   const std::string model = "ds2-lite-tiny";  // MLA, MoE experts, a 4-bit fallback width
   const nlohmann::json ref = nlohmann::json::parse(std::ifstream(td + "/reference/" + model + ".json"));
   const auto tokens = ref["cases"][0]["tokens"].get<std::vector<int32_t>>();
-  for (DType type : {DType::Q4_K, DType::Q5_K, DType::Q8_0, DType::Q4_0}) {
+  for (DType type : {DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::Q8_0, DType::Q4_0}) {
     std::string dirs[2];
     for (int rows16 = 0; rows16 < 2; ++rows16) {
       dirs[rows16] = make_temp_dir();
@@ -247,16 +247,22 @@ TEST(QuantizedStorage, EarlierQ4kRowGroupLayoutAsksToQuantizeAgain) {
   std::filesystem::remove_all(dir);
 }
 
-// Metadata that gives a row-group layout to a type without one (Q6_K) is
-// refused by tensor name, not read as some other type's groups.
-TEST(QuantizedStorage, RowGroupLayoutForQ6kIsRefused) {
+// Q4_K groups relabelled as a type that is not a block type (BF16) or as
+// another block type (Q6_K, whose groups hold 3360 bytes a super-block, not
+// 2304, under another layout name) are refused by tensor name, not read as
+// some other type's groups.
+TEST(QuantizedStorage, RowGroupLayoutOfAnotherTypeIsRefused) {
   REQUIRE_TESTDATA(td);
-  const std::string dir = quantized_copy("qwen2-tiny");
-  ASSERT_GT(rewrite_headers(dir, "\"Q4_K\"", "\"Q6_K\""), 0) << "no Q4_K row-group tensor written";
-  const std::string e = load_error(dir);
-  EXPECT_NE(e.find("Q6_K has no row-group layout"), std::string::npos) << e;
-  EXPECT_NE(e.find("model.layers."), std::string::npos) << e;
-  std::filesystem::remove_all(dir);
+  const std::pair<const char*, const char*> cases[] = {{"\"BF16\"", "unknown block type \"BF16\""},
+                                                          {"\"Q6_K\"", "unknown layout \"rows16.2\" in metadata for Q6_K"}};
+  for (const auto& [type, error] : cases) {
+    const std::string dir = quantized_copy("qwen2-tiny");
+    ASSERT_GT(rewrite_headers(dir, "\"Q4_K\"", type), 0) << "no Q4_K row-group tensor written";
+    const std::string e = load_error(dir);
+    EXPECT_NE(e.find(error), std::string::npos) << e;
+    EXPECT_NE(e.find("model.layers."), std::string::npos) << e;
+    std::filesystem::remove_all(dir);
+  }
 }
 
 double mean_rel_l2(const std::vector<float>& a, const std::vector<float>& b, size_t vocab) {

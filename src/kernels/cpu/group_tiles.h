@@ -152,6 +152,7 @@ struct TileActs {
   const int32_t* ns128[T];
   const float* fs[T];
   const int32_t* sp[T];
+  const int32_t* hp[T];
   TileActs(const QuantAct& act, int64_t t) {
     for (int tt = 0; tt < T; ++tt) {
       q[tt] = act.q_row(t + tt);
@@ -160,6 +161,7 @@ struct TileActs {
       ns128[tt] = act.ns128_row(t + tt);
       fs[tt] = act.fs_row(t + tt);
       sp[tt] = act.sp_row(t + tt);
+      hp[tt] = act.hp_row(t + tt);
     }
   }
 };

@@ -28,6 +28,7 @@ int64_t act_span(const Weight& w) {
 RowsFn select_rows_fn(Isa isa, const Weight& w) {
   if (w.group_rows) {
     if (w.dtype == DType::Q4_K) return q4kx16_rows_fn(isa);
+    if (w.dtype == DType::Q6_K) return q6kx16_rows_fn(isa);
     return w.dtype == DType::Q5_K ? q5kx16_rows_fn(isa) : block32x16_rows_fn(isa, w.dtype);
   }
   RowsFn f = w.dtype == DType::BF16 ? bf16_fma_rows_fn(isa) : nullptr;

@@ -71,6 +71,8 @@ struct QuantAct {
   LineVector<int32_t> ns128;  // [n][nb]      -128 s: the repacked Q8_0 / Q4_0 kernels' block bias, taken by a
                               // broadcast load (from a register it costs a shuffle-port op per tile row)
   LineVector<int32_t> sp;     // [n][nb / 2]  span 8: s of blocks 2i, 2i + 1 as int16 (low, high)
+  LineVector<int32_t> hp;     // [n][nb]      span 8: the sums of block b's q[0..16) and q[16..32) as int16
+                              // (low, high): the Q6_K kernels' offset term, per sub-block of 16
 
   // Sizes the buffers for n tokens of k values; zeroes the padding blocks.
   // Throws std::invalid_argument if k does not fit the span.
@@ -83,6 +85,7 @@ struct QuantAct {
   const int32_t* nsx_row(int64_t t) const { return nsx.data() + t * nb * 8; }
   const int32_t* ns128_row(int64_t t) const { return ns128.data() + t * nb; }
   const int32_t* sp_row(int64_t t) const { return sp.empty() ? nullptr : sp.data() + t * (nb / 2); }
+  const int32_t* hp_row(int64_t t) const { return hp.empty() ? nullptr : hp.data() + t * nb; }
 };
 
 // Quantizes tokens [t0, t1) of x ([n, x_stride], first act.k columns) into act
@@ -138,10 +141,11 @@ RowsFn scalar_rows_fn(const Weight& w);  // never null: falls back to dequantize
 RowsFn avx2_rows_fn(const Weight& w);
 RowsFn avx512_rows_fn(const Weight& w);
 
-// Q4_K / Q5_K / Q8_0 / Q4_0 / Q5_0 repacked into groups of 16 rows (Weight::group_rows, packed.h):
+// Q4_K / Q5_K / Q6_K / Q8_0 / Q4_0 / Q5_0 repacked into groups of 16 rows (Weight::group_rows, packed.h):
 // the AVX-512 kernel, or its scalar twin for any lower level.
 RowsFn q4kx16_rows_fn(Isa isa);
 RowsFn q5kx16_rows_fn(Isa isa);
+RowsFn q6kx16_rows_fn(Isa isa);
 RowsFn block32x16_rows_fn(Isa isa, DType t);  // Q8_0, Q4_0, Q5_0
 
 // BF16 weights against Bf16Act activations: y[t][r] is one f32 sum over the

@@ -34,13 +34,17 @@ void QuantAct::resize(int64_t n_tokens, int64_t k_values, int64_t blocks_per_sca
   nsx.resize(blockwise ? sz(rows * nb * 8) : 0);
   ns128.resize(blockwise ? sz(rows * nb) : 0);
   sp.resize(blockwise ? 0 : sz(rows * nb / 2));
+  hp.resize(blockwise ? 0 : sz(rows * nb));
   if (nb == blocks) return;
   for (int64_t t = 0; t < n; ++t) {  // the padding block: quantize_act writes all others
     const int64_t b = t * nb + blocks;
     std::fill_n(q.begin() + b * kActBlock, kActBlock, int8_t{0});
     d[sz(b)] = fs[sz(b)] = 0.0f;
     s[sz(b)] = 0;
-    if (!blockwise) continue;
+    if (!blockwise) {
+      hp[sz(b)] = 0;
+      continue;
+    }
     ns128[sz(b)] = 0;
     std::fill_n(dx.begin() + b * 8, 8, 0.0f);
     std::fill_n(nsx.begin() + b * 8, 8, 0);
@@ -172,13 +176,26 @@ DSI_AVX512 void quantize_row_avx512(const float* xr, size_t o, QuantAct& act) {
   }
 }
 
-// Span 8: the sums of blocks 2i, 2i + 1 as an int16 pair (s in [-32 * 127, 32 * 127]).
+int32_t int16_pair(int32_t lo, int32_t hi) {
+  return static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint16_t>(lo)) | static_cast<uint32_t>(static_cast<uint16_t>(hi)) << 16);
+}
+
+// Span 8: the sums of blocks 2i, 2i + 1 as an int16 pair (s in [-32 * 127,
+// 32 * 127]), and of each block's halves (in [-16 * 127, 16 * 127]).
 void pair_sums(int64_t o, QuantAct& act) {
   const int64_t blocks = act.k / kActBlock;
   for (int64_t b = 0; b < blocks; b += 2) {
-    const auto lo = static_cast<uint16_t>(act.s[static_cast<size_t>(o + b)]);
-    const auto hi = static_cast<uint16_t>(act.s[static_cast<size_t>(o + b + 1)]);
-    act.sp[static_cast<size_t>((o + b) / 2)] = static_cast<int32_t>(static_cast<uint32_t>(lo) | (static_cast<uint32_t>(hi) << 16));
+    const auto i = static_cast<size_t>(o + b);
+    act.sp[i / 2] = int16_pair(act.s[i], act.s[i + 1]);
+  }
+  const int8_t* q = act.q.data() + o * kActBlock;
+  for (int64_t b = 0; b < blocks; ++b, q += kActBlock) {
+    int32_t lo = 0, hi = 0;
+    for (int i = 0; i < kActBlock / 2; ++i) {
+      lo += q[i];
+      hi += q[kActBlock / 2 + i];
+    }
+    act.hp[static_cast<size_t>(o + b)] = int16_pair(lo, hi);
   }
 }
 
