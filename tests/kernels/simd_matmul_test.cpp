@@ -717,6 +717,45 @@ TEST(PackedQ4K, ScalesWidenAsTheScalarTwin) {
   }
 }
 
+// Q6_K groups with every int8 scale (each of -128 .. 127 on 4 of the 1024
+// sub-blocks) and random codes: the AMX kernel writes each scale in base 8
+// with digits in [-3, 4], the VNNI tiles take the offset from half-block
+// sums; every level agrees with the scalar twin bit for bit (20 tokens: an
+// AMX tile and 4 more; 1 token: decode tiles), which matches the reference.
+TEST(PackedQ6K, EveryScaleAgreesWithTheTwin) {
+  constexpr int64_t kRowsQ6 = 32, kCols = 512;
+  std::mt19937 rng(78);
+  TestWeight tw;
+  tw.data.resize(row_bytes(DType::Q6_K, kCols) * kRowsQ6);
+  for (int64_t b = 0; b < kRowsQ6 * kCols / 256; ++b) {
+    BlockQ6_K blk{};
+    blk.d = f32_to_f16(std::uniform_real_distribution<float>(1e-4f, 1e-3f)(rng));
+    for (int k = 0; k < 16; ++k) blk.scales[k] = static_cast<int8_t>((b * 16 + k) % 256 - 128);
+    for (int v = 0; v < 256; ++v) q6k_or_code(blk, v, static_cast<int>(rng() % 64));
+    std::memcpy(tw.data.data() + b * static_cast<int64_t>(sizeof blk), &blk, sizeof blk);
+  }
+  tw.stored = kernels::Weight{};
+  tw.stored.dtype = DType::Q6_K;
+  tw.stored.rows = kRowsQ6;
+  tw.stored.cols = kCols;
+  tw.stored.data = tw.data.data();
+  tw.view = tw.stored;
+  const Packed pk = pack(tw.stored);
+  const Problem p = make_problem(kRowsQ6, 20, kCols, 79);
+  ThreadPool pool(2);
+  kernels::cpu::MatmulScratch act;
+  const std::vector<float> scalar = packed_twin(p, tw, pk.w, pool, act);
+  for (Isa isa : available_isas())
+    for (int64_t n : {int64_t{20}, int64_t{1}}) {
+      Problem few = p;
+      few.n = n;
+      std::vector<float> xs(p.x.begin(), p.x.begin() + n * p.x_stride), y;
+      kernels::cpu::matmul(args_for(few, xs, pk.w, y), isa, pool, act);
+      EXPECT_EQ(0, std::memcmp(y.data(), scalar.data(), static_cast<size_t>((n - 1) * p.y_stride + kRowsQ6) * sizeof(float)))
+          << kernels::cpu::isa_name(isa) << ", " << n << " token(s)";
+    }
+}
+
 // A batch of products (repacked and row-layout weights, views starting inside
 // a row group, inputs shared by two products or not, one transposed, one with
 // no tokens, one with enough tokens that its inputs are quantized in

@@ -162,6 +162,7 @@ TEST(QuantizedStorage, RowGroupsAndGgufRowsGiveIdenticalLogits) {
 // two), Q4_K (or its fallback for narrow rows) elsewhere; and the logits move
 // closer to the reference than plain q4_k's.
 // The same for --type q5_k_m over Q5_K (its fallback for narrow rows: Q8_0).
+// With or without the mix the output projection is Q6_K, as llama.cpp's.
 TEST(QuantizedStorage, KQuantMixesPutQ6KWhereLlamaCppDoes) {
   REQUIRE_TESTDATA(td);
   const std::pair<std::string, std::vector<int>> cases[] = {{"qwen2-tiny", {2}}, {"ds2-lite-tiny", {2, 3}}};
@@ -182,6 +183,9 @@ TEST(QuantizedStorage, KQuantMixesPutQ6KWhereLlamaCppDoes) {
         mean[mix] = a.sum_rel / a.positions;
         const io::Checkpoint ck = io::Checkpoint::open(dir);
         int q6 = 0;
+        const auto head = ck.metadata().find("dsinfer.dtype.lm_head.weight");
+        ASSERT_NE(head, ck.metadata().end()) << model;
+        EXPECT_EQ(head->second, "Q6_K") << model << ": the output projection keeps 6 bits, as in llama.cpp's mixes";
         for (const auto& [key, type] : ck.metadata()) {
           if (key.rfind("dsinfer.dtype.model.layers.", 0) != 0) continue;
           const std::string name = key.substr(14);

@@ -15,6 +15,7 @@
 
 #include "core/quant.h"
 #include "kernels/cpu/group_tiles.h"
+#include "kernels/cpu/matmul_q6k_amx.h"
 #include "kernels/packed.h"
 
 #define DSI_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
@@ -226,15 +227,14 @@ struct Avx512 {
   }
 };
 
-// The AMX level without an AMX part: span passes for 5-8 tokens, as AmxCpu.
-struct NoAmxPart : groups::Streamed {
-  static constexpr bool kBatchTiles = groups::AmxCpu::kBatchTiles;
+struct Amx : groups::AmxCpu {
+  static void group(const GroupCtx& c, const groups::AmxAt& at, float (*acc)[kRows]) { q6k_amx_group(c, at, acc); }
 };
 
 }  // namespace
 
 RowsFn q6kx16_rows_fn(Isa isa) {
-  if (isa == Isa::Amx) return groups::group_rows<groups::tile_any<Avx512>, NoAmxPart>;
+  if (isa == Isa::Amx) return groups::group_rows<groups::tile_any<Avx512>, Amx>;
   if (isa >= Isa::Avx512) return groups::group_rows<groups::tile_any<Avx512>, groups::Streamed>;
   return groups::group_rows<groups::tile_scalar<row_dot_scalar>>;
 }
