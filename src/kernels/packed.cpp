@@ -72,9 +72,11 @@ struct FifthBit {
 void pack_q5k_lane(const BlockQ5_K& b, int l, uint8_t* blk) {
   pack_q4k_lane(low_bits(b), l, blk);
   for (int j = 0; j < 8; ++j)
-    for (int v = 0; v < 32; ++v) {
+    for (int v = 0; v < 32; v += 4) {  // values v .. v + 3: lane l's 4 bits of one mask, as FifthBit places them
+      int bits = 0;
+      for (int i = 0; i < 4; ++i) bits |= ((b.qh[v + i] >> j) & 1) << i;
       const FifthBit f(j, v, l);
-      blk[f.at] = static_cast<uint8_t>((blk[f.at] & ~(1 << f.bit)) | (((b.qh[v] >> j) & 1) << f.bit));
+      blk[f.at] = static_cast<uint8_t>((blk[f.at] & ~(0xf << f.bit)) | bits << f.bit);
     }
 }
 
@@ -93,21 +95,28 @@ struct Q6Place {
   int code(const uint8_t* blk) const { return ((blk[qs] >> nibble) & 0xf) | ((blk[qh] >> shift) & 3) << 4; }
 };
 
-// One row's Q6_K super-block into lane l. Every byte the lane owns is
-// written whole: the codes' bytes are cleared first, then ORed.
+// One row's Q6_K super-block into lane l, each byte the lane owns written
+// once. GGUF keeps the codes of values 32j .. 32j + 31 in consecutive bytes of
+// ql (one nibble) and qh (two bits), as q6k_code reads them.
 void pack_q6k_lane(const BlockQ6_K& b, int l, uint8_t* blk) {
   using namespace q6k;
   std::memcpy(blk + kDOffset + 2 * l, &b.d, 2);
   for (int k = 0; k < 16; ++k) blk[kScOffset + 16 * k + l] = static_cast<uint8_t>(b.scales[k]);
-  for (int v = 0; v < 256; ++v) {
-    const Q6Place p(v, l);
-    blk[p.qs] = blk[p.qh] = 0;
-  }
-  for (int v = 0; v < 256; ++v) {
-    const Q6Place p(v, l);
-    const int q = q6k_code(b, v);
-    blk[p.qs] = static_cast<uint8_t>(blk[p.qs] | (q & 0xf) << p.nibble);
-    blk[p.qh] = static_cast<uint8_t>(blk[p.qh] | (q >> 4) << p.shift);
+  for (int j = 0; j < 8; ++j) {
+    const uint8_t* ql = b.ql + 64 * (j / 4) + 32 * (j % 2);
+    const uint8_t* qh = b.qh + 32 * (j / 4);
+    const int nibble = 4 * (j % 4 / 2), shift = 2 * (j % 4);
+    const auto code = [&](int w) { return (ql[w] >> nibble & 0xf) | (qh[w] >> shift & 3) << 4; };
+    for (int p = 0; p < 2; ++p)
+      for (int i = 0; i < 4; ++i) {
+        int high = 0;
+        for (int u = 0; u < 2; ++u) {  // load h = 2p + u: values 8h + i (low nibble) and 8h + 4 + i (high)
+          const int h = 2 * p + u, lo = code(8 * h + i), hi = code(8 * h + 4 + i);
+          blk[kQsOffset + 256 * j + 64 * h + 4 * l + i] = static_cast<uint8_t>((lo & 0xf) | (hi & 0xf) << 4);
+          high |= (lo >> 4) << (4 * u) | (hi >> 4) << (4 * u + 2);
+        }
+        blk[qh_at(j, p) + 4 * l + i] = static_cast<uint8_t>(high);
+      }
   }
 }
 
