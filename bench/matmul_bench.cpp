@@ -12,7 +12,7 @@
 // (each part's activations quantized on their own), short rows that the
 // 1.5B's shapes do not have; DecodeShort's Q8_0 1024 x 1024 reads as many
 // bytes in long rows. DecodeHead: the 1.5B's output projection (151936 x
-// 1536) as Q8_0 row groups and as Q6_K rows, the two choices for it.
+// 1536) as Q8_0 and as Q6_K row groups, the two choices for it.
 //   build/matmul_bench --benchmark_filter=Decode
 #include <benchmark/benchmark.h>
 

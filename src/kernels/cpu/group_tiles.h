@@ -102,6 +102,33 @@ inline int64_t past_row(const GroupCtx& c, const TileAt& at, int G) { return at.
 
 using TileFn = void (*)(const GroupCtx& c, const TileAt& at, float (*out)[kRows]);
 
+// What a tile of G groups x T tokens over super-blocks of `bytes` prefetches
+// at super-block sb, from each group's super-block: the super-block kAhead
+// on, and after a group's last one the next tile's group (past_row;
+// prefetching past the matrix is harmless: prefetches never fault). A
+// batched tile's one stream runs faster than each of decode's several: it
+// asks for lines further ahead.
+template <int G, int T>
+inline int64_t super_ahead(const GroupCtx& c, const TileAt& at, int64_t sb, int64_t bytes) {
+  constexpr int64_t kAhead = T <= 2 ? 1 : 6;
+  return kAhead * bytes + (sb + kAhead < c.nblk ? 0 : past_row(c, at, G));
+}
+
+// An f16 of a packed block (the scalar twins' d and dmin).
+inline float half_at(const uint8_t* p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return half_to_float(h);
+}
+
+// 4 activation bytes in every 32-bit lane: vpdpbusd's operand against a
+// 64-byte load of 16 rows x 4 values.
+__attribute__((target("avx512f"))) inline __m512i bcast4(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm512_set1_epi32(v);
+}
+
 // A span tile's prefetch of the next pass (TileAt::pf), split evenly over
 // the tile's steps: the split is worked out once per tile (a division per
 // step and group was ~3% of a batched decode's tile time).

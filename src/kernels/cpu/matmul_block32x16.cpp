@@ -23,7 +23,9 @@ namespace dsinfer::kernels::cpu {
 
 namespace {
 
+using groups::bcast4;
 using groups::GroupCtx;
+using groups::half_at;
 using groups::kRows;
 using groups::Lane;
 using groups::TileAt;
@@ -99,12 +101,6 @@ float row_dot_scalar(const GroupCtx& c, const TileAt& at, const Lane& r, float a
     acc = std::fma(static_cast<float>(dot), half_to_float(h16) * ad[b], acc);
   }
   return acc;
-}
-
-DSI_TARGET inline __m512i bcast4(const int8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, 4);
-  return _mm512_set1_epi32(v);
 }
 
 template <class F>

@@ -26,7 +26,9 @@ namespace dsinfer::kernels::cpu {
 
 namespace {
 
+using groups::bcast4;
 using groups::GroupCtx;
+using groups::half_at;
 using groups::kRows;
 using groups::Lane;
 using groups::TileAt;
@@ -37,12 +39,6 @@ using packed::q4k::kScales;
 using packed::q4k::scale_min;
 template <bool Five>
 constexpr int64_t kSuperBytes = Five ? packed::q5k::kBlockBytes : packed::q4k::kBlockBytes;
-
-float half_at(const uint8_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, 2);
-  return half_to_float(h);
-}
 
 // Five: 16 where row l's value 32j + 8h + 4e + i has its fifth bit set.
 template <bool Five>
@@ -78,12 +74,6 @@ float row_dot_scalar(const GroupCtx& c, const TileAt& at, const Lane& r, float a
     acc = std::fma(std::fma(static_cast<float>(isum), half_at(sup + 2 * l), -mins), ad[sb * 8], acc);
   }
   return acc;
-}
-
-DSI_TARGET inline __m512i bcast4(const int8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, 4);
-  return _mm512_set1_epi32(v);
 }
 
 // One super-block of G groups: where each group's data is, its scales (sm:
@@ -232,12 +222,7 @@ DSI_TARGET static void tile(const GroupCtx& c, const TileAt& at, float (*out)[kR
   const groups::PartPrefetch pf(c, at, (k1 - k0) * 8);
   for (int64_t sb = k0; sb < k1; ++sb) {
     Super<G> s;
-    // After a group's last super-block comes the next tile's group (past_row;
-    // prefetching past the matrix is harmless: prefetches never fault).
-    // A batched tile's one stream runs faster than each of decode's eight:
-    // it asks for lines further ahead.
-    constexpr int64_t kAhead = T <= 2 ? 1 : 6;
-    const int64_t next = kAhead * kSuperBytes<Five> + (sb + kAhead < c.nblk ? 0 : groups::past_row(c, at, G));
+    const int64_t next = groups::super_ahead<G, T>(c, at, sb, kSuperBytes<Five>);
     DSI_UNROLL
     for (int g = 0; g < G; ++g) {
       s.sup[g] = groups::tile_group(c, at, g) + sb * kSuperBytes<Five>;

@@ -26,17 +26,13 @@ namespace dsinfer::kernels::cpu {
 namespace {
 
 namespace q6k = packed::q6k;
+using groups::bcast4;
 using groups::GroupCtx;
+using groups::half_at;
 using groups::kRows;
 using groups::Lane;
 using groups::TileActs;
 using groups::TileAt;
-
-float half_at(const uint8_t* p) {
-  uint16_t h;
-  std::memcpy(&h, p, 2);
-  return half_to_float(h);
-}
 
 int low16(int32_t pair) { return static_cast<int16_t>(static_cast<uint32_t>(pair) & 0xffff); }
 int high16(int32_t pair) { return static_cast<int16_t>(static_cast<uint32_t>(pair) >> 16); }
@@ -69,12 +65,6 @@ float row_dot_scalar(const GroupCtx& c, const TileAt& at, const Lane& r, float a
     acc = std::fma(part, ad[sb * 8], acc);
   }
   return acc;
-}
-
-DSI_TARGET inline __m512i bcast4(const int8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, 4);
-  return _mm512_set1_epi32(v);
 }
 
 // One super-block of G groups: where each group's data is, what to prefetch
@@ -201,10 +191,7 @@ struct Avx512 {
     const groups::PartPrefetch pf(c, at, (k1 - k0) * 8);
     for (int64_t sb = k0; sb < k1; ++sb) {
       Super<G> s;
-      // As the Q4_K tiles: after a group's last super-block comes the next
-      // tile's group; a batched tile's one stream asks further ahead.
-      constexpr int64_t kAhead = T <= 2 ? 1 : 6;
-      const int64_t next = kAhead * q6k::kBlockBytes + (sb + kAhead < c.nblk ? 0 : groups::past_row(c, at, G));
+      const int64_t next = groups::super_ahead<G, T>(c, at, sb, q6k::kBlockBytes);
       DSI_UNROLL
       for (int g = 0; g < G; ++g) {
         s.sup[g] = groups::tile_group(c, at, g) + sb * q6k::kBlockBytes;
