@@ -53,7 +53,7 @@ DType wanted_type(const QuantizeOptions& o, const TensorSpec& s, int64_t n_layer
   // The output projection decides every logit directly: it keeps 6+ bits,
   // Q6_K as in llama.cpp's 4- and 5-bit mixes, or its stored precision for
   // q8_0. Since Q6_K has row groups it reads nearly at Q8_0's pace per byte: a 1.5B
-  // q4_k step reads 932 MB instead of 988, and decoded 0.85 against 0.81
+  // q4_k step reads 932 MB instead of 988, and decoded 0.84 against 0.81
   // tokens/s per GB/s of the run's probe (7 alternated pairs; the mean
   // relative logit error of the reference models rose by 0.001).
   if (s.role == TensorRole::LmHead) return o.type == DType::Q8_0 ? DType::BF16 : DType::Q6_K;
