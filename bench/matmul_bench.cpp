@@ -71,18 +71,21 @@ Matrix make_matrix(DType t, int64_t rows, int64_t cols) {
 }
 
 // args: dtype, rows, cols, tokens, ISA (an Isa value; -1: the best this CPU has),
-// hot (1: one copy, read from the last-level cache where it fits: how fast the
-// kernel computes when memory does not limit it; 2: the same in one contiguous
-// copy instead of stripes: on AMD CPUs the striped layout's decode streams,
-// exact multiples of 32 MB apart, alias in L1 (host_arena.h), which costs
-// nothing from memory but up to a third of the rate over cached weights).
+// hot (0: copies streaming from memory, striped as dsinfer's default says
+// (BackendOptions::Stripes::Auto); 1: one striped copy, read from the
+// last-level cache where it fits: how fast the kernel computes when memory
+// does not limit it; 2: the same in one contiguous copy: on AMD CPUs the
+// striped layout's decode streams, exact multiples of 32 MB apart, alias in
+// L1 (host_arena.h), which costs nothing from memory but up to a third of the
+// rate over cached weights).
 void BM_Matmul(benchmark::State& state) {
   const auto t = static_cast<DType>(state.range(0));
   const int64_t rows = state.range(1), cols = state.range(2), n = state.range(3);
   const std::string isa =
       state.range(4) < 0 ? "auto" : std::string(dsinfer::kernels::cpu::isa_name(static_cast<dsinfer::kernels::cpu::Isa>(state.range(4))));
   dsinfer::kernels::BackendOptions options{"cpu", 0, isa};
-  options.stripe_weights = state.range(5) != 2;
+  using Stripes = dsinfer::kernels::BackendOptions::Stripes;
+  options.stripe_weights = state.range(5) == 2 ? Stripes::Off : state.range(5) == 1 ? Stripes::On : Stripes::Auto;
   if (state.range(5) == 3) options.activations = dsinfer::kernels::BackendOptions::Activations::BF16;
   auto backend = dsinfer::kernels::make_backend(options);
   const Matrix m = make_matrix(t, rows, cols);

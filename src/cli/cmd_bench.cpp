@@ -188,6 +188,7 @@ nlohmann::ordered_json report(const BenchCliOptions& o, model::Model& m, const e
   j["dot_instruction"] = integer ? p.int8_instruction : bf16 ? p.bf16_instruction : p.f32_instruction;
   j["prefill_fraction_of_peak"] = prefill_ops / peak;
   j["matmul_activations"] = acts;
+  j["weight_stripes"] = caps.striped_weights;
   // Float weights with f32 activations: against the bf16 dot product's peak
   // too, the one --activations bf16 would run at (twice the FMA's on AVX512_BF16).
   if (!integer && !bf16) {

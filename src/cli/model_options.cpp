@@ -36,8 +36,14 @@ void add_weight_options(CLI::App& sub, kernels::BackendOptions& o) {
   sub.add_flag("--mmap", o.map_weights,
                "use quantized weights stored in the CPU kernels' layout where the checkpoint is mapped (less memory; "
                "default: copied onto huge pages at load, faster decode)");
-  sub.add_flag_callback("--no-stripes", [&o] { o.stripe_weights = false; },
-               "copy each quantized matrix in one piece (default: in stripes laid out for faster decode)");
+  using S = kernels::BackendOptions::Stripes;
+  sub.add_option_function<std::string>(
+         "--stripes", [&o](const std::string& v) { o.stripe_weights = v == "on" ? S::On : v == "off" ? S::Off : S::Auto; },
+         "cut each quantized matrix's copy into 8 stripes 32 MB apart (on) or keep it in one piece (off); auto: "
+         "stripes on AMD CPUs, where decode reads them faster")
+      ->check(CLI::IsMember({"auto", "on", "off"}))
+      ->default_str("auto");
+  sub.add_flag_callback("--no-stripes", [&o] { o.stripe_weights = S::Off; }, "the same as --stripes off");
   using A = kernels::BackendOptions::Activations;
   o.activations = A::Auto;
   sub.add_option_function<std::string>(

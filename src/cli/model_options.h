@@ -27,8 +27,8 @@ void add_model_options(CLI::App& sub, ModelOptions& o);
 void add_isa_option(CLI::App& sub, std::string& isa);
 // --kv-cache-dtype auto|f32|bf16 (model::CacheDType).
 void add_kv_cache_dtype_option(CLI::App& sub, model::CacheDType& dtype);
-// --mmap, --no-stripes and --activations: BackendOptions::map_weights,
-// stripe_weights and activations (whose default here is Auto).
+// --mmap, --stripes (--no-stripes) and --activations: BackendOptions::map_weights,
+// stripe_weights and activations (Auto by default).
 void add_weight_options(CLI::App& sub, kernels::BackendOptions& o);
 
 struct LoadedModel {

@@ -24,6 +24,7 @@ struct Capabilities {
   int threads = 1;
   bool unified_memory = true;  // host pointers are valid device pointers (CPU)
   bool bf16_activations = false;  // BackendOptions::activations as resolved
+  bool striped_weights = false;   // BackendOptions::stripe_weights as resolved (AVX-512 levels only)
 };
 
 // Owning handle to backend memory.
@@ -215,8 +216,10 @@ struct BackendOptions {
   // instead of copying them onto huge pages.
   bool map_weights = false;
   // cpu backend: cut the packed copies of quantized matrices into stripes
-  // (HostArena::alloc_striped; faster decode). Off: one contiguous copy each.
-  bool stripe_weights = true;
+  // (HostArena::alloc_striped), or keep one contiguous copy each (Off). Auto:
+  // stripes where they read faster (cpu::stripes_read_faster: AMD CPUs).
+  enum class Stripes : uint8_t { Off, On, Auto };
+  Stripes stripe_weights = Stripes::Auto;
   // cpu backend: what products with bf16 weights multiply them with.
   // BF16: activations rounded to bf16 (nearest even), multiplied by the CPU's
   // bf16 dot products (vdpbf16ps, AVX512_BF16): twice the multiply-adds per

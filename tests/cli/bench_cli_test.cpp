@@ -153,6 +153,8 @@ TEST(BenchCli, MatmulActivationsAndTheirPeakFollowTheFlagAndTheType) {
     std::string what = c.type;
     for (const std::string& f : c.flags) what += " " + f;
     EXPECT_EQ(j["matmul_activations"], c.want) << what;
+    const bool avx512 = j["isa"] == "avx512" || j["isa"] == "amx";
+    EXPECT_EQ(j["weight_stripes"], avx512 && kernels::cpu::stripes_read_faster()) << what << ": --stripes auto by default";
     // The peak is that of the instruction the products use; f32 activations
     // are also measured against the bf16 dot product's peak.
     const std::string instr = j["dot_instruction"];
@@ -173,6 +175,26 @@ TEST(BenchCli, MatmulActivationsAndTheirPeakFollowTheFlagAndTheType) {
           << what;
     }
   }
+}
+
+// --stripes on|off|auto (and --no-stripes) decide the quantized weights'
+// layout, which the report names; anything else is refused by name.
+TEST(BenchCli, StripesFollowTheFlag) {
+  const bool avx512 = kernels::cpu::isa_supported(kernels::cpu::Isa::Avx512);
+  const std::pair<std::vector<std::string>, bool> cases[] = {{{"--stripes", "on"}, avx512},
+                                                             {{"--stripes", "off"}, false},
+                                                             {{"--no-stripes"}, false},
+                                                             {{"--stripes", "auto"}, avx512 && kernels::cpu::stripes_read_faster()}};
+  for (const auto& [flags, want] : cases) {
+    std::vector<std::string> args = {"bench", "--model", "synthetic:tiny", "--type", "q4_k", "--prompt", "4", "--gen", "2", "--json"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    const CmdResult r = run_dsinfer(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(nlohmann::json::parse(r.out)["weight_stripes"], want) << flags[0] << " " << flags.back();
+  }
+  const CmdResult bad = run_dsinfer({"bench", "--model", "synthetic:tiny", "--stripes", "sideways"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--stripes"), std::string::npos) << bad.err;
 }
 
 }  // namespace

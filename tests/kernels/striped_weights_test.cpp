@@ -76,8 +76,8 @@ TEST_P(StripedWeights, KeepEveryByteAndEveryProductsBits) {
   std::vector<float> x(static_cast<size_t>(21 * (kCols + 1)));
   for (float& v : x) v = nd(rng);
   for (int threads : {1, 2, 3}) {
-    auto plain = make_backend({"cpu", threads, "avx512", false, false});
-    auto striped = make_backend({"cpu", threads, "avx512", false, true});
+    auto plain = make_backend({"cpu", threads, "avx512", false, BackendOptions::Stripes::Off});
+    auto striped = make_backend({"cpu", threads, "avx512", false, BackendOptions::Stripes::On});
     for (const Weight& src : {s.in_rows, s.in_groups}) {
       const Weight a = plain->import_weight(src), b = striped->import_weight(src);
       ASSERT_EQ(a.stripe_groups, 0);
@@ -115,7 +115,7 @@ TEST_P(StripedWeights, BatchOfStripedProductsEqualsContiguous) {
   for (int64_t n : {1, 2}) {
     std::vector<float> y[2];
     for (bool stripes : {false, true}) {
-      auto be = make_backend({"cpu", 2, "avx512", false, stripes});
+      auto be = make_backend({"cpu", 2, "avx512", false, stripes ? BackendOptions::Stripes::On : BackendOptions::Stripes::Off});
       const Weight gate = be->import_weight(s.in_rows), up = be->import_weight(u.in_groups);
       ASSERT_EQ(gate.stripe_groups != 0, stripes);
       y[stripes].assign(static_cast<size_t>(2 * n * kRows), 0.0f);
@@ -124,6 +124,22 @@ TEST_P(StripedWeights, BatchOfStripedProductsEqualsContiguous) {
       be->matmul_batch(args, 2);
     }
     EXPECT_EQ(y[0], y[1]) << n << " tokens";
+  }
+}
+
+// Stripes::Auto (the default) stripes a matrix exactly where
+// cpu::stripes_read_faster says this CPU reads stripes faster, and the
+// backend reports what it chose; On and Off are obeyed everywhere.
+TEST_P(StripedWeights, AutoStripesWhereTheyReadFaster) {
+  if (!cpu::isa_supported(cpu::Isa::Avx512)) GTEST_SKIP() << "no AVX-512 on this CPU: striped copies NOT tested: SKIPPED";
+  const Stored s = make_stored(GetParam(), 14);
+  using S = BackendOptions::Stripes;
+  EXPECT_EQ(BackendOptions{}.stripe_weights, S::Auto);
+  for (const S mode : {S::Auto, S::On, S::Off}) {
+    const bool want = mode == S::On || (mode == S::Auto && cpu::stripes_read_faster());
+    auto be = make_backend({"cpu", 2, "avx512", false, mode});
+    EXPECT_EQ(be->capabilities().striped_weights, want) << static_cast<int>(mode);
+    EXPECT_EQ(be->import_weight(s.in_rows).stripe_groups != 0, want) << static_cast<int>(mode);
   }
 }
 

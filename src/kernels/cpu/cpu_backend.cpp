@@ -33,17 +33,23 @@ bool bf16_activations(BackendOptions::Activations a, cpu::Isa isa) {
   return a == A::BF16 || (a == A::Auto && isa >= cpu::Isa::Avx512 && cpu::bf16_dots_outrun_fma());
 }
 
+bool stripes_on(BackendOptions::Stripes s) {
+  using S = BackendOptions::Stripes;
+  return s == S::On || (s == S::Auto && cpu::stripes_read_faster());
+}
+
 class CpuBackend final : public Backend {
  public:
   explicit CpuBackend(const BackendOptions& o)
       : isa_(cpu::resolve_isa(o.isa)),
         map_weights_(o.map_weights),
-        stripe_weights_(o.stripe_weights),
+        stripe_weights_(stripes_on(o.stripe_weights)),
         matmul_cfg_{isa_, bf16_activations(o.activations, isa_)},
         pool_(o.threads) {}
 
   Capabilities capabilities() const override {
-    return {"cpu", std::string(cpu::isa_name(isa_)), pool_.size(), true, matmul_cfg_.bf16_activations};
+    return {"cpu", std::string(cpu::isa_name(isa_)), pool_.size(), true, matmul_cfg_.bf16_activations,
+            stripe_weights_ && isa_ >= cpu::Isa::Avx512};
   }
   Buffer alloc(size_t bytes) override { return scratch_.alloc(bytes); }
   Buffer alloc_uninit(size_t bytes) override { return scratch_.alloc_uninit(bytes); }

@@ -51,6 +51,11 @@ bool has_bf16_dots() {
 
 bool bf16_dots_outrun_fma() { return has_bf16_dots() && __builtin_cpu_is("amd"); }
 
+bool stripes_read_faster() {
+  __builtin_cpu_init();
+  return __builtin_cpu_is("amd") != 0;
+}
+
 Isa best_isa() {
   if (isa_supported(Isa::Amx)) return Isa::Amx;
   if (isa_supported(Isa::Avx512)) return Isa::Avx512;

@@ -26,6 +26,12 @@ bool has_bf16_dots();
 // twice the FMA's rate). Intel's run it on one port, at the FMA's rate or
 // below (an AMX Xeon VM: 245 against 494 GFLOPS, matmul_bench's peaks).
 bool bf16_dots_outrun_fma();
+// Whether decode reads quantized weights faster cut into stripes a multiple
+// of 32 MB apart (BackendOptions::Stripes::Auto): on the AMD Zen VMs they
+// read ~5% faster (architecture.md, "Striped weights"); on an AMX Xeon VM
+// ~3% slower (dsinfer bench 1.5B q4_k, 5 alternated pairs: 30.3 against
+// 31.1 tokens/s; q8_0 and V2-Lite alike).
+bool stripes_read_faster();
 // "auto" picks best_isa(); throws for an unknown name or a level this CPU lacks.
 Isa resolve_isa(std::string_view name);
 
