@@ -550,8 +550,9 @@ TEST_P(PackedRows, TwinsAgreeBitwiseAndResultsDoNotDependOnTheBatch) {
   ThreadPool pool(2);
   kernels::cpu::MatmulScratch act;
   const std::vector<float> scalar = packed_twin(p, tw, view, pool, act);
-  // 10 groups on one thread: decode tiles of 8 and 2 groups (4, 4, 2 for two
-  // tokens); on two, pieces of 1-2 groups; the 4-group view below: one tile of 4.
+  // 10 groups on one thread: decode tiles of 4 groups spread over the call
+  // (groups k, k + 2, k + 4, k + 6 for k = 0, 1: a contiguous copy's streams),
+  // then 2; on two, pieces of 1-2 groups; the 4-group view below: one tile of 4.
   ThreadPool one_thread(1);
   const kernels::Weight view4 = pk.w.slice_rows(3, 61);  // groups 0-3
   for (Isa isa : available_isas()) {

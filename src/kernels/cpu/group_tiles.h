@@ -39,7 +39,11 @@ inline constexpr int kStreams1 = 4, kStreams2 = 4;  // powers of two (tile_any)
 // values, 2176 bytes of Q8_0 per group) are too short a stream each: decode
 // tiles take groups spread over the call, so that each stream runs on through
 // the following tiles (matmul_bench DecodeHeads, Q8_0 cold: ~10% faster;
-// Q4_K groups of 4.6 KB and 13.8 KB were no faster, or slower).
+// Q4_K groups of 4.6 KB and 13.8 KB were no faster, or slower, in stripes on
+// the Zen VM). Contiguous copies spread longer rows too: on the AMX Xeon VM
+// (no stripes by default) Q4_K 8960 x 1536 read 0.90-0.91 of the probe
+// against 0.85 (matmul_bench DecodeVsProbe), the 1.5B q4_k decoded 0.89-0.90
+// of the roofline against 0.87-0.88 (dsinfer bench, 3 alternated pairs).
 inline constexpr int64_t kShortRowBytes = 4096;
 // The groups of group_rows' widest tile for n tokens (1 where there is no
 // such width).
@@ -355,13 +359,15 @@ struct RowsCall {
     }
   }
 
-  // Decode over short rows: tiles k = 0 .. stride - 1 of groups g0 + k,
-  // g0 + k + stride, ...: stream i reads groups g0 + i * stride .. in order.
-  // Returns the first group left for consecutive tiles.
+  // Decode over short rows, or any rows of a contiguous copy (see
+  // kShortRowBytes; a striped one's stripes are its long streams): tiles
+  // k = 0 .. stride - 1 of groups g0 + k, g0 + k + stride, ...: stream i
+  // reads groups g0 + i * stride .. in order. Returns the first group left
+  // for consecutive tiles.
   int64_t strided(int streams, float (*out)[kRows]) const {
     const int64_t stride = (g1 - g0) / streams;
     const int nt = static_cast<int>(a.n);
-    if (c.gbytes > kShortRowBytes || streams < 2 || stride < 2) return g0;
+    if ((c.gbytes > kShortRowBytes && w.stripe_groups) || streams < 2 || stride < 2) return g0;
     TileAt at{nullptr, streams, 0, nt, 0, c.nblk, nullptr};
     at.gstep = stride * c.gbytes;
     for (int64_t k = 0; k < stride; ++k) {
