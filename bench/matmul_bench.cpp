@@ -207,6 +207,90 @@ void BM_DecodeVsProbe(benchmark::State& state) {
   state.SetLabel(std::string(dsinfer::dtype_name(t)) + " " + backend->capabilities().isa);
 }
 
+// Copies of a matrix imported as the model loader does (the backend may repack).
+struct Imported {
+  std::vector<std::vector<uint8_t>> data;
+  std::vector<dsinfer::kernels::Weight> ws;
+};
+Imported import_copies(dsinfer::kernels::Backend& backend, const Matrix& m, int copies) {
+  Imported out;
+  out.data.assign(static_cast<size_t>(copies), m.bytes);
+  out.ws.assign(static_cast<size_t>(copies), m.w);
+  for (size_t i = 0; i < out.ws.size(); ++i) {
+    out.ws[i].data = out.data[i].data();
+    out.ws[i] = backend.import_weight(out.ws[i]);
+  }
+  return out;
+}
+
+// One decode token through DeepSeek-V2-Lite's MoE layers as the model runs
+// them (model/moe.cpp): the shared experts' and the top-k routed experts'
+// gate/up products in one matmul_batch, then their down products in another.
+// Each layer's 64 experts are copies in memory (layers enough for 1 GiB), the
+// selected ones drawn at random per layer, and windows alternate with the
+// read probe as in DecodeVsProbe. args: dtype, top_k.
+void BM_ExpertsVsProbe(benchmark::State& state) {
+  const auto t = static_cast<DType>(state.range(0));
+  const int64_t top_k = state.range(1), hidden = 2048, inter = 1408, n_experts = 64, shared_inter = 2 * inter;
+  auto backend = dsinfer::kernels::make_backend({"cpu", 0, "auto"});
+  // The down products' rows of 1408 values take fit_block_type's fallback, as in `dsinfer quantize`.
+  const Matrix eg = make_matrix(t, inter, hidden), ed = make_matrix(dsinfer::fit_block_type(t, inter), hidden, inter);
+  const Matrix sg = make_matrix(t, shared_inter, hidden), sd = make_matrix(dsinfer::fit_block_type(t, shared_inter), hidden, shared_inter);
+  const size_t layer_bytes = (2 * sg.bytes.size() + sd.bytes.size()) + static_cast<size_t>(n_experts) * (2 * eg.bytes.size() + ed.bytes.size());
+  const int layers = copies_for(layer_bytes);
+  const Imported egs = import_copies(*backend, eg, static_cast<int>(2 * n_experts * layers));  // [layer][expert][gate, up]
+  const Imported eds = import_copies(*backend, ed, static_cast<int>(n_experts * layers));      // [layer][expert]
+  const Imported sgs = import_copies(*backend, sg, 2 * layers), sds = import_copies(*backend, sd, layers);
+  std::vector<float> x(static_cast<size_t>(hidden), 0.5f), h(static_cast<size_t>(2 * (top_k + 2) * inter), 0.25f);
+  std::vector<float> y(static_cast<size_t>((top_k + 1) * hidden));
+  std::mt19937 rng(11);
+  std::vector<int64_t> ids(static_cast<size_t>(n_experts));
+  std::vector<dsinfer::kernels::MatmulArgs> gu, down;
+  const auto arg = [](const float* in, const dsinfer::kernels::Weight& w, float* out) {
+    return dsinfer::kernels::MatmulArgs{in, w.cols, 1, &w, false, nullptr, out, w.rows};
+  };
+  dsinfer::ThreadPool probe_pool(0);
+  std::vector<double> ratios, probes, rates;
+  int64_t bytes = 0;
+  for (auto _ : state) {
+    const double probe = dsinfer::kernels::cpu::measure_read_bandwidth(probe_pool, size_t{512} << 20, 2);
+    bytes = 0;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int64_t l = 0; l < layers; ++l) {
+      for (int64_t e = 0; e < n_experts; ++e) ids[static_cast<size_t>(e)] = e;
+      std::shuffle(ids.begin(), ids.end(), rng);
+      std::sort(ids.begin(), ids.begin() + top_k);  // the model runs them in expert order
+      gu = {arg(x.data(), sgs.ws[static_cast<size_t>(2 * l)], h.data()),
+            arg(x.data(), sgs.ws[static_cast<size_t>(2 * l + 1)], h.data() + shared_inter)};
+      down = {arg(h.data(), sds.ws[static_cast<size_t>(l)], y.data())};
+      for (int64_t j = 0; j < top_k; ++j) {
+        const auto e = static_cast<size_t>(l * n_experts + ids[static_cast<size_t>(j)]);
+        float* hj = h.data() + (2 * j + 4) * inter;
+        gu.push_back(arg(x.data(), egs.ws[2 * e], hj));
+        gu.push_back(arg(x.data(), egs.ws[2 * e + 1], hj + inter));
+        down.push_back(arg(hj, eds.ws[e], y.data() + (j + 1) * hidden));
+      }
+      backend->matmul_batch(gu.data(), gu.size());
+      backend->matmul_batch(down.data(), down.size());
+      for (const auto& a : gu) bytes += a.w->bytes();
+      for (const auto& a : down) bytes += a.w->bytes();
+    }
+    benchmark::DoNotOptimize(y.data());
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    probes.push_back(probe);
+    rates.push_back(static_cast<double>(bytes) / s / 1e9);
+    ratios.push_back(rates.back() / probe);
+  }
+  std::sort(ratios.begin(), ratios.end());
+  std::sort(probes.begin(), probes.end());
+  std::sort(rates.begin(), rates.end());
+  state.counters["probe_GB/s"] = probes[probes.size() / 2];
+  state.counters["GB/s"] = rates[rates.size() / 2];
+  state.counters["fraction"] = ratios[ratios.size() / 2];
+  state.counters["MB/layer"] = static_cast<double>(bytes) / static_cast<double>(layers) / 1e6;
+  state.SetLabel(std::string(dsinfer::dtype_name(t)) + " " + backend->capabilities().isa);
+}
+
 void shapes(benchmark::internal::Benchmark* b, int64_t tokens, int64_t hot = 0) {
   for (DType t : {DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q5_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
     b->Args({static_cast<int64_t>(t), 8960, 1536, tokens, -1, hot});  // Qwen 1.5B gate/up
@@ -280,6 +364,13 @@ BENCHMARK(BM_DecodeVsProbe)
         b->Args({static_cast<int64_t>(t), 8960, 1536});
         b->Args({static_cast<int64_t>(t), 1536, 8960});
       }
+    })
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ExpertsVsProbe)
+    ->Name("ExpertsVsProbe")
+    ->Iterations(8)
+    ->Apply([](auto* b) {
+      for (DType t : {DType::Q4_K, DType::Q8_0}) b->Args({static_cast<int64_t>(t), 6});
     })
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Int8Peak)->Iterations(2)->Unit(benchmark::kMillisecond);
