@@ -273,6 +273,12 @@ std::vector<AttnCase> attn_cases() {
       {"gqa6to1_long_bs16", 12, 2, 128, 128, 16, false, 1.0f / std::sqrt(128.0f), {300, 45},
        {{0, 299}, {1, 44}, {0, 150}, {1, 7}, {0, 16}}},
       {"mla_wide_bs7", 3, 1, 200, 136, 7, true, 0.05f, {90}, {{0, 89}, {0, 33}, {0, 0}}},
+      // Dims the AMX kernel takes (multiples of 32): more heads than a tile's
+      // 16 rows, K rows across cache blocks (staged), contexts ending inside a
+      // chunk's groups of 16 keys; and 3 heads per KV head over blocks of 16.
+      {"mla_amx_20heads_bs5", 20, 1, 96, 64, 5, true, 0.1f, {150, 70},
+       {{0, 149}, {1, 69}, {0, 70}, {0, 0}, {1, 5}, {0, 64}, {0, 63}, {1, 0}, {0, 127}}},
+      {"gqa3to1_amx_bs16", 6, 2, 64, 64, 16, false, 0.2f, {200, 33}, {{0, 199}, {1, 32}, {0, 128}, {0, 17}, {1, 16}}},
   };
 }
 
@@ -625,6 +631,52 @@ TEST(AttentionBf16Dots, AgreeWithTheWideningKernelAndTheScalarTwin) {
     EXPECT_TRUE(all_close(outs[1], outs[0], tol, tol)) << "widening against the scalar twin";
     EXPECT_TRUE(all_close(outs[2], outs[0], tol, tol)) << "vdpbf16ps against the scalar twin";
   }
+}
+
+// The AMX-BF16 kernel on the cases whose dims it takes: whole tiles against
+// the scalar twin; and the same bits from tiles of fewer heads cut by chunk
+// ranges (partials, then attention_merge) and from its own plan's cuts by
+// value columns, as a decode step alone or in a batch would run them.
+TEST(AttentionAmx, AgreesWithTheScalarTwinAndWithItselfHoweverTheContextIsCut) {
+  namespace cpu = kernels::cpu;
+  if (!cpu::isa_supported(cpu::Isa::Amx) || !cpu::has_amx_bf16())
+    GTEST_SKIP() << "no AMX-BF16 on this CPU: SKIPPED";
+  uint32_t seed = 900;
+  int ran = 0;
+  for (const AttnCase& c : attn_cases()) {
+    SCOPED_TRACE(c.name);
+    const AttnData d = make_data(c, seed++, true);
+    const std::vector<uint16_t> k = bf16_words(d.k), v = bf16_words(d.v);
+    AttentionArgs a = shape_args(d);
+    if (!cpu::amx_attention_fits(a, cpu::Isa::Amx)) continue;
+    ++ran;
+    a.q = d.q.data();
+    a.k_cache = k.data();
+    a.v_cache = c.mla ? k.data() : v.data();
+    a.positions = d.positions.data();
+    a.tok_seq = d.tok_seq.data();
+    a.block_tables = d.block_tables.data();
+    const auto run = [&](cpu::Isa isa, const cpu::AttentionPlan& plan) {
+      std::vector<float> out(static_cast<size_t>(d.n_tokens() * d.out_token_stride), kSentinel), partials(plan.partial_floats);
+      a.out = out.data();
+      cpu::attention(a, isa, plan, partials.data(), 0, static_cast<int64_t>(plan.tiles.size()));
+      cpu::attention_merge(a, isa, plan, partials.data(), 0, plan.split_pairs);
+      return outputs(d, out);
+    };
+    const cpu::AttentionPlan whole = cpu::attention_plan(a, 1), chunks = cpu::attention_plan(a, 64),
+                             columns = cpu::attention_plan(a, 64, true);
+    ASSERT_FALSE(chunks.splits.empty()) << "the case has no context of several chunks";
+    bool cut = false;
+    for (const auto& u : columns.tiles) cut = cut || u.d1 > 0;
+    ASSERT_TRUE(cut) << "the AMX plan did not cut by columns";
+    const std::vector<float> amx = run(cpu::Isa::Amx, whole), twin = run(cpu::Isa::Scalar, whole);
+    EXPECT_TRUE(all_close(amx, std::vector<double>(twin.begin(), twin.end()), kernel_tolerance(d, twin)));
+    EXPECT_EQ(0, std::memcmp(amx.data(), run(cpu::Isa::Amx, chunks).data(), amx.size() * sizeof(float)))
+        << "chunk partials merged";
+    EXPECT_EQ(0, std::memcmp(amx.data(), run(cpu::Isa::Amx, columns).data(), amx.size() * sizeof(float)))
+        << "column cuts";
+  }
+  EXPECT_EQ(ran, 3) << "cases the AMX kernel takes";
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, AttentionBackendTest, ::testing::ValuesIn(backends_under_test()),

@@ -135,9 +135,41 @@ void attention_scalar(const AttentionArgs& a, const AttentionTile& tile, const A
     }
 }
 
-AttentionPlan attention_plan(const AttentionArgs& a, int64_t min_tiles) {
+// The AMX kernel's tiles: up to 8 tokens x 16 of a KV head's heads (the
+// rows of its tile unit). With fewer tiles than min_tiles, each is cut by
+// value columns (multiples of 32): every part takes the whole softmax and
+// the sums of its own columns, so nothing is merged afterwards and each
+// output is the bits of the whole tile. Chunk splits would halve the scores
+// too, but their merge pass (V2-Lite decode, 640 keys: 16 x 10 x 512 partial
+// sums written by one core and read by the other) took more than that saved.
+AttentionPlan amx_plan(const AttentionArgs& a, const std::vector<std::pair<int64_t, int64_t>>& runs,
+                       int64_t min_tiles) {
+  const int64_t group = a.n_heads / a.n_kv_heads, heads = std::min<int64_t>(group, 16), tokens = 8;
+  AttentionPlan plan;
+  for (const auto& [r0, r1] : runs)
+    for (int64_t t0 = r0; t0 < r1; t0 += tokens)
+      for (int64_t kv = 0; kv < a.n_kv_heads; ++kv)
+        for (int64_t h0 = kv * group; h0 < (kv + 1) * group; h0 += heads)
+          plan.tiles.push_back({t0, std::min(t0 + tokens, r1), h0, std::min(h0 + heads, (kv + 1) * group)});
+  const auto count = static_cast<int64_t>(plan.tiles.size());
+  const int64_t blocks = a.v_dim / 32, parts = std::min(blocks, ceil_div(min_tiles, std::max<int64_t>(count, 1)));
+  if (parts <= 1) return plan;
+  std::vector<AttentionTile> cut;
+  for (const AttentionTile& u : plan.tiles)
+    for (int64_t k = 0; k < parts; ++k) {
+      AttentionTile part = u;
+      part.d0 = 32 * (blocks * k / parts);
+      part.d1 = 32 * (blocks * (k + 1) / parts);
+      cut.push_back(part);
+    }
+  plan.tiles = std::move(cut);
+  return plan;
+}
+
+AttentionPlan attention_plan(const AttentionArgs& a, int64_t min_tiles, bool amx) {
   const int64_t group = a.n_heads / a.n_kv_heads;
   const auto runs = sequence_runs(a);
+  if (amx) return amx_plan(a, runs, min_tiles);
   int64_t heads = std::min<int64_t>(group, 16), tokens = std::max<int64_t>(8, kTilePairs / heads);
   auto count = [&] {
     int64_t n = 0;
@@ -181,7 +213,9 @@ void attention(const AttentionArgs& a, Isa isa, const AttentionPlan& plan, float
       part = {partials + sp.stats_at, partials + sp.acc_at, sp.chunks};
     }
     const AttentionPartials* p = u.split >= 0 ? &part : nullptr;
-    if (isa >= Isa::Avx512) {
+    if (amx_attention_fits(a, isa)) {
+      attention_amx(a, u, p);
+    } else if (isa >= Isa::Avx512) {
       attention_avx512(a, u, p);
     } else if (isa == Isa::Avx2) {
       attention_avx2(a, u, p);

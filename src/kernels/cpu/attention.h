@@ -39,11 +39,14 @@ inline constexpr int64_t kKeyChunk = 64;
 // Tokens [t0, t1) (consecutive in the batch, one sequence) x query heads
 // [h0, h1) (one KV head's), over the key chunks [c0, c1) (c1 = 0: all of
 // them). A tile of a split (split >= 0) covers some chunks of its split's
-// pairs and leaves partial results; any other covers whole contexts.
+// pairs and leaves partial results; any other covers whole contexts. The AMX
+// kernel's plans may cut a tile by value columns instead: [d0, d1) (d1 = 0:
+// all), multiples of 32, the only output columns the tile writes.
 struct AttentionTile {
   int64_t t0 = 0, t1 = 0, h0 = 0, h1 = 0;
   int64_t c0 = 0, c1 = 0;
   int64_t split = -1;
+  int64_t d0 = 0, d1 = 0;
 };
 
 // The (token, head) pairs of one tile cut by chunk ranges, and where in the
@@ -72,8 +75,10 @@ struct AttentionPartials {
 
 // Tiles of up to 8 tokens x a KV head's query heads. Below `min_tiles`, tiles
 // whose contexts span several chunks are split by chunk ranges; when none do,
-// tiles are halved (heads first) as far as the batch allows.
-AttentionPlan attention_plan(const AttentionArgs& a, int64_t min_tiles);
+// tiles are halved (heads first) as far as the batch allows. With `amx` (the
+// AMX kernel will run them: amx_attention_fits) up to 16 heads stay one tile
+// (the tile unit's rows), and too few tiles are cut by value columns.
+AttentionPlan attention_plan(const AttentionArgs& a, int64_t min_tiles, bool amx = false);
 
 // plan.tiles[begin, end); split tiles write into `partials` (plan.partial_floats).
 void attention(const AttentionArgs& a, Isa isa, const AttentionPlan& plan, float* partials, int64_t begin,
@@ -90,6 +95,11 @@ void attention_avx512(const AttentionArgs& a, const AttentionTile& tile, const A
 void attention_avx512_widening(const AttentionArgs& a, const AttentionTile& tile, const AttentionPartials* part);
 void attention_avx512_dots(const AttentionArgs& a, const AttentionTile& tile, const AttentionPartials* part);
 void attention_avx2(const AttentionArgs& a, const AttentionTile& tile, const AttentionPartials* part);
+// AMX-BF16 (attention_amx.cpp): where amx_attention_fits, which attention()
+// then runs for every tile: a bf16 cache, qk_dim and v_dim multiples of 32,
+// Isa::Amx on a CPU with AMX-BF16.
+bool amx_attention_fits(const AttentionArgs& a, Isa isa);
+void attention_amx(const AttentionArgs& a, const AttentionTile& tile, const AttentionPartials* part);
 
 // Factors folding one chunk into a running result: sums = sums * keep + chunk * take.
 struct ChunkMerge {

@@ -116,7 +116,7 @@ class CpuBackend final : public Backend {
     // chunk (attention_bench: 640 keys 32 against 41 us cached, 55-85
     // against 80-120 us from memory).
     ref::check_attention(a);
-    const cpu::AttentionPlan plan = cpu::attention_plan(a, pool_.size());
+    const cpu::AttentionPlan plan = cpu::attention_plan(a, pool_.size(), cpu::amx_attention_fits(a, isa_));
     Buffer partials;
     if (plan.partial_floats) partials = scratch_.alloc_uninit(plan.partial_floats * sizeof(float));
     float* p = static_cast<float*>(partials.data());

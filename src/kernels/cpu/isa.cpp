@@ -49,6 +49,8 @@ bool has_bf16_dots() {
   return __builtin_cpu_supports("avx512bf16") != 0;
 }
 
+bool has_amx_bf16() { return isa_supported(Isa::Amx) && __builtin_cpu_supports("amx-bf16") != 0; }
+
 bool bf16_dots_outrun_fma() { return has_bf16_dots() && __builtin_cpu_is("amd"); }
 
 bool stripes_read_faster() {

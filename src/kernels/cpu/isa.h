@@ -20,6 +20,8 @@ std::string_view isa_name(Isa isa);  // "scalar", "avx2", "avx512", "amx"
 // AVX512_BF16 (vdpbf16ps), beside Avx512: the bf16 dot products of attention
 // over a bf16 cache and of matmuls with bf16 activations.
 bool has_bf16_dots();
+// AMX-BF16 (tdpbf16ps), beside Isa::Amx: attention over a bf16 cache.
+bool has_amx_bf16();
 // Whether vdpbf16ps does more multiply-adds per cycle than f32 FMA here, so
 // that rounding bf16-weight products' activations to bf16 buys speed
 // (BackendOptions::Activations::Auto): AMD's AVX512_BF16 cores (Zen 4, Zen 5:
