@@ -13,6 +13,8 @@
 // 1.5B's shapes do not have; DecodeShort's Q8_0 1024 x 1024 reads as many
 // bytes in long rows. DecodeHead: the 1.5B's output projection (151936 x
 // 1536) as Q8_0 and as Q6_K row groups, the two choices for it.
+// ExpertsVsProbe: a V2-Lite MoE layer's decode products as the model batches
+// them (the shared and 6 routed experts), against the probe.
 //   build/matmul_bench --benchmark_filter=Decode
 #include <benchmark/benchmark.h>
 
@@ -228,7 +230,8 @@ Imported import_copies(dsinfer::kernels::Backend& backend, const Matrix& m, int 
 // gate/up products in one matmul_batch, then their down products in another.
 // Each layer's 64 experts are copies in memory (layers enough for 1 GiB), the
 // selected ones drawn at random per layer, and windows alternate with the
-// read probe as in DecodeVsProbe. args: dtype, top_k.
+// read probe as in DecodeVsProbe. args: dtype, top_k, products (0: both
+// batches; 1: gate/up only; 2: down only).
 void BM_ExpertsVsProbe(benchmark::State& state) {
   const auto t = static_cast<DType>(state.range(0));
   const int64_t top_k = state.range(1), hidden = 2048, inter = 1408, n_experts = 64, shared_inter = 2 * inter;
@@ -270,10 +273,14 @@ void BM_ExpertsVsProbe(benchmark::State& state) {
         gu.push_back(arg(x.data(), egs.ws[2 * e + 1], hj + inter));
         down.push_back(arg(hj, eds.ws[e], y.data() + (j + 1) * hidden));
       }
-      backend->matmul_batch(gu.data(), gu.size());
-      backend->matmul_batch(down.data(), down.size());
-      for (const auto& a : gu) bytes += a.w->bytes();
-      for (const auto& a : down) bytes += a.w->bytes();
+      if (state.range(2) != 2) {
+        backend->matmul_batch(gu.data(), gu.size());
+        for (const auto& a : gu) bytes += a.w->bytes();
+      }
+      if (state.range(2) != 1) {
+        backend->matmul_batch(down.data(), down.size());
+        for (const auto& a : down) bytes += a.w->bytes();
+      }
     }
     benchmark::DoNotOptimize(y.data());
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -370,7 +377,8 @@ BENCHMARK(BM_ExpertsVsProbe)
     ->Name("ExpertsVsProbe")
     ->Iterations(8)
     ->Apply([](auto* b) {
-      for (DType t : {DType::Q4_K, DType::Q8_0}) b->Args({static_cast<int64_t>(t), 6});
+      for (DType t : {DType::Q4_K, DType::Q8_0})
+        for (int64_t products : {0, 1, 2}) b->Args({static_cast<int64_t>(t), 6, products});
     })
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Int8Peak)->Iterations(2)->Unit(benchmark::kMillisecond);

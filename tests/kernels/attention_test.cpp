@@ -600,6 +600,21 @@ TEST_P(AttentionBackendTest, Bf16CacheEqualsF32CacheOfTheSameValues) {
   }
 }
 
+// A call of the CPU kernels on d's host buffers, its caches as bf16 words
+// (a.out left for the caller).
+struct HostBf16Call {
+  std::vector<uint16_t> k, v;
+  AttentionArgs a;
+  explicit HostBf16Call(const AttnData& d) : k(bf16_words(d.k)), v(bf16_words(d.v)), a(shape_args(d)) {
+    a.q = d.q.data();
+    a.k_cache = k.data();
+    a.v_cache = d.c.mla ? k.data() : v.data();
+    a.positions = d.positions.data();
+    a.tok_seq = d.tok_seq.data();
+    a.block_tables = d.block_tables.data();
+  }
+};
+
 // The AVX-512 kernel's two ways with a bf16 cache on the same tiles, against
 // the scalar twin: vdpbf16ps scores (what a CPU with AVX512_BF16 runs) and
 // widened ones (what one without runs, which no backend reaches here).
@@ -611,14 +626,8 @@ TEST(AttentionBf16Dots, AgreeWithTheWideningKernelAndTheScalarTwin) {
   for (const AttnCase& c : attn_cases()) {
     SCOPED_TRACE(c.name);
     const AttnData d = make_data(c, seed++, true);
-    const std::vector<uint16_t> k = bf16_words(d.k), v = bf16_words(d.v);
-    AttentionArgs a = shape_args(d);
-    a.q = d.q.data();
-    a.k_cache = k.data();
-    a.v_cache = c.mla ? k.data() : v.data();
-    a.positions = d.positions.data();
-    a.tok_seq = d.tok_seq.data();
-    a.block_tables = d.block_tables.data();
+    const HostBf16Call call(d);
+    AttentionArgs a = call.a;
     const cpu::AttentionPlan plan = cpu::attention_plan(a, 1);
     std::vector<std::vector<float>> outs;
     for (const auto fn : {cpu::attention_scalar, cpu::attention_avx512_widening, cpu::attention_avx512_dots}) {
@@ -646,16 +655,10 @@ TEST(AttentionAmx, AgreesWithTheScalarTwinAndWithItselfHoweverTheContextIsCut) {
   for (const AttnCase& c : attn_cases()) {
     SCOPED_TRACE(c.name);
     const AttnData d = make_data(c, seed++, true);
-    const std::vector<uint16_t> k = bf16_words(d.k), v = bf16_words(d.v);
-    AttentionArgs a = shape_args(d);
+    const HostBf16Call call(d);
+    AttentionArgs a = call.a;
     if (!cpu::amx_attention_fits(a, cpu::Isa::Amx)) continue;
     ++ran;
-    a.q = d.q.data();
-    a.k_cache = k.data();
-    a.v_cache = c.mla ? k.data() : v.data();
-    a.positions = d.positions.data();
-    a.tok_seq = d.tok_seq.data();
-    a.block_tables = d.block_tables.data();
     const auto run = [&](cpu::Isa isa, const cpu::AttentionPlan& plan) {
       std::vector<float> out(static_cast<size_t>(d.n_tokens() * d.out_token_stride), kSentinel), partials(plan.partial_floats);
       a.out = out.data();

@@ -135,6 +135,17 @@ void attention_scalar(const AttentionArgs& a, const AttentionTile& tile, const A
     }
 }
 
+// Tiles of `tokens` consecutive tokens of each run x `heads` heads of each KV head.
+void add_tiles(const AttentionArgs& a, const std::vector<std::pair<int64_t, int64_t>>& runs, int64_t tokens,
+               int64_t heads, AttentionPlan& plan) {
+  const int64_t group = a.n_heads / a.n_kv_heads;
+  for (const auto& [r0, r1] : runs)
+    for (int64_t t0 = r0; t0 < r1; t0 += tokens)
+      for (int64_t kv = 0; kv < a.n_kv_heads; ++kv)
+        for (int64_t h0 = kv * group; h0 < (kv + 1) * group; h0 += heads)
+          plan.tiles.push_back({t0, std::min(t0 + tokens, r1), h0, std::min(h0 + heads, (kv + 1) * group)});
+}
+
 // The AMX kernel's tiles: up to 8 tokens x 16 of a KV head's heads (the
 // rows of its tile unit). With fewer tiles than min_tiles, each is cut by
 // value columns (multiples of 32): every part takes the whole softmax and
@@ -146,11 +157,7 @@ AttentionPlan amx_plan(const AttentionArgs& a, const std::vector<std::pair<int64
                        int64_t min_tiles) {
   const int64_t group = a.n_heads / a.n_kv_heads, heads = std::min<int64_t>(group, 16), tokens = 8;
   AttentionPlan plan;
-  for (const auto& [r0, r1] : runs)
-    for (int64_t t0 = r0; t0 < r1; t0 += tokens)
-      for (int64_t kv = 0; kv < a.n_kv_heads; ++kv)
-        for (int64_t h0 = kv * group; h0 < (kv + 1) * group; h0 += heads)
-          plan.tiles.push_back({t0, std::min(t0 + tokens, r1), h0, std::min(h0 + heads, (kv + 1) * group)});
+  add_tiles(a, runs, tokens, heads, plan);
   const auto count = static_cast<int64_t>(plan.tiles.size());
   const int64_t blocks = a.v_dim / 32, parts = std::min(blocks, ceil_div(min_tiles, std::max<int64_t>(count, 1)));
   if (parts <= 1) return plan;
@@ -194,11 +201,7 @@ AttentionPlan attention_plan(const AttentionArgs& a, int64_t min_tiles, bool amx
     }
   }
   AttentionPlan plan;
-  for (const auto& [r0, r1] : runs)
-    for (int64_t t0 = r0; t0 < r1; t0 += tokens)
-      for (int64_t kv = 0; kv < a.n_kv_heads; ++kv)
-        for (int64_t h0 = kv * group; h0 < (kv + 1) * group; h0 += heads)
-          plan.tiles.push_back({t0, std::min(t0 + tokens, r1), h0, std::min(h0 + heads, (kv + 1) * group)});
+  add_tiles(a, runs, tokens, heads, plan);
   if (by_chunks) split_by_chunks(a, plan);
   return plan;
 }
