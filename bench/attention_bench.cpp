@@ -144,6 +144,7 @@ void shapes(benchmark::internal::Benchmark* b) {
   for (int64_t ctx : {640, 4096}) b->Args({ctx, 1, 1, 0});
   for (int64_t cold : {0, 1}) b->Args({640, 1, cold, 1});
   b->Args({640, 8, 0, 1});
+  for (int64_t ctx : {16, 80}) b->Args({ctx, 8, 0, 1});  // batched decode at short contexts
   b->Args({4096, 1, 1, 1});
 }
 
