@@ -228,22 +228,26 @@ Imported import_copies(dsinfer::kernels::Backend& backend, const Matrix& m, int 
 // One decode token through DeepSeek-V2-Lite's MoE layers as the model runs
 // them (model/moe.cpp): the shared experts' and the top-k routed experts'
 // gate/up products in one matmul_batch, then their down products in another.
-// Each layer's 64 experts are copies in memory (layers enough for 1 GiB), the
-// selected ones drawn at random per layer, and windows alternate with the
-// read probe as in DecodeVsProbe. args: dtype, top_k, products (0: both
-// batches; 1: gate/up only; 2: down only).
+// A window runs layers until it has read 1 GiB (~25, as a decode step's 26
+// MoE layers), each layer's weights copies of their own, the selected
+// experts drawn at random per layer, so that no weight is read twice in a
+// window, as in a decode step. A layer holds 16 routed experts, not 64: the
+// memory the bench needs (2.3 GB for Q4_K). Windows
+// alternate with the read probe as in DecodeVsProbe. args: dtype, top_k,
+// products (0: both batches; 1: gate/up only; 2: down only).
 void BM_ExpertsVsProbe(benchmark::State& state) {
   const auto t = static_cast<DType>(state.range(0));
-  const int64_t top_k = state.range(1), hidden = 2048, inter = 1408, n_experts = 64, shared_inter = 2 * inter;
+  const int64_t top_k = state.range(1), hidden = 2048, inter = 1408, n_experts = 16, shared_inter = 2 * inter;
   auto backend = dsinfer::kernels::make_backend({"cpu", 0, "auto"});
   // The down products' rows of 1408 values take fit_block_type's fallback, as in `dsinfer quantize`.
   const Matrix eg = make_matrix(t, inter, hidden), ed = make_matrix(dsinfer::fit_block_type(t, inter), hidden, inter);
   const Matrix sg = make_matrix(t, shared_inter, hidden), sd = make_matrix(dsinfer::fit_block_type(t, shared_inter), hidden, shared_inter);
-  const size_t layer_bytes = (2 * sg.bytes.size() + sd.bytes.size()) + static_cast<size_t>(n_experts) * (2 * eg.bytes.size() + ed.bytes.size());
-  const int layers = copies_for(layer_bytes);
+  const size_t expert_bytes = 2 * eg.bytes.size() + ed.bytes.size();
+  const int visits = copies_for(2 * sg.bytes.size() + sd.bytes.size() + static_cast<size_t>(top_k) * expert_bytes);
+  const int layers = visits;
   const Imported egs = import_copies(*backend, eg, static_cast<int>(2 * n_experts * layers));  // [layer][expert][gate, up]
   const Imported eds = import_copies(*backend, ed, static_cast<int>(n_experts * layers));      // [layer][expert]
-  const Imported sgs = import_copies(*backend, sg, 2 * layers), sds = import_copies(*backend, sd, layers);
+  const Imported sgs = import_copies(*backend, sg, 2 * visits), sds = import_copies(*backend, sd, visits);  // [visit]
   std::vector<float> x(static_cast<size_t>(hidden), 0.5f), h(static_cast<size_t>(2 * (top_k + 2) * inter), 0.25f);
   std::vector<float> y(static_cast<size_t>((top_k + 1) * hidden));
   std::mt19937 rng(11);
@@ -259,13 +263,14 @@ void BM_ExpertsVsProbe(benchmark::State& state) {
     const double probe = dsinfer::kernels::cpu::measure_read_bandwidth(probe_pool, size_t{512} << 20, 2);
     bytes = 0;
     const auto t0 = std::chrono::steady_clock::now();
-    for (int64_t l = 0; l < layers; ++l) {
+    for (int64_t v = 0; v < visits; ++v) {
+      const int64_t l = v;
       for (int64_t e = 0; e < n_experts; ++e) ids[static_cast<size_t>(e)] = e;
       std::shuffle(ids.begin(), ids.end(), rng);
       std::sort(ids.begin(), ids.begin() + top_k);  // the model runs them in expert order
-      gu = {arg(x.data(), sgs.ws[static_cast<size_t>(2 * l)], h.data()),
-            arg(x.data(), sgs.ws[static_cast<size_t>(2 * l + 1)], h.data() + shared_inter)};
-      down = {arg(h.data(), sds.ws[static_cast<size_t>(l)], y.data())};
+      gu = {arg(x.data(), sgs.ws[static_cast<size_t>(2 * v)], h.data()),
+            arg(x.data(), sgs.ws[static_cast<size_t>(2 * v + 1)], h.data() + shared_inter)};
+      down = {arg(h.data(), sds.ws[static_cast<size_t>(v)], y.data())};
       for (int64_t j = 0; j < top_k; ++j) {
         const auto e = static_cast<size_t>(l * n_experts + ids[static_cast<size_t>(j)]);
         float* hj = h.data() + (2 * j + 4) * inter;
@@ -294,7 +299,7 @@ void BM_ExpertsVsProbe(benchmark::State& state) {
   state.counters["probe_GB/s"] = probes[probes.size() / 2];
   state.counters["GB/s"] = rates[rates.size() / 2];
   state.counters["fraction"] = ratios[ratios.size() / 2];
-  state.counters["MB/layer"] = static_cast<double>(bytes) / static_cast<double>(layers) / 1e6;
+  state.counters["MB/layer"] = static_cast<double>(bytes) / static_cast<double>(visits) / 1e6;
   state.SetLabel(std::string(dsinfer::dtype_name(t)) + " " + backend->capabilities().isa);
 }
 
