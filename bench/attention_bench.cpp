@@ -154,10 +154,12 @@ void shapes(benchmark::internal::Benchmark* b) {
 // Decode over a bf16 cache read from memory: a 1.5B or V2-Lite decode
 // step's attention at a 512-token context, 3-4x its time over a cache in L2
 // (DecodeGqa/640/1/0/1), as in the model (timers around the call: 1.5B, 512
-// keys, 52-57 us a layer; the same call repeated at once, 15 us). What did
-// not shorten it: docs/architecture.md, "Decode attention reads its cache".
+// keys, 52-57 us a layer; the same call repeated at once, 15 us), and a
+// batch of 8 such contexts (4 MB a layer). What did not shorten them:
+// docs/architecture.md, "Decode attention reads its cache".
 void from_memory(benchmark::internal::Benchmark* b) {
   for (int64_t ctx : {512, 4096}) b->Args({ctx, 1, 1024, 1});
+  b->Args({512, 8, 1024, 1});  // batched decode of 8 sequences (dsinfer bench --batch 8)
 }
 
 BENCHMARK(BM_ReadBandwidth)->Iterations(3)->Unit(benchmark::kMillisecond);
