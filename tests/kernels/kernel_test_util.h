@@ -16,8 +16,18 @@
 #include <vector>
 
 #include "kernels/backend.h"
+#include "kernels/cpu/isa.h"
 
 namespace dsinfer::test {
+
+// The CPU SIMD levels this machine runs, lowest first.
+inline std::vector<kernels::cpu::Isa> available_isas() {
+  using kernels::cpu::Isa;
+  std::vector<Isa> v;
+  for (Isa i : {Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Amx})
+    if (kernels::cpu::isa_supported(i)) v.push_back(i);
+  return v;
+}
 
 // A backend configuration compared against the reference backend.
 struct BackendCase {
