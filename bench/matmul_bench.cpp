@@ -159,56 +159,6 @@ void BM_Heads(benchmark::State& state) {
   state.SetLabel(std::string(dsinfer::dtype_name(t)) + " " + backend->capabilities().isa);
 }
 
-// Decode against the read probe, in turns: 8 windows, each a probe (512 MiB)
-// then one pass over all the copies. Shared machines move between bandwidth
-// regimes within seconds, so a probe taken once, minutes from the kernel's
-// run, says little; here each window's rate is divided by the probe just
-// before it, and the median window is reported.
-void BM_DecodeVsProbe(benchmark::State& state) {
-  const auto t = static_cast<DType>(state.range(0));
-  const int64_t rows = state.range(1), cols = state.range(2);
-  auto backend = dsinfer::kernels::make_backend({"cpu", 0, "auto"});
-  const Matrix m = make_matrix(t, rows, cols);
-  const int copies = copies_for(m.bytes.size());
-  std::vector<std::vector<uint8_t>> data(static_cast<size_t>(copies), m.bytes);
-  std::vector<dsinfer::kernels::Weight> ws(static_cast<size_t>(copies), m.w);
-  for (int i = 0; i < copies; ++i) {
-    ws[static_cast<size_t>(i)].data = data[static_cast<size_t>(i)].data();
-    ws[static_cast<size_t>(i)] = backend->import_weight(ws[static_cast<size_t>(i)]);
-  }
-  std::vector<float> x(static_cast<size_t>(cols), 0.5f), y(static_cast<size_t>(rows));
-  dsinfer::kernels::MatmulArgs a;
-  a.x = x.data();
-  a.x_stride = cols;
-  a.n = 1;
-  a.y = y.data();
-  a.y_stride = rows;
-  dsinfer::ThreadPool probe_pool(0);
-  std::vector<double> ratios, probes, rates;
-  for (auto _ : state) {
-    const double probe = dsinfer::kernels::cpu::measure_read_bandwidth(probe_pool, size_t{512} << 20, 2);
-    const auto t0 = std::chrono::steady_clock::now();
-    for (const auto& w : ws) {
-      a.w = &w;
-      backend->matmul(a);
-    }
-    benchmark::DoNotOptimize(y.data());
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    const double gbps = static_cast<double>(ws[0].bytes()) * copies / s / 1e9;
-    probes.push_back(probe);
-    rates.push_back(gbps);
-    ratios.push_back(gbps / probe);
-  }
-  const auto median = [](std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-  };
-  state.counters["probe_GB/s"] = median(probes);
-  state.counters["GB/s"] = median(rates);
-  state.counters["fraction"] = median(ratios);
-  state.SetLabel(std::string(dsinfer::dtype_name(t)) + " " + backend->capabilities().isa);
-}
-
 // Copies of a matrix imported as the model loader does (the backend may repack).
 struct Imported {
   std::vector<std::vector<uint8_t>> data;
@@ -223,6 +173,63 @@ Imported import_copies(dsinfer::kernels::Backend& backend, const Matrix& m, int 
     out.ws[i] = backend.import_weight(out.ws[i]);
   }
   return out;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// Each window's read rate against the probe taken just before it; the
+// counters are the medians over the windows.
+struct ProbeWindows {
+  std::vector<double> probes, rates, ratios;
+  void add(double probe, double gbps) {
+    probes.push_back(probe);
+    rates.push_back(gbps);
+    ratios.push_back(gbps / probe);
+  }
+  void report(benchmark::State& state) const {
+    state.counters["probe_GB/s"] = median(probes);
+    state.counters["GB/s"] = median(rates);
+    state.counters["fraction"] = median(ratios);
+  }
+};
+
+// Decode against the read probe, in turns: 8 windows, each a probe (512 MiB)
+// then one pass over all the copies. Shared machines move between bandwidth
+// regimes within seconds, so a probe taken once, minutes from the kernel's
+// run, says little; here each window's rate is divided by the probe just
+// before it, and the median window is reported.
+void BM_DecodeVsProbe(benchmark::State& state) {
+  const auto t = static_cast<DType>(state.range(0));
+  const int64_t rows = state.range(1), cols = state.range(2);
+  auto backend = dsinfer::kernels::make_backend({"cpu", 0, "auto"});
+  const Matrix m = make_matrix(t, rows, cols);
+  const int copies = copies_for(m.bytes.size());
+  const Imported copy = import_copies(*backend, m, copies);
+  std::vector<float> x(static_cast<size_t>(cols), 0.5f), y(static_cast<size_t>(rows));
+  dsinfer::kernels::MatmulArgs a;
+  a.x = x.data();
+  a.x_stride = cols;
+  a.n = 1;
+  a.y = y.data();
+  a.y_stride = rows;
+  dsinfer::ThreadPool probe_pool(0);
+  ProbeWindows windows;
+  for (auto _ : state) {
+    const double probe = dsinfer::kernels::cpu::measure_read_bandwidth(probe_pool, size_t{512} << 20, 2);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (const auto& w : copy.ws) {
+      a.w = &w;
+      backend->matmul(a);
+    }
+    benchmark::DoNotOptimize(y.data());
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    windows.add(probe, static_cast<double>(copy.ws[0].bytes()) * copies / s / 1e9);
+  }
+  windows.report(state);
+  state.SetLabel(std::string(dsinfer::dtype_name(t)) + " " + backend->capabilities().isa);
 }
 
 // One decode token through DeepSeek-V2-Lite's MoE layers as the model runs
@@ -257,7 +264,7 @@ void BM_ExpertsVsProbe(benchmark::State& state) {
     return dsinfer::kernels::MatmulArgs{in, w.cols, 1, &w, false, nullptr, out, w.rows};
   };
   dsinfer::ThreadPool probe_pool(0);
-  std::vector<double> ratios, probes, rates;
+  ProbeWindows windows;
   int64_t bytes = 0;
   for (auto _ : state) {
     const double probe = dsinfer::kernels::cpu::measure_read_bandwidth(probe_pool, size_t{512} << 20, 2);
@@ -289,16 +296,9 @@ void BM_ExpertsVsProbe(benchmark::State& state) {
     }
     benchmark::DoNotOptimize(y.data());
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    probes.push_back(probe);
-    rates.push_back(static_cast<double>(bytes) / s / 1e9);
-    ratios.push_back(rates.back() / probe);
+    windows.add(probe, static_cast<double>(bytes) / s / 1e9);
   }
-  std::sort(ratios.begin(), ratios.end());
-  std::sort(probes.begin(), probes.end());
-  std::sort(rates.begin(), rates.end());
-  state.counters["probe_GB/s"] = probes[probes.size() / 2];
-  state.counters["GB/s"] = rates[rates.size() / 2];
-  state.counters["fraction"] = ratios[ratios.size() / 2];
+  windows.report(state);
   state.counters["MB/layer"] = static_cast<double>(bytes) / static_cast<double>(visits) / 1e6;
   state.SetLabel(std::string(dsinfer::dtype_name(t)) + " " + backend->capabilities().isa);
 }
